@@ -1,0 +1,142 @@
+"""Thompson sampling over any :class:`~npopt.surrogates.base.Surrogate`.
+
+Each suggested point is the argmin of ONE coherent function draw over a candidate set
+(space-filling Sobol points plus Gaussian perturbations of the best observations), so a
+batch of ``n`` points comes from ``n`` independent draws. Candidates close to points
+that must not be repeated (pending trials, failed trials, points already observed or
+already picked in this batch) are excluded.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+from npopt.surrogates.base import Surrogate
+
+
+def standardise(y: Tensor) -> Tensor:
+    """Standardise observations that are to be minimised.
+
+    Values are centred and scaled (mean/std, as in the NP's meta-training); the upper
+    (bad) tail beyond one standard deviation is compressed with a logarithm so that a
+    few catastrophic evaluations do not squash the region that matters for
+    minimisation. The map is monotone, so the order of observations is unchanged.
+
+    Args:
+        y: ``n`` raw values (minimised).
+
+    Returns:
+        ``n`` standardised values.
+    """
+    y = y.to(torch.float64)
+    if y.numel() < 2:
+        return torch.zeros_like(y)
+    z = (y - y.mean()) / y.std().clamp_min(1e-12)
+    z = torch.where(z > 1.0, 1.0 + torch.log(z.clamp_min(1.0)), z)
+    return (z - z.mean()) / z.std().clamp_min(1e-12)
+
+
+def candidate_set(
+    dim: int,
+    generator: torch.Generator,
+    X: Tensor | None = None,
+    y: Tensor | None = None,
+    n_space_filling: int | None = None,
+    n_best: int = 5,
+) -> Tensor:
+    """A space-filling set plus local perturbations of the best observations.
+
+    Args:
+        dim: input dimension ``d``.
+        generator: randomness for the Sobol scramble and the perturbations.
+        X: ``n x d`` observed points (optional), y: ``n`` standardised values.
+        n_space_filling: number of Sobol points (default grows with ``d``).
+        n_best: how many of the best observations get local perturbations.
+
+    Returns:
+        ``m x d`` candidates in the unit cube (float64).
+    """
+    if n_space_filling is None:
+        n_space_filling = min(4096, 512 + 256 * dim)
+    seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
+    sobol = torch.quasirandom.SobolEngine(dim, scramble=True, seed=seed)
+    parts = [sobol.draw(n_space_filling, dtype=torch.float64)]
+    if X is not None and y is not None and X.shape[0] > 0:
+        best = X[torch.argsort(y)[:n_best]]  # k x d
+        per = 64 * dim
+        for scale in (0.01, 0.05, 0.15):
+            noise = torch.randn(best.shape[0], per, dim, generator=generator, dtype=torch.float64)
+            parts.append((best[:, None, :] + scale * noise).reshape(-1, dim).clamp(0.0, 1.0))
+    return torch.cat(parts, 0)
+
+
+def _too_close(candidates: Tensor, points: Tensor, radius: float) -> Tensor:
+    """``m`` boolean mask: candidate within ``radius`` of any of ``points`` (``k x d``)."""
+    if points.numel() == 0:
+        return torch.zeros(candidates.shape[0], dtype=torch.bool)
+    return torch.cdist(candidates, points.to(candidates)).min(dim=1).values <= radius
+
+
+def thompson_suggest(
+    surrogate: Surrogate,
+    X: Tensor,
+    y: Tensor,
+    n: int,
+    generator: torch.Generator,
+    avoid: Tensor | None = None,
+    candidates: Tensor | None = None,
+    radius: float | None = None,
+) -> Tensor:
+    """Suggest ``n`` distinct points by Thompson sampling.
+
+    Args:
+        surrogate: any surrogate.
+        X: ``n_obs x d`` observed points in the unit cube.
+        y: ``n_obs`` standardised values (minimised).
+        n: number of points to suggest.
+        generator: randomness (same seed -> same suggestions).
+        avoid: ``k x d`` points that must not be suggested again (pending, failed).
+        candidates: ``m x d`` fixed candidate set (e.g. a grid); default: :func:`candidate_set`.
+        radius: exclusion radius around observed/avoided/picked points
+            (default ``1e-6`` for a fixed candidate set, ``1e-3 * sqrt(d)`` otherwise).
+
+    Returns:
+        ``n x d`` points (float64).
+    """
+    X = X.to(torch.float64)
+    y = y.to(torch.float64)
+    dim = X.shape[1] if X.ndim == 2 and X.shape[1] > 0 else (candidates.shape[1] if candidates is not None else None)
+    if dim is None:
+        raise ValueError("cannot infer the dimension: pass X with shape n x d or candidates")
+    fixed = candidates is not None
+    if candidates is None:
+        candidates = candidate_set(dim, generator, X, y)
+    candidates = candidates.to(torch.float64)
+    if radius is None:
+        radius = 1e-6 if fixed else 1e-3 * math.sqrt(dim)
+    blocked = _too_close(candidates, X, radius)
+    if avoid is not None and avoid.numel():
+        blocked |= _too_close(candidates, avoid.reshape(-1, dim), radius)
+
+    if X.shape[0] < max(1, surrogate.min_observations):
+        draws = torch.rand(n, candidates.shape[0], generator=generator, dtype=torch.float64)
+    else:
+        surrogate.condition(X, y)
+        draws = surrogate.sample(candidates, n, generator).to(torch.float64)  # n x m
+
+    picked: list[Tensor] = []
+    for row in draws:
+        row = row.masked_fill(blocked, math.inf)
+        if torch.isinf(row).all():  # everything blocked: fall back to a uniform point
+            point = torch.rand(dim, generator=generator, dtype=torch.float64)
+            if fixed:
+                free = (~blocked).nonzero().flatten()
+                point = candidates[free[0]] if free.numel() else candidates[0]
+        else:
+            point = candidates[int(torch.argmin(row))]
+        picked.append(point)
+        blocked |= _too_close(candidates, point[None], radius)
+    return torch.stack(picked, 0)

@@ -1,0 +1,61 @@
+"""The ``npopt`` command line: a thin Typer wrapper over the library.
+
+Each command group lives in its own module and registers itself on :data:`app`.
+Command bodies import torch/botorch lazily so that ``npopt --help`` stays fast.
+Library errors (:class:`npopt.errors.NpoptError`) become one line ``Error: ...`` on
+stderr and exit code 1 -- never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from npopt.errors import NpoptError
+
+app = typer.Typer(
+    name="npopt",
+    help="Bayesian optimisation with a meta-trained Neural Process surrogate.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def fail(message: str, code: int = 1) -> None:
+    """Print ``Error: message`` to stderr and exit with ``code``."""
+    typer.echo(f"Error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+# Command modules register their commands on `app` when imported.
+from npopt.cli import commands_core  # noqa: E402,F401
+from npopt.cli import commands_run  # noqa: E402,F401
+from npopt.cli import commands_protocol  # noqa: E402,F401
+from npopt.cli import commands_benchmark  # noqa: E402,F401
+
+
+def main() -> None:
+    """Console entry point: run the app, turning NpoptError into ``Error: ...``."""
+    try:
+        app(standalone_mode=False)
+    except NpoptError as exc:
+        typer.echo(f"Error: {exc.message}", err=True)
+        sys.exit(1)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        typer.echo("Aborted.", err=True)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        typer.echo("Interrupted.", err=True)
+        sys.exit(130)
+    except Exception as exc:  # click usage errors carry their own exit codes
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise

@@ -1,0 +1,5 @@
+"""CLI commands (benchmark). Registered on npopt.cli.app at import."""
+
+from __future__ import annotations
+
+from npopt.cli import app  # noqa: F401

@@ -1,0 +1,58 @@
+"""The one protocol every surrogate implements.
+
+Inside npopt everything is in the internal convention: inputs in the unit cube
+``[0, 1]^d``, outputs standardised and *minimised*. A surrogate is conditioned on
+observations and then draws coherent function samples at candidate points; Thompson
+sampling is a draw plus an argmin, so it works with any surrogate.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import torch
+from torch import Tensor
+
+
+class Surrogate(ABC):
+    """Condition on ``(X, y)``; draw coherent function samples at candidates.
+
+    Subclasses set :attr:`name` and may limit :attr:`max_dim`.
+    """
+
+    name: str = "base"
+    #: The largest input dimension this surrogate supports (``None``: any).
+    max_dim: int | None = None
+    #: Smallest number of observations :meth:`condition` accepts.
+    min_observations: int = 1
+
+    def supports(self, dim: int) -> bool:
+        return self.max_dim is None or dim <= self.max_dim
+
+    @abstractmethod
+    def condition(self, X: Tensor, y: Tensor) -> None:
+        """Condition on observations.
+
+        Args:
+            X: ``n x d`` points in the unit cube (float64).
+            y: ``n`` standardised values to be minimised (float64).
+        """
+
+    @abstractmethod
+    def sample(self, candidates: Tensor, n_draws: int, generator: torch.Generator) -> Tensor:
+        """Draw coherent function samples.
+
+        Args:
+            candidates: ``m x d`` points in the unit cube (float64).
+            n_draws: number of function draws.
+            generator: the source of randomness (makes runs reproducible).
+
+        Returns:
+            ``n_draws x m`` tensor; row ``i`` is ONE function evaluated at all candidates.
+        """
+
+    def predict(self, candidates: Tensor) -> tuple[Tensor, Tensor]:
+        """Predictive mean and std at ``candidates`` (``m`` each), for display/plots."""
+        gen = torch.Generator().manual_seed(0)
+        draws = self.sample(candidates, 64, gen)
+        return draws.mean(0), draws.std(0)
