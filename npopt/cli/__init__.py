@@ -12,9 +12,24 @@ import sys
 
 import typer
 
+from typer.core import TyperGroup
+
 from npopt.errors import NpoptError
 
+
+class _Group(TyperGroup):
+    """Turns every NpoptError raised by a command into ``Error: ...`` and exit code 1."""
+
+    def invoke(self, ctx):  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except NpoptError as exc:
+            typer.echo(f"Error: {exc.message}", err=True)
+            raise typer.Exit(1) from None
+
+
 app = typer.Typer(
+    cls=_Group,
     name="npopt",
     help="Bayesian optimisation with a meta-trained Neural Process surrogate.",
     no_args_is_help=True,
@@ -22,6 +37,14 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+@app.callback()
+def _root() -> None:
+    """Bayesian optimisation with a meta-trained Neural Process surrogate.
+
+    Example: npopt run examples/quickstart.py --budget 20
+    """
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -38,24 +61,5 @@ from npopt.cli import commands_benchmark  # noqa: E402,F401
 
 
 def main() -> None:
-    """Console entry point: run the app, turning NpoptError into ``Error: ...``."""
-    try:
-        app(standalone_mode=False)
-    except NpoptError as exc:
-        typer.echo(f"Error: {exc.message}", err=True)
-        sys.exit(1)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        typer.echo("Aborted.", err=True)
-        sys.exit(130)
-    except KeyboardInterrupt:
-        typer.echo("Interrupted.", err=True)
-        sys.exit(130)
-    except Exception as exc:  # click usage errors carry their own exit codes
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
+    """Console entry point (``npopt`` and ``python -m npopt``)."""
+    app()

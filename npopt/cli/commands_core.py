@@ -2,4 +2,17 @@
 
 from __future__ import annotations
 
-from npopt.cli import app  # noqa: F401
+import typer
+
+from npopt.cli import app
+
+
+@app.command()
+def version() -> None:
+    """Print npopt's version.
+
+    Example: npopt version
+    """
+    from importlib.metadata import version as _v
+
+    typer.echo(_v("npopt"))
