@@ -1,0 +1,27 @@
+"""Random search as a surrogate: every draw is iid uniform noise.
+
+The argmin of a row of iid uniform values is a uniformly random candidate, so Thompson
+sampling over this surrogate *is* random search and goes through the same code path as
+the model-based surrogates.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from npopt.surrogates.base import Surrogate
+
+
+class RandomSurrogate(Surrogate):
+    """Ignores the observations; draws iid ``U(0, 1)`` values at the candidates."""
+
+    name = "random"
+    min_observations = 0
+
+    def condition(self, X: Tensor, y: Tensor) -> None:
+        """Nothing to learn."""
+
+    def sample(self, candidates: Tensor, n_draws: int, generator: torch.Generator) -> Tensor:
+        """``n_draws x m`` iid uniform values (``m`` = number of candidates)."""
+        return torch.rand(n_draws, candidates.shape[0], generator=generator, dtype=torch.float64)
