@@ -1,0 +1,107 @@
+"""Checkpoint files: a model that rebuilds itself, and the shipped priors.
+
+A checkpoint is a ``torch.save``'d dict holding the format name and version, the
+:class:`~npopt.neural.model.NPConfig` as a plain dict, the prior and training configs,
+the weights, and a little history. It is loaded with ``weights_only=True`` (no pickled
+code). Training also writes ``<out>.resume`` beside it, holding the optimiser and random
+states needed by ``npopt train --resume``; the ``.pt`` alone is all a user needs.
+
+Writes are atomic (temporary file + ``os.replace``), so an interrupted save never leaves
+a truncated checkpoint behind.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from npopt.errors import CheckpointError, NoPriorError
+from npopt.neural.model import NeuralProcess, NPConfig
+
+FORMAT = "npopt-neural-process"
+FORMAT_VERSION = 1
+SHIPPED_DIR = Path(__file__).parent / "checkpoints"
+
+
+def atomic_save(obj: Any, path: Path) -> None:
+    """``torch.save`` to ``path`` through a temporary file, then rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(obj, tmp)
+    with open(tmp, "rb+") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def save_checkpoint(path: Path, model: NeuralProcess, **meta: Any) -> None:
+    """Save ``model`` with its config; ``meta`` holds name, prior, train, history, ..."""
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    atomic_save({"format": FORMAT, "format_version": FORMAT_VERSION, "config": model.config.to_dict(),
+                 "state_dict": state, **meta}, path)
+
+
+def read_checkpoint(path: Path) -> dict:
+    """Load and validate a checkpoint dict; :class:`CheckpointError` names the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path} does not exist; check the path or train one with `npopt train`")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # truncated zip, random bytes, pickled code, ...
+        raise CheckpointError(
+            f"checkpoint {path} is corrupt or truncated ({type(exc).__name__}); "
+            "re-train it with `npopt train` or restore the file"
+        ) from None
+    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is not an npopt Neural Process checkpoint")
+    version = ckpt.get("format_version")
+    if version != FORMAT_VERSION:
+        raise CheckpointError(
+            f"checkpoint {path} has format version {version}, this npopt reads version "
+            f"{FORMAT_VERSION}; re-train it with this npopt's `npopt train`"
+        )
+    return ckpt
+
+
+def load_model(path: Path) -> tuple[NeuralProcess, dict]:
+    """Rebuild the model stored in ``path``; returns ``(model in eval mode, checkpoint dict)``."""
+    ckpt = read_checkpoint(path)
+    try:
+        model = NeuralProcess(NPConfig.from_dict(ckpt["config"]))
+        model.load_state_dict(ckpt["state_dict"])
+    except Exception as exc:
+        raise CheckpointError(
+            f"checkpoint {path} does not match this npopt's model ({exc}); re-train it with `npopt train`"
+        ) from None
+    model.eval()
+    return model, ckpt
+
+
+def shipped_priors() -> list[Path]:
+    """The checkpoint files shipped inside the package, sorted by name."""
+    return sorted(SHIPPED_DIR.glob("*.pt"))
+
+
+def prior_path(name_or_path: str | None = None, dim: int | None = None) -> Path:
+    """Resolve a prior by shipped name (``np1d``), by file path, or by input dimension."""
+    if name_or_path:
+        candidate = Path(name_or_path)
+        if candidate.suffix == ".pt" or candidate.exists():
+            return candidate
+        shipped = SHIPPED_DIR / f"{name_or_path}.pt"
+        if shipped.exists():
+            return shipped
+        names = ", ".join(p.stem for p in shipped_priors()) or "none"
+        raise CheckpointError(f"no prior called {name_or_path!r}; shipped priors: {names}")
+    for path in shipped_priors():
+        if dim is None or read_checkpoint(path)["config"]["x_dim"] == dim:
+            return path
+    dims = sorted({read_checkpoint(p)["config"]["x_dim"] for p in shipped_priors()})
+    raise NoPriorError(
+        f"no shipped Neural Process prior covers a {dim}-dimensional space "
+        f"(shipped: {', '.join(f'{d}-D' for d in dims) or 'none'}); use --surrogate gp"
+    )

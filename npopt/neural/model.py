@@ -1,0 +1,332 @@
+"""The Neural Process, in one file that reads top to bottom.
+
+Garnelo et al. (2018): an encoder ``h`` embeds each context pair ``(x, y)``; a mean
+aggregator ``a`` turns the set into one order-invariant representation ``s``; a global
+latent ``z ~ q(z | context) = N(mu_z, diag sigma_z^2)`` is computed from ``s``; a decoder
+``g(z, r(x), x)`` gives a predictive mean and std at each target ``x``.
+
+Two additions from the NP literature, each behind a config switch, stop the model from
+underfitting:
+
+* ``encoder_layers``: self-attention over the context before the mean (as in Attentive NPs).
+* ``cross_layers``: a deterministic path ``r(x)`` in which each target attends to the
+  context tokens (ANP's cross-attention), so the prediction at ``x`` can look at nearby
+  observations instead of only the global summary.
+
+And the decoder comes in two kinds (``decoder``):
+
+* ``"linear"`` (shipped): ``g(z, r, x) = m(r, x) + Phi(r, x) . z`` with homoscedastic
+  noise ``sigma_n``. Because ``g`` is linear in ``z`` the marginal over ``z`` is an exact
+  Gaussian with low-rank covariance ``Phi diag(sigma_z^2) Phi^T + sigma_n^2 I``, so we
+  train on the exact *joint* log-likelihood of the targets (no ELBO, no sampling noise),
+  and every function draw is one ``z`` decoded at all points. Noise that does not depend
+  on ``x`` leaves ``z`` as the only carrier of x-dependent uncertainty, which is exactly
+  what Thompson sampling needs.
+* ``"mlp"``: the classic nonlinear decoder ``g(z, r, x) -> (mean, std)``, trained by a
+  Monte-Carlo estimate of the joint marginal likelihood (``n_latent_samples`` draws).
+
+Shapes: ``B`` tasks, ``n`` context points, ``m`` targets, ``d`` input dims, ``D`` model
+width, ``R`` latent size, ``S`` function draws.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+LOG_2PI = math.log(2 * math.pi)
+
+
+@dataclass
+class NPConfig:
+    """Everything needed to rebuild a :class:`NeuralProcess` (saved in checkpoints)."""
+
+    x_dim: int = 1
+    d_model: int = 128
+    n_heads: int = 4
+    encoder_layers: int = 2  # self-attention blocks over the context (0: plain per-pair h)
+    cross_layers: int = 2  # target -> context cross-attention blocks (0: no deterministic path)
+    decoder_hidden: int = 128
+    decoder_layers: int = 2
+    latent_dim: int = 64  # R, size of z
+    decoder: str = "linear"  # "linear" | "mlp"
+    latent: str = "bayesian"  # "bayesian": exact conjugate q(z|C); "amortized": q(z|C) = MLP(mean of tokens)
+    n_latent_samples: int = 16  # z draws per task for the "mlp" decoder's objective
+    fourier_features: int = 12  # sin/cos pairs per input dim
+    fourier_max_freq: float = 48.0  # highest frequency, in cycles per unit length
+    min_std: float = 0.005  # lower bound of the observation-noise std (standardised units)
+
+    def __post_init__(self) -> None:
+        if self.decoder not in ("linear", "mlp"):
+            raise ValueError(f"decoder must be 'linear' or 'mlp', not {self.decoder!r}")
+        if self.latent not in ("bayesian", "amortized"):
+            raise ValueError(f"latent must be 'bayesian' or 'amortized', not {self.latent!r}")
+        if self.latent == "bayesian" and self.decoder != "linear":
+            raise ValueError("latent 'bayesian' needs decoder 'linear'")
+        if self.d_model % self.n_heads:
+            raise ValueError("d_model must be a multiple of n_heads")
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "NPConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown model settings: {', '.join(sorted(unknown))}")
+        return cls(**d)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def mlp(n_in: int, n_hidden: int, n_out: int, n_layers: int) -> nn.Sequential:
+    """``n_layers`` hidden layers of width ``n_hidden`` with GELU, then a linear output."""
+    layers: list[nn.Module] = []
+    for i in range(n_layers):
+        layers += [nn.Linear(n_in if i == 0 else n_hidden, n_hidden), nn.GELU()]
+    layers.append(nn.Linear(n_hidden if n_layers else n_in, n_out))
+    return nn.Sequential(*layers)
+
+
+class FourierEmbedding(nn.Module):
+    """``x`` (``... x d``) -> ``[x, sin(2 pi f x), cos(2 pi f x)]`` with fixed frequencies.
+
+    Frequencies are geometric from 1 to ``max_freq`` cycles per unit, so the network can
+    represent functions from nearly linear to very wiggly.
+    """
+
+    def __init__(self, x_dim: int, n_freq: int, max_freq: float) -> None:
+        super().__init__()
+        freqs = torch.logspace(0.0, math.log10(max_freq), n_freq) if n_freq else torch.zeros(0)
+        self.register_buffer("freqs", 2 * math.pi * freqs, persistent=False)
+        self.out_dim = x_dim * (1 + 2 * n_freq)
+
+    def forward(self, x: Tensor) -> Tensor:
+        angles = x[..., None] * self.freqs  # ... x d x F
+        feats = torch.cat([x[..., None], angles.sin(), angles.cos()], dim=-1)  # ... x d x (2F+1)
+        return feats.flatten(-2)  # ... x d(2F+1)
+
+
+class AttentionBlock(nn.Module):
+    """Pre-norm attention (queries attend to keys/values) followed by an MLP."""
+
+    def __init__(self, d_model: int, n_heads: int) -> None:
+        super().__init__()
+        self.norm_q = nn.LayerNorm(d_model)
+        self.norm_kv = nn.LayerNorm(d_model)
+        self.attn = nn.MultiheadAttention(d_model, n_heads, batch_first=True)
+        self.norm_mlp = nn.LayerNorm(d_model)
+        self.mlp = mlp(d_model, 2 * d_model, d_model, 1)
+
+    def forward(self, q: Tensor, kv: Tensor) -> Tensor:
+        kv_n = self.norm_kv(kv)
+        q = q + self.attn(self.norm_q(q), kv_n, kv_n, need_weights=False)[0]
+        return q + self.mlp(self.norm_mlp(q))
+
+
+@dataclass
+class Context:
+    """A context encoded once, reusable for decoding any number of targets."""
+
+    tokens: Tensor  # B x n x D, encoded context pairs (keys/values for cross-attention)
+    summary: Tensor  # B x D, the mean-aggregated representation s
+    z_mean: Tensor  # B x R
+    z_factor: Tensor  # B x R x R, S with Cov(z | C) = S S^T
+    noise: Tensor  # B, observation-noise std
+
+
+class NeuralProcess(nn.Module):
+    """A latent-variable Neural Process with an attentive deterministic path."""
+
+    def __init__(self, config: NPConfig) -> None:
+        super().__init__()
+        self.config = c = config
+        D = c.d_model
+        self.embed = FourierEmbedding(c.x_dim, c.fourier_features, c.fourier_max_freq)
+        # h: per-pair encoder, then optional self-attention over the set
+        self.h = mlp(self.embed.out_dim + 1, D, D, 2)
+        self.self_attn = nn.ModuleList(AttentionBlock(D, c.n_heads) for _ in range(c.encoder_layers))
+        self.norm_tokens = nn.LayerNorm(D)
+        # latent path, "amortized": s -> q(z | context) (Bayesian: computed from the basis)
+        if c.latent == "amortized":
+            self.to_latent = mlp(D, D, 2 * c.latent_dim, 1)
+        # deterministic path: target queries attend to the context tokens
+        self.query = mlp(self.embed.out_dim, D, D, 1)
+        self.cross_attn = nn.ModuleList(AttentionBlock(D, c.n_heads) for _ in range(c.cross_layers))
+        # decoder g
+        dec_in = 2 * D + (c.latent_dim if c.decoder == "mlp" else 0)
+        dec_out = 1 + c.latent_dim if c.decoder == "linear" else 2
+        self.decoder = mlp(dec_in, c.decoder_hidden, dec_out, c.decoder_layers)
+        self.to_noise = nn.Linear(D, 1)  # homoscedastic observation noise
+
+    # ----------------------------------------------------------------- encoding
+    def encode(self, xc: Tensor, yc: Tensor) -> Context:
+        """Encode the context and compute ``q(z | context)``.
+
+        Args:
+            xc: ``B x n x d`` context inputs in the unit cube, ``n >= 1``.
+            yc: ``B x n`` standardised context values.
+        """
+        c = self.config
+        tokens = self.h(torch.cat([self.embed(xc), yc[..., None]], -1))  # B x n x D
+        for block in self.self_attn:
+            tokens = block(tokens, tokens)
+        tokens = self.norm_tokens(tokens)
+        summary = tokens.mean(1)  # B x D: the order-invariant aggregate a(...)
+        noise = c.min_std + F.softplus(self.to_noise(summary)[..., 0])  # B
+        ctx = Context(tokens, summary, summary.new_zeros(0), summary.new_zeros(0), noise)
+        if c.latent == "amortized":
+            z_mean, z_raw = self.to_latent(summary).chunk(2, -1)  # B x R each
+            ctx.z_mean, ctx.z_factor = z_mean, torch.diag_embed(0.01 + 0.99 * torch.sigmoid(z_raw))
+            return ctx
+        # Bayesian aggregation: each context pair adds psi psi^T / noise^2 and psi y / noise^2 to
+        # the natural parameters of z ~ N(0, I); the sum over pairs is order-invariant.
+        m_c, psi_c = self.basis(ctx, xc)  # B x n, B x n x R
+        psi, var = psi_c.double(), noise.double()[:, None, None] ** 2
+        precision = torch.eye(c.latent_dim, dtype=torch.float64) + psi.transpose(1, 2) @ psi / var  # B x R x R
+        L = torch.linalg.cholesky(precision)
+        rhs = psi.transpose(1, 2) @ (yc - m_c).double()[..., None] / var  # B x R x 1
+        ctx.z_mean = torch.cholesky_solve(rhs, L)[..., 0].to(yc.dtype)  # B x R
+        eye = torch.eye(c.latent_dim, dtype=torch.float64).expand_as(L)
+        ctx.z_factor = torch.linalg.solve_triangular(L, eye, upper=False).transpose(1, 2).to(yc.dtype)  # L^-T
+        return ctx
+
+    def represent(self, ctx: Context, xt: Tensor) -> Tensor:
+        """Per-target input to the decoder: ``[r(x), s]``, ``B x m x 2D``."""
+        r = self.query(self.embed(xt))  # B x m x D
+        for block in self.cross_attn:
+            r = block(r, ctx.tokens)
+        s = ctx.summary[:, None, :].expand(-1, xt.shape[1], -1)  # B x m x D
+        return torch.cat([r, s], -1)
+
+    # ----------------------------------------------------------------- linear decoder
+    def basis(self, ctx: Context, xt: Tensor) -> tuple[Tensor, Tensor]:
+        """Mean ``m(x)`` (``B x m``) and basis ``Phi(x)`` (``B x m x R``) of the linear decoder."""
+        out = self.decoder(self.represent(ctx, xt))  # B x m x (1+R)
+        return out[..., 0], out[..., 1:]
+
+    def linear_terms(self, ctx: Context, xt: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Mean (``B x m``), factor ``U = Phi S`` (``B x m x R``) and noise std (``B``) of the
+        exact Gaussian marginal ``N(mean, U U^T + noise^2 I)`` of the linear decoder."""
+        m_t, phi = self.basis(ctx, xt)
+        mean = m_t + (phi @ ctx.z_mean[..., None])[..., 0]  # B x m
+        return mean, phi @ ctx.z_factor, ctx.noise
+
+    # ----------------------------------------------------------------- mlp decoder
+    def mlp_decode(self, ctx: Context, xt: Tensor, z: Tensor) -> tuple[Tensor, Tensor]:
+        """Decode ``S`` latent draws ``z`` (``S x B x R``): mean and std, ``S x B x m`` each."""
+        rep = self.represent(ctx, xt)  # B x m x 2D
+        S, m = z.shape[0], xt.shape[1]
+        inp = torch.cat([rep.expand(S, *rep.shape), z[:, :, None, :].expand(-1, -1, m, -1)], -1)
+        mean, raw = self.decoder(inp).unbind(-1)
+        return mean, self.config.min_std + F.softplus(raw)
+
+    def _draw_z(self, ctx: Context, S: int, generator: torch.Generator | None) -> Tensor:
+        eps = torch.randn((S, *ctx.z_mean.shape), generator=generator).to(ctx.z_mean)  # S x B x R
+        return ctx.z_mean + (ctx.z_factor @ eps[..., None])[..., 0]  # S x B x R
+
+    # ----------------------------------------------------------------- likelihoods
+    def log_likelihood(self, xc: Tensor, yc: Tensor, xt: Tensor, yt: Tensor, joint: bool = True) -> Tensor:
+        """Log-likelihood of the targets per target point, ``B``.
+
+        ``joint=True``: the joint density of all targets under one shared function
+        (what coherent draws need); ``joint=False``: the mean of per-point marginals.
+        """
+        ctx = self.encode(xc, yc)
+        m = xt.shape[1]
+        if self.config.decoder == "linear":
+            mean, U, noise = self.linear_terms(ctx, xt)
+            if not joint:
+                var = U.pow(2).sum(-1) + noise[:, None] ** 2  # B x m
+                return (-0.5 * (LOG_2PI + var.log() + (yt - mean) ** 2 / var)).mean(-1)
+            return lowrank_gaussian_logpdf(yt - mean, U, noise) / m
+        S = self.config.n_latent_samples
+        mean, std = self.mlp_decode(ctx, xt, self._draw_z(ctx, S, None))  # S x B x m
+        point = -0.5 * LOG_2PI - std.log() - 0.5 * ((yt - mean) / std) ** 2  # S x B x m
+        if joint:
+            return (torch.logsumexp(point.sum(-1), 0) - math.log(S)) / m
+        return (torch.logsumexp(point, 0) - math.log(S)).mean(-1)
+
+    def loss(self, xc: Tensor, yc: Tensor, xt: Tensor, yt: Tensor, marginal_weight: float = 0.0) -> Tensor:
+        """Training loss: minus the target log-likelihood per point, batch mean.
+
+        The joint term makes draws coherent; the joint density barely penalises a few
+        over-wide directions of the covariance (their log-det cost is shared by all
+        ``m`` points), so ``marginal_weight`` mixes in the per-point marginals, which
+        must each be sharp.
+        """
+        ll = self.log_likelihood(xc, yc, xt, yt, joint=True)
+        if marginal_weight:
+            ll = (1 - marginal_weight) * ll + marginal_weight * self.log_likelihood(xc, yc, xt, yt, joint=False)
+        return -ll.mean()
+
+    # ----------------------------------------------------------------- prediction
+    @torch.no_grad()
+    def predict(self, context_x: Tensor, context_y: Tensor, x: Tensor) -> tuple[Tensor, Tensor]:
+        """Predictive mean and std of the *function* (no observation noise), ``m`` each.
+
+        Args:
+            context_x: ``n x d``; context_y: ``n``; x: ``m x d`` (a single task).
+        """
+        draws_needed = self.config.decoder == "mlp"
+        ctx = self.encode(context_x[None], context_y[None])
+        if not draws_needed:
+            mean, U, _ = self.linear_terms(ctx, x[None])
+            return mean[0], U[0].pow(2).sum(-1).sqrt()
+        mean, _ = self.mlp_decode(ctx, x[None], self._draw_z(ctx, 256, None))
+        return mean[:, 0].mean(0), mean[:, 0].std(0)
+
+    @torch.no_grad()
+    def sample_functions(
+        self,
+        context_x: Tensor,
+        context_y: Tensor,
+        x: Tensor,
+        n_draws: int,
+        generator: torch.Generator | None = None,
+        noise: bool = False,
+    ) -> Tensor:
+        """Coherent function draws: ``n_draws x m``, ONE ``z`` per row decoded at all ``x``.
+
+        Args:
+            context_x: ``n x d`` context inputs (unit cube); context_y: ``n`` standardised values.
+            x: ``m x d`` points at which to evaluate each drawn function.
+            n_draws: number of functions ``S``.
+            generator: randomness for ``z`` (and the noise).
+            noise: add the decoder's observation noise (independent per point).
+        """
+        ctx = self.encode(context_x[None], context_y[None])
+        z = self._draw_z(ctx, n_draws, generator)  # S x 1 x R
+        if self.config.decoder == "linear":
+            m_t, phi = self.basis(ctx, x[None])  # 1 x m, 1 x m x R
+            f = m_t + z[:, 0, :] @ phi[0].T  # S x m
+            std = ctx.noise[0].expand_as(f)
+        else:
+            f, std = self.mlp_decode(ctx, x[None], z)
+            f, std = f[:, 0], std[:, 0]
+        if noise:
+            f = f + std * torch.randn(f.shape, generator=generator).to(f)
+        return f
+
+
+def lowrank_gaussian_logpdf(r: Tensor, U: Tensor, noise: Tensor) -> Tensor:
+    """``log N(r; 0, U U^T + noise^2 I)`` by the Woodbury identity, in float64.
+
+    Args:
+        r: ``B x m`` residuals; U: ``B x m x R`` factor; noise: ``B`` std.
+
+    Returns:
+        ``B`` log densities (summed over the ``m`` points). Cost ``O(m R^2 + R^3)``.
+    """
+    r, U, var = r.double(), U.double(), noise.double()[:, None] ** 2  # var: B x 1
+    m, R = U.shape[1], U.shape[2]
+    A = torch.eye(R, dtype=U.dtype) + U.transpose(1, 2) @ U / var[..., None]  # B x R x R
+    L = torch.linalg.cholesky(A)
+    b = (U.transpose(1, 2) @ r[..., None]) / var[..., None]  # B x R x 1
+    w = torch.linalg.solve_triangular(L, b, upper=False)[..., 0]  # B x R
+    quad = (r * r).sum(-1) / var[:, 0] - (w * w).sum(-1)
+    logdet = 2 * L.diagonal(dim1=1, dim2=2).log().sum(-1) + m * var[:, 0].log()
+    return (-0.5 * (quad + logdet + m * LOG_2PI)).to(noise.dtype)

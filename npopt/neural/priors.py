@@ -1,0 +1,215 @@
+"""Function families for meta-training, and the oracle GP that knows their true kernel.
+
+A *family* is a GP with one kernel (``rbf``, ``matern52`` or ``periodic``) whose
+hyperparameters are drawn per task from distributions in the YAML config. A prior is a
+weighted mixture of families, plus things every family shares: a random constant offset
+and linear trend (both known to the oracle as extra kernel terms), small observation
+noise, and the numbers of context and target points.
+
+All inputs live in the unit cube. Lengthscales and periods are in unit-cube units: the
+paper's setting, lengthscale ~ U[0.1, 0.6] on [-2, 2], is U[0.025, 0.15] here.
+
+A sampled :class:`TaskBatch` is standardised the way npopt standardises observations
+(context mean and std), and keeps the raw values and hyperparameters so that the oracle
+GP can score the same targets exactly.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+
+KERNELS = ("rbf", "matern52", "periodic")
+JITTER = 1e-6  # relative to the signal variance, part of the "true" function kernel
+
+
+@dataclass
+class Dist:
+    """A scalar distribution: ``uniform``, ``loguniform`` or ``fixed``."""
+
+    dist: str = "uniform"
+    low: float = 0.0
+    high: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.dist not in ("uniform", "loguniform", "fixed"):
+            raise ValueError(f"unknown distribution {self.dist!r} (uniform, loguniform, fixed)")
+        if self.dist == "loguniform" and self.low <= 0:
+            raise ValueError("a loguniform distribution needs low > 0")
+        if self.high < self.low:
+            raise ValueError(f"distribution has high ({self.high}) < low ({self.low})")
+
+    def sample(self, n: int, g: torch.Generator) -> Tensor:
+        u = torch.rand(n, generator=g, dtype=torch.float64)
+        if self.dist == "fixed":
+            return torch.full((n,), self.low, dtype=torch.float64)
+        if self.dist == "uniform":
+            return self.low + (self.high - self.low) * u
+        lo, hi = math.log(self.low), math.log(self.high)
+        return torch.exp(lo + (hi - lo) * u)
+
+
+@dataclass
+class Family:
+    """One GP family: a kernel and distributions of its hyperparameters."""
+
+    name: str
+    kernel: str = "rbf"
+    weight: float = 1.0
+    lengthscale: Dist = field(default_factory=lambda: Dist("loguniform", 0.02, 1.0))
+    signal_std: Dist = field(default_factory=lambda: Dist("uniform", 0.1, 1.0))
+    period: Dist = field(default_factory=lambda: Dist("loguniform", 0.1, 1.0))  # periodic only
+
+    def __post_init__(self) -> None:
+        if self.kernel not in KERNELS:
+            raise ValueError(f"family {self.name!r}: unknown kernel {self.kernel!r} ({', '.join(KERNELS)})")
+        for key in ("lengthscale", "signal_std", "period"):
+            value = getattr(self, key)
+            if isinstance(value, dict):
+                setattr(self, key, Dist(**value))
+
+
+@dataclass
+class PriorConfig:
+    """A weighted mixture of families and the task layout (context/target sizes)."""
+
+    x_dim: int = 1
+    families: list[Family] = field(default_factory=lambda: [Family("rbf")])
+    noise_std: Dist = field(default_factory=lambda: Dist("loguniform", 0.005, 0.1))  # x signal std
+    offset_std: float = 1.0  # x signal std
+    trend_std: float = 1.0  # x signal std, slope per unit length
+    context_min: int = 1
+    context_max: int = 50
+    targets: int = 50
+
+    def __post_init__(self) -> None:
+        self.families = [f if isinstance(f, Family) else Family(**f) for f in self.families]
+        if isinstance(self.noise_std, dict):
+            self.noise_std = Dist(**self.noise_std)
+        if not self.families:
+            raise ValueError("a prior needs at least one family")
+        if not 1 <= self.context_min <= self.context_max:
+            raise ValueError("need 1 <= context_min <= context_max")
+
+
+def kernel(kind: Tensor, x1: Tensor, x2: Tensor, lengthscale: Tensor, period: Tensor) -> Tensor:
+    """Unit-variance stationary kernels, one kind per task.
+
+    Args:
+        kind: ``B`` indices into :data:`KERNELS`.
+        x1: ``B x N x d``; x2: ``B x M x d``; lengthscale, period: ``B``.
+
+    Returns:
+        ``B x N x M`` kernel matrices.
+    """
+    diff = x1[:, :, None, :] - x2[:, None, :, :]  # B x N x M x d
+    ls = lengthscale[:, None, None]
+    r = diff.pow(2).sum(-1).add(1e-12).sqrt() / ls
+    rbf = torch.exp(-0.5 * r * r)
+    s5 = math.sqrt(5.0) * r
+    matern = (1 + s5 + s5 * s5 / 3) * torch.exp(-s5)
+    sin2 = torch.sin(math.pi * diff.abs() / period[:, None, None, None]).pow(2).sum(-1)
+    periodic = torch.exp(-2 * sin2 / ls**2)
+    k = kind[:, None, None]
+    return torch.where(k == 0, rbf, torch.where(k == 1, matern, periodic))
+
+
+@dataclass
+class TaskBatch:
+    """``B`` tasks, standardised by their context (the way npopt standardises)."""
+
+    xc: Tensor  # B x n x d
+    yc: Tensor  # B x n  (standardised)
+    xt: Tensor  # B x m x d
+    yt: Tensor  # B x m  (standardised)
+    shift: Tensor  # B, raw = shift + scale * standardised
+    scale: Tensor  # B
+    hyper: dict[str, Tensor]  # per-task true hyperparameters (for the oracle)
+
+    def float(self) -> "TaskBatch":
+        f = lambda t: t.float()  # noqa: E731
+        return TaskBatch(f(self.xc), f(self.yc), f(self.xt), f(self.yt), self.shift, self.scale, self.hyper)
+
+
+def full_kernel(hyper: dict[str, Tensor], x1: Tensor, x2: Tensor) -> Tensor:
+    """The true function covariance (no noise): kernel + offset + trend terms, ``B x N x M``."""
+    s2 = hyper["signal_std"][:, None, None] ** 2
+    k = kernel(hyper["kind"], x1, x2, hyper["lengthscale"], hyper["period"])
+    trend = (x1 - 0.5) @ (x2 - 0.5).transpose(1, 2)
+    return s2 * (k + hyper["offset_std"][:, None, None] ** 2 + hyper["trend_std"][:, None, None] ** 2 * trend)
+
+
+def sample_tasks(cfg: PriorConfig, batch: int, n_context: int, n_target: int, g: torch.Generator) -> TaskBatch:
+    """Draw ``batch`` functions from the prior at random inputs and split them.
+
+    Args:
+        cfg: the prior; batch: ``B``; n_context: ``n``; n_target: ``m``; g: randomness.
+    """
+    B, N, d = batch, n_context + n_target, cfg.x_dim
+    weights = torch.tensor([f.weight for f in cfg.families], dtype=torch.float64)
+    fam = torch.multinomial(weights, B, replacement=True, generator=g)
+    hyper = {key: torch.empty(B, dtype=torch.float64) for key in ("lengthscale", "signal_std", "period")}
+    kind = torch.empty(B, dtype=torch.long)
+    for i, family in enumerate(cfg.families):
+        sel = fam == i
+        k = int(sel.sum())
+        for key in hyper:
+            hyper[key][sel] = getattr(family, key).sample(k, g) if k else hyper[key][sel]
+        kind[sel] = KERNELS.index(family.kernel)
+    hyper["kind"] = kind
+    hyper["offset_std"] = torch.full((B,), cfg.offset_std, dtype=torch.float64)
+    hyper["trend_std"] = torch.full((B,), cfg.trend_std, dtype=torch.float64)
+    hyper["noise_std"] = cfg.noise_std.sample(B, g) * hyper["signal_std"]
+
+    x = torch.rand(B, N, d, generator=g, dtype=torch.float64)
+    K = full_kernel(hyper, x, x)
+    K = K + JITTER * hyper["signal_std"][:, None, None] ** 2 * torch.eye(N, dtype=torch.float64)
+    L = torch.linalg.cholesky(K)
+    f = (L @ torch.randn(B, N, 1, generator=g, dtype=torch.float64))[..., 0]  # B x N
+    y = f + hyper["noise_std"][:, None] * torch.randn(B, N, generator=g, dtype=torch.float64)
+
+    yc, yt = y[:, :n_context], y[:, n_context:]
+    shift = yc.mean(1)
+    spread = y.std(1)
+    scale = yc.std(1) if n_context >= 2 else spread
+    scale = torch.maximum(scale, 0.05 * spread).clamp_min(1e-8)
+    st = lambda v: (v - shift[:, None]) / scale[:, None]  # noqa: E731
+    return TaskBatch(x[:, :n_context], st(yc), x[:, n_context:], st(yt), shift, scale, hyper)
+
+
+def sample_sizes(cfg: PriorConfig, g: torch.Generator) -> tuple[int, int]:
+    """Random context size in ``[context_min, context_max]`` and the target count."""
+    n = int(torch.randint(cfg.context_min, cfg.context_max + 1, (1,), generator=g))
+    return n, cfg.targets
+
+
+def oracle_log_likelihood(tasks: TaskBatch) -> tuple[Tensor, Tensor]:
+    """Exact GP posterior with the true kernel, scored on the standardised targets.
+
+    Returns:
+        ``(marginal, joint)``: per-target-point log-likelihoods, ``B`` each, in the same
+        standardised units as the NP's (raw log-density + log(scale)).
+    """
+    h = tasks.hyper
+    xc, xt = tasks.xc.double(), tasks.xt.double()
+    yc = tasks.shift[:, None] + tasks.scale[:, None] * tasks.yc.double()
+    yt = tasks.shift[:, None] + tasks.scale[:, None] * tasks.yt.double()
+    jitter = JITTER * h["signal_std"][:, None, None] ** 2
+    noise2 = h["noise_std"][:, None, None] ** 2
+    n, m = xc.shape[1], xt.shape[1]
+    Kcc = full_kernel(h, xc, xc) + (jitter + noise2) * torch.eye(n, dtype=torch.float64)
+    Ktc = full_kernel(h, xt, xc)
+    Ktt = full_kernel(h, xt, xt) + jitter * torch.eye(m, dtype=torch.float64)
+    L = torch.linalg.cholesky(Kcc)
+    A = torch.cholesky_solve(Ktc.transpose(1, 2), L)  # B x n x m
+    mean = (A.transpose(1, 2) @ yc[..., None])[..., 0]  # B x m
+    cov = Ktt - Ktc @ A + noise2 * torch.eye(m, dtype=torch.float64)  # predictive, with noise
+    var = cov.diagonal(dim1=1, dim2=2)
+    log_scale = tasks.scale.log()[:, None]
+    marginal = (-0.5 * (math.log(2 * math.pi) + var.log() + (yt - mean) ** 2 / var) + log_scale).mean(1)
+    dist = torch.distributions.MultivariateNormal(mean, covariance_matrix=cov)
+    joint = dist.log_prob(yt) / m + tasks.scale.log()
+    return marginal, joint
