@@ -1,5 +1,122 @@
-"""CLI commands (benchmark). Registered on npopt.cli.app at import."""
+"""CLI commands (benchmark): ``npopt benchmark`` and ``npopt plot-ts``.
+
+Registered on npopt.cli.app at import; torch and the benchmark code load inside the
+command bodies so ``npopt --help`` stays fast.
+"""
 
 from __future__ import annotations
 
-from npopt.cli import app  # noqa: F401
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from npopt.cli import app
+from npopt.errors import ConfigError
+
+SUITES = ("gp1d", "synthetic")
+
+
+def _methods(vs: str) -> list[str]:
+    """``np`` plus the ``--vs`` list plus ``random`` (the normaliser), in that order."""
+    from npopt.benchmark import METHODS
+
+    names = [m.strip() for m in vs.split(",") if m.strip()]
+    for m in names:
+        if m not in METHODS:
+            raise ConfigError(f"unknown method {m!r} in --vs; choose from {', '.join(METHODS)}")
+    return list(dict.fromkeys(["np", *names, "random"]))
+
+
+@app.command()
+def benchmark(
+    suite: str = typer.Option("gp1d", "--suite", help="gp1d (the paper's Table 1) or synthetic."),
+    vs: str = typer.Option("gp,random", "--vs", help="Methods compared against np, comma-separated: "
+                           "gp, gp-oracle (gp1d only), random. Random search is always run."),
+    functions: int = typer.Option(100, "--functions", help="gp1d: number of GP functions."),
+    repeats: int = typer.Option(5, "--repeats", help="synthetic: seeds per problem."),
+    budget: Optional[int] = typer.Option(None, "--budget", help="synthetic: evaluations per run "
+                                         "(default 10*d + 10)."),
+    problems: Optional[str] = typer.Option(None, "--problems", help="synthetic: comma-separated subset of "
+                                           "forrester, branin, hartmann3, levy4, hartmann6."),
+    seed: int = typer.Option(0, "--seed", help="Suite seed (functions, starts, initial designs)."),
+    json_path: Optional[Path] = typer.Option(None, "--json", help="Write the summary as JSON."),
+    csv_path: Optional[Path] = typer.Option(None, "--csv", help="Write one row per (method, function, step)."),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="Write a PNG figure (needs matplotlib)."),
+) -> None:
+    """Compare np with other methods on the gp1d (Table 1) or synthetic suite.
+
+    Example: npopt benchmark --suite gp1d --vs gp,gp-oracle,random --functions 100 --json out.json
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from npopt import benchmark_display as show
+    from npopt.benchmark import run_gp1d, run_synthetic
+
+    if suite not in SUITES:
+        raise ConfigError(f"unknown suite {suite!r}; choose gp1d or synthetic")
+    methods = _methods(vs)
+    if suite == "synthetic" and "gp-oracle" in methods:
+        raise ConfigError("gp-oracle needs the true kernel, so it only runs on the gp1d suite")
+    if plot is not None:
+        show.pyplot()  # fail now, not after the run, if matplotlib is missing
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(suite, total=None)
+
+        def progress(done: int, total: int, label: str) -> None:
+            bar.update(task, completed=done, total=total, description=label)
+
+        if suite == "gp1d":
+            result = run_gp1d(methods, functions=functions, seed=seed, progress=progress)
+        else:
+            names = [p.strip() for p in problems.split(",") if p.strip()] if problems else None
+            kwargs = {"problems": names} if names else {}
+            result = run_synthetic(methods, repeats=repeats, budget=budget, seed=seed, progress=progress, **kwargs)
+
+    summary = result.summary()
+    console = Console()
+    console.print(show.gp1d_table(summary) if suite == "gp1d" else show.synthetic_table(summary))
+    console.print(f"wall time {result.seconds:.1f} s")
+    if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(summary, indent=2) + "\n")
+        console.print(f"wrote {json_path}")
+    if csv_path is not None:
+        show.write_csv(result.csv_rows(), csv_path)
+        console.print(f"wrote {csv_path}")
+    if plot is not None:
+        if suite == "gp1d":
+            show.plot_gp1d(summary, plot)
+        else:
+            show.plot_synthetic(summary, result.csv_rows(), plot)
+        console.print(f"wrote {plot}")
+
+
+@app.command("plot-ts")
+def plot_ts(
+    out: Path = typer.Option(..., "--out", help="PNG file to write."),
+    seed: int = typer.Option(0, "--seed", help="gp1d suite seed of the function (and of the draws)."),
+    surrogate: str = typer.Option("np", "--surrogate", help="np, gp, gp-oracle or random."),
+    function: int = typer.Option(0, "--function", help="Index of the gp1d function."),
+    iterations: int = typer.Option(5, "--iterations", help="Thompson-sampling iterations to draw."),
+) -> None:
+    """Draw the paper's Figure 5: Thompson-sampling iterations on one 1-D GP function.
+
+    Example: npopt plot-ts --out ts.png --seed 0 --surrogate np
+    """
+    from npopt import benchmark_display as show
+    from npopt.benchmark import build_surrogate, single_thread, thompson_frames
+    from npopt.problems import gp1d_function
+
+    show.pyplot()
+    if iterations < 1:
+        raise ConfigError("--iterations must be at least 1")
+    with single_thread():
+        fn = gp1d_function(function, seed)
+        frames = thompson_frames(build_surrogate(surrogate, fn), fn, iterations=iterations, seed=seed)
+    show.plot_thompson(fn, frames, surrogate, out)
+    typer.echo(f"wrote {out}")

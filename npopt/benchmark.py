@@ -1,0 +1,388 @@
+"""Benchmarks: methods x problems x seeds -> records. No printing; progress via a callback.
+
+Two suites (issue 5):
+
+- ``gp1d`` (Garnelo et al. 2018, Table 1): functions drawn from a 1-D GP on a 400-point
+  grid. Every method starts from the same random grid point (drawn with the function)
+  and, at each step, evaluates one grid point NOT yet evaluated: the argmin of one
+  Thompson draw over the unevaluated points (random search: a uniform one). A function
+  is solved when its grid minimum has been evaluated. ``steps`` counts evaluations,
+  the shared starting point included, so random search needs ``(G + 1) / 2`` on
+  average and a method that knows the argmin needs at most 2; steps are capped at
+  ``max_steps`` (default: the grid size).
+- ``synthetic``: problems with known optima (:data:`npopt.problems.SYNTHETIC`). For each
+  repeat every method starts from the same ``n_init`` scrambled Sobol points and runs
+  to ``budget`` evaluations (default ``10 d + 10``); the score is the final simple
+  regret ``best value - optimal value``.
+
+Surrogates see standardised values (:func:`npopt.acquisition.standardise`), except the
+``gp-oracle``, whose known prior is in raw units (``standardised_y = False``). Each
+(method, function/repeat) pair uses the same seeded generator, so methods face common
+random numbers. A method whose surrogate cannot be built for a problem is recorded with
+status ``no_prior`` (:class:`~npopt.errors.NoPriorError`) or ``failed`` (anything else),
+never silently skipped.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Callable, Mapping, Sequence
+
+import torch
+from torch import Tensor
+
+from npopt.acquisition import standardise, thompson_suggest
+from npopt.errors import ConfigError, NoPriorError
+from npopt.problems import SYNTHETIC, GP1DFunction, Problem, derived_seed, gp1d_function, make_problem
+from npopt.surrogates.base import Surrogate
+
+#: Methods the benchmark knows by name.
+METHODS = ("np", "gp", "gp-oracle", "random")
+#: ``progress(done, total, label)`` is called after every (method, function/problem) unit.
+Progress = Callable[[int, int, str], None]
+#: Builds the surrogate a method uses on one problem.
+Factory = Callable[[Problem], Surrogate]
+
+
+def build_surrogate(method: str, problem: Problem) -> Surrogate:
+    """The surrogate that ``method`` uses on ``problem``."""
+    if method == "gp-oracle":
+        from npopt.surrogates.oracle import OracleGPSurrogate
+
+        if not isinstance(problem, GP1DFunction):
+            raise ConfigError("gp-oracle needs the true kernel, so it only runs on the gp1d suite")
+        return OracleGPSurrogate(problem.lengthscale_unit, problem.signal_std)
+    if method not in METHODS:
+        raise ConfigError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
+    from npopt.surrogates import make_surrogate
+
+    return make_surrogate(method, problem.dim)
+
+
+def resolve_methods(methods: Sequence[str] | Mapping[str, Factory]) -> dict[str, Factory]:
+    """Method names (or a ``{name: factory}`` mapping) -> factories; random always included."""
+    if isinstance(methods, Mapping):
+        factories = dict(methods)
+    else:
+        for m in methods:
+            if m not in METHODS:
+                raise ConfigError(f"unknown method {m!r}; choose from {', '.join(METHODS)}")
+        factories = {m: (lambda p, m=m: build_surrogate(m, p)) for m in dict.fromkeys(methods)}
+    factories.setdefault("random", lambda p: build_surrogate("random", p))
+    return factories
+
+
+@dataclass
+class Run:
+    """One method on one function (gp1d) or one repeat of one problem (synthetic)."""
+
+    method: str
+    problem: str
+    run: int
+    optimal_value: float
+    values: list[float] = field(default_factory=list)  # every evaluation, in order
+    ask_seconds: list[float] = field(default_factory=list)  # one per suggested point
+    solved: bool | None = None  # gp1d only
+
+    @property
+    def steps(self) -> int:
+        return len(self.values)
+
+    @property
+    def best_so_far(self) -> list[float]:
+        out, best = [], math.inf
+        for v in self.values:
+            best = min(best, v)
+            out.append(best)
+        return out
+
+    @property
+    def regret(self) -> float:
+        """Final simple regret (clipped at 0: published optima are rounded)."""
+        return max(0.0, min(self.values) - self.optimal_value)
+
+
+@dataclass
+class Status:
+    """Why a method has no results on a problem: ``no_prior`` or ``failed``."""
+
+    status: str
+    message: str
+
+
+@dataclass
+class BenchmarkResult:
+    """Everything a suite produced; :meth:`summary` is the JSON the CLI writes."""
+
+    suite: str
+    seed: int
+    methods: list[str]
+    problems: list[str]
+    settings: dict
+    runs: list[Run] = field(default_factory=list)
+    status: dict[tuple[str, str], Status] = field(default_factory=dict)  # (problem, method)
+    seconds: float = 0.0
+
+    def runs_of(self, method: str, problem: str | None = None) -> list[Run]:
+        return [r for r in self.runs if r.method == method and problem in (None, r.problem)]
+
+    def summary(self) -> dict:
+        out = {"suite": self.suite, **self.settings, "seed": self.seed, "wall_seconds": round(self.seconds, 3)}
+        if self.suite == "gp1d":
+            out["methods"] = {m: self._gp1d_entry(m) for m in self.methods}
+        else:
+            out["problems"] = {p: {m: self._synthetic_entry(p, m) for m in self.methods} for p in self.problems}
+        return out
+
+    def _state(self, problem: str, method: str) -> dict:
+        st = self.status.get((problem, method))
+        return {"status": "ok"} if st is None else {"status": st.status, "message": st.message}
+
+    def _gp1d_entry(self, method: str) -> dict:
+        entry = self._state("gp1d", method)
+        runs = self.runs_of(method)
+        entry.update(mean_steps=None, stderr=None, ratio_to_random=None, median_step_seconds=None)
+        if entry["status"] != "ok" or not runs:
+            return entry
+        steps = [r.steps for r in runs]
+        random_runs = self.runs_of("random")
+        random_mean = statistics.fmean(r.steps for r in random_runs) if random_runs else None
+        mean = statistics.fmean(steps)
+        entry.update(
+            mean_steps=mean,
+            stderr=statistics.stdev(steps) / math.sqrt(len(steps)) if len(steps) > 1 else 0.0,
+            ratio_to_random=mean / random_mean if random_mean else None,
+            median_step_seconds=_median([t for r in runs for t in r.ask_seconds]),
+            functions=len(runs),
+            solved=sum(bool(r.solved) for r in runs),
+            total_seconds=round(sum(sum(r.ask_seconds) for r in runs), 3),
+        )
+        return entry
+
+    def _synthetic_entry(self, problem: str, method: str) -> dict:
+        entry = self._state(problem, method)
+        runs = self.runs_of(method, problem)
+        entry.update(median_regret=None, iqr=None, normalised_score=None, median_ask_seconds=None)
+        if entry["status"] != "ok" or not runs:
+            return entry
+        regrets = [r.regret for r in runs]
+        random_regrets = [r.regret for r in self.runs_of("random", problem)]
+        median = statistics.median(regrets)
+        q25, q75 = _quantiles(regrets)
+        random_median = statistics.median(random_regrets) if random_regrets else None
+        score = None
+        if random_median is not None:
+            score = median / random_median if random_median > 0 else (1.0 if median == 0 else None)
+        entry.update(
+            median_regret=median,
+            iqr=q75 - q25,
+            q25=q25,
+            q75=q75,
+            normalised_score=score,
+            median_ask_seconds=_median([t for r in runs for t in r.ask_seconds]),
+            repeats=len(runs),
+        )
+        return entry
+
+    def csv_rows(self) -> list[dict]:
+        """One row per (method, function/repeat, step) with the best value so far."""
+        rows = []
+        for r in self.runs:
+            for step, (v, b) in enumerate(zip(r.values, r.best_so_far), start=1):
+                rows.append(
+                    dict(suite=self.suite, method=r.method, problem=r.problem, run=r.run, step=step,
+                         value=v, best_so_far=b, regret=max(0.0, b - r.optimal_value))
+                )
+        return rows
+
+
+def _median(xs: list[float]) -> float | None:
+    return statistics.median(xs) if xs else None
+
+
+def _quantiles(xs: list[float]) -> tuple[float, float]:
+    t = torch.tensor(xs, dtype=torch.float64)
+    return float(torch.quantile(t, 0.25)), float(torch.quantile(t, 0.75))
+
+
+def _timed_suggest(surrogate: Surrogate, X: Tensor, y: Tensor, generator, candidates=None):
+    """One Thompson suggestion; returns ``(point, seconds)``."""
+    y_in = standardise(y) if getattr(surrogate, "standardised_y", True) else y
+    t0 = time.perf_counter()
+    point = thompson_suggest(surrogate, X, y_in, 1, generator, candidates=candidates)[0]
+    return point, time.perf_counter() - t0
+
+
+def run_grid(surrogate: Surrogate, fn: GP1DFunction, generator: torch.Generator, max_steps: int) -> Run:
+    """The gp1d protocol for one method on one function."""
+    run = Run("", fn.name, fn.index, fn.optimal_value)
+    G = fn.grid.shape[0]
+    evaluated = torch.zeros(G, dtype=torch.bool)
+    order = [fn.start]
+    evaluated[fn.start] = True
+    while not evaluated[fn.argmin] and len(order) < max_steps:
+        free = (~evaluated).nonzero().flatten()  # unevaluated grid indices
+        idx = torch.tensor(order)
+        point, seconds = _timed_suggest(surrogate, fn.grid[idx], fn.values[idx], generator, fn.grid[free])
+        pick = int(free[torch.cdist(point[None], fn.grid[free]).argmin()])
+        order.append(pick)
+        evaluated[pick] = True
+        run.ask_seconds.append(seconds)
+    run.values = fn.values[torch.tensor(order)].tolist()
+    run.solved = bool(evaluated[fn.argmin])
+    return run
+
+
+def run_budget(
+    surrogate: Surrogate, problem: Problem, X0: Tensor, budget: int, generator: torch.Generator, index: int
+) -> Run:
+    """The synthetic protocol: start from ``X0`` (``n_init x d``), run to ``budget`` evaluations."""
+    run = Run("", problem.name, index, problem.optimal_value)
+    X, y = X0.clone(), problem.evaluate(X0)
+    while X.shape[0] < budget:
+        point, seconds = _timed_suggest(surrogate, X, y, generator)
+        X = torch.cat([X, point[None]])
+        y = torch.cat([y, problem.evaluate(point[None])])
+        run.ask_seconds.append(seconds)
+    run.values = y.tolist()
+    return run
+
+
+@contextmanager
+def single_thread():
+    """Run torch on one thread (also as a decorator): the problems are tiny, and on a
+    busy machine torch's thread pool made small ops up to 300x slower (2 shared cores)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _run_methods(result, factories, tasks, execute, progress) -> BenchmarkResult:
+    """Shared loop: every method on every ``(problem, index)`` task; statuses recorded."""
+    total, done = len(factories) * len(tasks), 0
+    t0 = time.perf_counter()
+    for method, factory in factories.items():
+        cache: dict[int, Surrogate] = {}
+        for problem, index in tasks:
+            key = (problem.name, method)
+            if key not in result.status:
+                try:
+                    if isinstance(problem, GP1DFunction) or problem.dim not in cache:
+                        cache[problem.dim] = factory(problem)
+                    run = execute(cache[problem.dim], problem, index)
+                    run.method = method
+                    result.runs.append(run)
+                except NoPriorError as exc:
+                    result.status[key] = Status("no_prior", f"no prior for d={problem.dim} ({exc})")
+                except Exception as exc:  # a broken method must not stop the others
+                    result.status[key] = Status("failed", f"{type(exc).__name__}: {exc}")
+            done += 1
+            if progress is not None:
+                progress(done, total, f"{method} · {problem.name} #{index}")
+        cache.clear()
+    result.seconds = time.perf_counter() - t0
+    return result
+
+
+@single_thread()
+def run_gp1d(
+    methods: Sequence[str] | Mapping[str, Factory] = ("np", "gp", "random"),
+    functions: int = 100,
+    seed: int = 0,
+    grid_size: int = 400,
+    max_steps: int | None = None,
+    progress: Progress | None = None,
+) -> BenchmarkResult:
+    """The ``gp1d`` suite (see the module docstring)."""
+    if functions < 1 or grid_size < 2:
+        raise ConfigError("gp1d needs --functions >= 1 and a grid of at least 2 points")
+    max_steps = grid_size if max_steps is None else min(max_steps, grid_size)
+    factories = resolve_methods(methods)
+    fns = [gp1d_function(i, seed, grid_size) for i in range(functions)]
+    settings = {"functions": functions, "grid_size": grid_size, "max_steps": max_steps}
+    result = BenchmarkResult("gp1d", seed, list(factories), ["gp1d"], settings)
+
+    def execute(surrogate, fn, index):
+        gen = torch.Generator().manual_seed(derived_seed(seed, index, 1))
+        return run_grid(surrogate, fn, gen, max_steps)
+
+    return _run_methods(result, factories, [(fn, fn.index) for fn in fns], execute, progress)
+
+
+@single_thread()
+def run_synthetic(
+    methods: Sequence[str] | Mapping[str, Factory] = ("np", "gp", "random"),
+    problems: Sequence[str] = SYNTHETIC,
+    repeats: int = 5,
+    budget: int | None = None,
+    seed: int = 0,
+    n_init: int = 2,
+    progress: Progress | None = None,
+) -> BenchmarkResult:
+    """The ``synthetic`` suite: budget ``10 d + 10`` unless ``budget`` is given."""
+    if repeats < 1:
+        raise ConfigError("--repeats must be at least 1")
+    if budget is not None and budget <= n_init:
+        raise ConfigError(f"--budget must exceed the {n_init} initial points")
+    factories = resolve_methods(methods)
+    probs = [make_problem(p) for p in problems]
+    budgets = {p.name: budget if budget is not None else 10 * p.dim + 10 for p in probs}
+    dims = {p.name: p.dim for p in probs}
+    settings = {"repeats": repeats, "n_init": n_init, "budgets": budgets, "dims": dims}
+    result = BenchmarkResult("synthetic", seed, list(factories), [p.name for p in probs], settings)
+    result.settings["optimal_values"] = {p.name: p.optimal_value for p in probs}
+
+    def execute(surrogate, problem, index):
+        pi = SYNTHETIC.index(problem.name) if problem.name in SYNTHETIC else 0
+        s = derived_seed(seed, pi, index)
+        X0 = torch.quasirandom.SobolEngine(problem.dim, scramble=True, seed=s % 2**31).draw(
+            n_init, dtype=torch.float64
+        )
+        gen = torch.Generator().manual_seed(s)
+        return run_budget(surrogate, problem, X0, budgets[problem.name], gen, index)
+
+    tasks = [(p, r) for p in probs for r in range(repeats)]
+    return _run_methods(result, factories, tasks, execute, progress)
+
+
+def thompson_frames(
+    surrogate: Surrogate, fn: GP1DFunction, iterations: int = 5, n_draws: int = 3, seed: int = 0
+) -> list[dict]:
+    """Figure 5 data: ``iterations`` Thompson steps on one gp1d function.
+
+    Each frame holds the context (grid indices evaluated so far), ``n_draws`` function
+    draws over the whole grid in the function's units (standardised draws are mapped
+    back with the context's mean and std; the first draw is the one that picks; NaN
+    while the surrogate has too few observations and the pick is uniform), and the
+    picked index: the argmin of the first draw over the unevaluated grid points.
+    """
+    gen = torch.Generator().manual_seed(derived_seed(seed, fn.index, 2))
+    G = fn.grid.shape[0]
+    order, frames = [fn.start], []
+    for _ in range(iterations):
+        idx = torch.tensor(order)
+        X, y = fn.grid[idx], fn.values[idx]
+        if X.shape[0] >= max(1, surrogate.min_observations):
+            if getattr(surrogate, "standardised_y", True):
+                surrogate.condition(X, standardise(y))
+                scale = float(y.std()) if y.numel() > 1 else 1.0
+                draws = surrogate.sample(fn.grid, n_draws, gen) * scale + float(y.mean())  # n_draws x G
+            else:
+                surrogate.condition(X, y)
+                draws = surrogate.sample(fn.grid, n_draws, gen)
+            score = draws[0].clone()
+        else:
+            draws = torch.full((n_draws, G), math.nan, dtype=torch.float64)
+            score = torch.rand(G, generator=gen, dtype=torch.float64)
+        score[idx] = math.inf
+        pick = int(score.argmin())
+        frames.append({"context": list(order), "draws": draws, "pick": pick})
+        order.append(pick)
+    return frames

@@ -1,0 +1,169 @@
+"""Rendering benchmark results: rich tables, CSV, matplotlib figures.
+
+The numbers come from :mod:`npopt.benchmark`; nothing here computes a result.
+matplotlib is an optional extra (``pip install 'npopt[plot]'``).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+from rich.table import Table
+
+from npopt.errors import NpoptError
+
+
+def _fmt(x, digits: int = 3) -> str:
+    if x is None:
+        return "-"
+    if isinstance(x, float) and (x == 0 or 1e-3 <= abs(x) < 1e4):
+        return f"{x:.{digits}g}" if abs(x) < 1 else f"{x:.{digits + 1}g}"
+    return f"{x:.{digits}g}" if isinstance(x, float) else str(x)
+
+
+def _note(entry: dict) -> str:
+    if entry["status"] == "no_prior":
+        return entry["message"].split(" (")[0]
+    return entry.get("message", "") if entry["status"] != "ok" else ""
+
+
+def gp1d_table(summary: dict) -> Table:
+    """Mean steps to the grid minimum, per method, beside the paper's ratios."""
+    table = Table(title=f"gp1d: {summary['functions']} functions, seed {summary['seed']} "
+                        f"(steps to evaluate the global minimum of a {summary['grid_size']}-point grid)")
+    for col in ("method", "mean steps", "stderr", "ratio to random", "median s/step", "note"):
+        left = col in ("method", "note")
+        table.add_column(col, justify="left" if left else "right", no_wrap=col != "note")
+    for name, e in summary["methods"].items():
+        table.add_row(name, _fmt(e["mean_steps"]), _fmt(e["stderr"], 2), _fmt(e["ratio_to_random"]),
+                      _fmt(e["median_step_seconds"], 2), _note(e))
+    return table
+
+
+def synthetic_table(summary: dict) -> Table:
+    """Final simple regret per problem and method; score = median / random's median."""
+    table = Table(title=f"synthetic: {summary['repeats']} repeats, seed {summary['seed']}, "
+                        f"{summary['n_init']} shared Sobol starting points")
+    for col in ("problem (budget)", "method", "median regret", "IQR", "score", "s/ask", "note"):
+        left = col in ("problem (budget)", "method", "note")
+        table.add_column(col, justify="left" if left else "right", no_wrap=col != "note")
+    for problem, methods in summary["problems"].items():
+        label = f"{problem} ({summary['budgets'][problem]})"
+        for i, (name, e) in enumerate(methods.items()):
+            table.add_row(label if i == 0 else "", name, _fmt(e["median_regret"]), _fmt(e["iqr"], 2),
+                          _fmt(e["normalised_score"]), _fmt(e["median_ask_seconds"], 2), _note(e))
+        table.add_section()
+    return table
+
+
+def write_csv(rows: list[dict], path: Path) -> None:
+    """Rows (all with the same keys) to a CSV file with a header."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fields = list(rows[0]) if rows else ["suite", "method", "problem", "run", "step", "value", "best_so_far", "regret"]
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def pyplot():
+    """matplotlib's pyplot on the Agg backend, or a clear error if it is not installed."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise NpoptError("plots need matplotlib: pip install 'npopt[plot]'", code="missing_extra") from None
+    return plt
+
+
+def _save(fig, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def plot_gp1d(summary: dict, path: Path) -> None:
+    """Bar chart: mean steps / random's mean steps, with standard-error bars."""
+    plt = pyplot()
+    rows = [(m, e) for m, e in summary["methods"].items() if e["ratio_to_random"] is not None]
+    random_mean = summary["methods"]["random"]["mean_steps"]
+    fig, ax = plt.subplots(figsize=(1.4 * max(3, len(rows)) + 1, 3.6))
+    ratios = [e["ratio_to_random"] for _, e in rows]
+    errors = [e["stderr"] / random_mean for _, e in rows]
+    bars = ax.bar([m for m, _ in rows], ratios, yerr=errors, capsize=4, color="#4c72b0")
+    for bar, (_, e) in zip(bars, rows):
+        ax.annotate(f"{e['ratio_to_random']:.3f}\n({e['mean_steps']:.1f} steps)",
+                    (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                    ha="center", va="bottom", fontsize=8, xytext=(0, 3), textcoords="offset points")
+    ax.set_ylabel("mean steps / random search's")
+    ax.set_ylim(0, max(ratios) * 1.3)
+    ax.set_title(f"gp1d: {summary['functions']} functions, {summary['grid_size']}-point grid")
+    missing = [f"{m}: {_note(e)}" for m, e in summary["methods"].items() if e["ratio_to_random"] is None]
+    if missing:
+        ax.text(0.01, 0.97, "\n".join(missing), transform=ax.transAxes, va="top", fontsize=7)
+    _save(fig, path)
+    plt.close(fig)
+
+
+def plot_synthetic(summary: dict, rows: list[dict], path: Path) -> None:
+    """Per problem: log simple regret vs evaluations, median line and interquartile band."""
+    import numpy as np
+
+    plt = pyplot()
+    problems = list(summary["problems"])
+    cols = min(3, len(problems))
+    nrows = math.ceil(len(problems) / cols)
+    fig, axes = plt.subplots(nrows, cols, figsize=(4.2 * cols, 3.2 * nrows), squeeze=False)
+    for ax, problem in zip(axes.flat, problems):
+        for method, entry in summary["problems"][problem].items():
+            curves: dict[int, list[float]] = {}
+            for r in rows:
+                if r["problem"] == problem and r["method"] == method:
+                    curves.setdefault(r["run"], []).append(max(r["regret"], 1e-12))
+            if not curves:
+                ax.plot([], [], label=f"{method}: {_note(entry)}")
+                continue
+            a = np.array(list(curves.values()))  # repeats x budget
+            steps = np.arange(1, a.shape[1] + 1)
+            q25, med, q75 = np.quantile(a, [0.25, 0.5, 0.75], axis=0)
+            (line,) = ax.plot(steps, med, label=method)
+            ax.fill_between(steps, q25, q75, alpha=0.2, color=line.get_color())
+        ax.set_yscale("log")
+        ax.set_title(f"{problem} (d={summary['dims'][problem]})")
+        ax.set_xlabel("evaluations")
+        ax.set_ylabel("simple regret")
+        ax.legend(fontsize=7)
+    for ax in list(axes.flat)[len(problems):]:
+        ax.axis("off")
+    _save(fig, path)
+    plt.close(fig)
+
+
+def plot_thompson(fn, frames: list[dict], surrogate: str, path: Path) -> None:
+    """The paper's Figure 5: Thompson-sampling iterations on one 1-D function."""
+    plt = pyplot()
+    x = (fn.grid[:, 0] * 4.0 - 2.0).numpy()  # back to [-2, 2]
+    f = fn.values.numpy()
+    fig, axes = plt.subplots(1, len(frames), figsize=(3.2 * len(frames), 3.0), sharey=True, squeeze=False)
+    for i, (ax, frame) in enumerate(zip(axes[0], frames)):
+        ax.plot(x, f, color="black", lw=1.5, label="true function")
+        for k, draw in enumerate(frame["draws"].numpy()):
+            if math.isfinite(draw[0]):
+                ax.plot(x, draw, color="#4c72b0" if k == 0 else "#9ab0d6", lw=1.2 if k == 0 else 0.7,
+                        label="draw that picks" if k == 0 else ("other draws" if k == 1 else None))
+        ax.scatter(x[frame["context"]], f[frame["context"]], color="black", zorder=3, s=18, label="context")
+        ax.axvline(x[frame["pick"]], color="#dd5555", ls="--", lw=1)
+        ax.scatter([x[frame["pick"]]], [f[frame["pick"]]], marker="*", color="#dd5555", s=90, zorder=4,
+                   label="next point")
+        ax.set_title(f"iteration {i + 1}")
+        ax.set_xlabel("x")
+    axes[0][0].set_ylim(f.min() - 1.0 * f.std(), f.max() + 1.0 * f.std())
+    axes[0][-1].legend(fontsize=6, loc="upper left")
+    fig.suptitle(f"Thompson sampling with the {surrogate} surrogate on a GP draw "
+                 f"(l={fn.lengthscale:.2f}, s={fn.signal_std:.2f})", fontsize=9)
+    _save(fig, path)
+    plt.close(fig)

@@ -1,0 +1,232 @@
+"""The benchmark protocol on tiny suites, the JSON/CSV shapes, and the CLI."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from npopt.benchmark import METHODS, run_gp1d, run_synthetic, thompson_frames
+from npopt.cli import app
+from npopt.problems import SYNTHETIC, Forrester, gp1d_function, make_problem
+from npopt.surrogates.base import Surrogate
+from npopt.surrogates.oracle import OracleGPSurrogate
+
+GP1D_KEYS = {"mean_steps", "stderr", "ratio_to_random", "median_step_seconds", "status"}
+SYNTHETIC_KEYS = {"median_regret", "iqr", "normalised_score", "median_ask_seconds", "status"}
+
+
+class Knows(Surrogate):
+    """Its 'draws' are the true function (or its negative): picks the argmin (argmax) first."""
+
+    min_observations = 0
+
+    def __init__(self, fn, sign: float = 1.0) -> None:
+        self.fn, self.sign = fn, sign
+
+    def condition(self, X, y) -> None:
+        pass
+
+    def sample(self, candidates, n_draws, generator):
+        return (self.sign * self.fn.evaluate(candidates)).expand(n_draws, -1)
+
+
+# ------------------------------------------------------------------ problems
+
+
+def test_problems_reach_their_optimal_values():
+    f = Forrester()
+    assert float(f.evaluate(torch.tensor([[0.7572487585232999]]))) == pytest.approx(f.optimal_value, abs=1e-9)
+    for name in SYNTHETIC:
+        p = make_problem(name)
+        assert p.bounds.shape == (2, p.dim)
+        U = torch.rand(256, p.dim, dtype=torch.float64)
+        assert (p.evaluate(U) >= p.optimal_value - 1e-4).all()
+    assert [make_problem(n).dim for n in SYNTHETIC] == [1, 2, 3, 4, 6]
+
+
+def test_gp1d_functions_are_seeded_and_in_range():
+    a, b, c = gp1d_function(3, seed=1), gp1d_function(3, seed=1), gp1d_function(4, seed=1)
+    assert torch.equal(a.values, b.values) and a.start == b.start
+    assert not torch.equal(a.values, c.values)
+    assert 0.1 <= a.lengthscale <= 0.6 and 0.1 <= a.signal_std <= 1.0
+    assert a.lengthscale_unit == pytest.approx(a.lengthscale / 4)
+    assert a.grid.shape == (400, 1) and float(a.grid[0]) == 0.0 and float(a.grid[-1]) == 1.0
+    assert float(a.evaluate(a.grid[a.argmin][None])) == a.optimal_value
+    x = torch.linspace(-2, 2, 400, dtype=torch.float64)[:, None]
+    assert torch.equal(a.evaluate_true(x), a.values)
+
+
+# ------------------------------------------------------------------ gp1d protocol
+
+
+def test_random_search_needs_half_the_grid_on_average():
+    G, N = 20, 300
+    result = run_gp1d(["random"], functions=N, grid_size=G, seed=0)
+    entry = result.summary()["methods"]["random"]
+    assert entry["mean_steps"] == pytest.approx((G + 1) / 2, abs=4 * entry["stderr"])
+    assert entry["ratio_to_random"] == 1.0
+    assert all(r.solved and 1 <= r.steps <= G for r in result.runs)
+    for r in result.runs:  # every evaluation is a distinct grid point, the shared start first
+        fn = gp1d_function(r.run, 0, G)
+        assert r.values[0] == float(fn.values[fn.start])
+        assert len(set(r.values)) == r.steps
+
+
+def test_a_method_that_knows_the_argmin_solves_in_one_step():
+    result = run_gp1d({"knows": lambda fn: Knows(fn)}, functions=10, grid_size=50, seed=0)
+    for r in result.runs_of("knows"):
+        fn = gp1d_function(r.run, 0, 50)
+        assert r.solved and r.steps == (1 if fn.start == fn.argmin else 2)
+
+
+def test_steps_are_capped():
+    worst = {"worst": lambda fn: Knows(fn, sign=-1.0)}  # evaluates the argmin last
+    full = run_gp1d(worst, functions=4, grid_size=30, seed=0)
+    capped = run_gp1d(worst, functions=4, grid_size=30, seed=0, max_steps=5)
+    for r, c in zip(full.runs_of("worst"), capped.runs_of("worst")):
+        fn = gp1d_function(r.run, 0, 30)
+        if fn.start != fn.argmin:
+            assert r.steps == 30 and r.solved
+            assert c.steps == 5 and not c.solved
+
+
+def test_oracle_beats_random_and_runs_are_reproducible():
+    a = run_gp1d(["gp-oracle"], functions=6, grid_size=100, seed=3).summary()["methods"]
+    b = run_gp1d(["gp-oracle"], functions=6, grid_size=100, seed=3).summary()["methods"]
+    assert a["gp-oracle"]["mean_steps"] == b["gp-oracle"]["mean_steps"]
+    assert a["gp-oracle"]["mean_steps"] < a["random"]["mean_steps"]
+
+
+def test_every_method_runs_on_gp1d():
+    result = run_gp1d(list(METHODS), functions=2, grid_size=60, seed=0, max_steps=6)
+    summary = result.summary()
+    assert summary["suite"] == "gp1d" and summary["functions"] == 2 and summary["seed"] == 0
+    assert list(summary["methods"]) == list(METHODS)
+    for name, entry in summary["methods"].items():
+        assert GP1D_KEYS <= set(entry)
+        if name == "np" and entry["status"] == "no_prior":
+            assert entry["message"].startswith("no prior for d=1")
+            continue
+        assert entry["status"] == "ok", entry
+        assert entry["mean_steps"] >= 1 and entry["median_step_seconds"] >= 0
+    json.dumps(summary)
+
+
+def test_a_broken_method_is_reported_and_the_others_still_run():
+    def broken(fn):
+        raise RuntimeError("kaput")
+
+    summary = run_gp1d({"broken": broken}, functions=2, grid_size=20).summary()["methods"]
+    assert summary["broken"]["status"] == "failed"
+    assert summary["broken"]["message"] == "RuntimeError: kaput"
+    assert summary["random"]["status"] == "ok"
+
+
+def test_progress_reports_every_method_and_function():
+    calls = []
+    run_gp1d(["gp-oracle"], functions=3, grid_size=20, progress=lambda d, t, label: calls.append((d, t)))
+    assert calls == [(i, 6) for i in range(1, 7)]
+
+
+# ------------------------------------------------------------------ synthetic
+
+
+def test_synthetic_schema_and_every_method_runs():
+    result = run_synthetic(["np", "gp", "random"], problems=["forrester", "branin"], repeats=2, budget=4)
+    summary = result.summary()
+    assert summary["suite"] == "synthetic" and set(summary["problems"]) == {"forrester", "branin"}
+    for problem, methods in summary["problems"].items():
+        assert list(methods) == ["np", "gp", "random"]
+        for name, entry in methods.items():
+            assert SYNTHETIC_KEYS <= set(entry)
+            if name == "np" and entry["status"] == "no_prior":
+                dim = summary["dims"][problem]
+                assert entry["message"].startswith(f"no prior for d={dim}")
+                continue
+            assert entry["status"] == "ok", entry
+            assert entry["median_regret"] >= 0 and entry["iqr"] >= 0
+        assert methods["random"]["normalised_score"] == 1.0
+    for r in result.runs:
+        assert r.steps == 4 and len(r.ask_seconds) == 2
+    # every method starts from the same initial design
+    starts = {(r.problem, r.run): r.values[:2] for r in result.runs_of("random")}
+    for r in result.runs_of("gp"):
+        assert r.values[:2] == starts[(r.problem, r.run)]
+    rows = result.csv_rows()
+    assert len(rows) == sum(r.steps for r in result.runs)
+    assert all(row["best_so_far"] <= row["value"] for row in rows)
+
+
+# ------------------------------------------------------------------ Figure 5
+
+
+def test_thompson_frames_pick_new_points():
+    fn = gp1d_function(0, seed=0, grid_size=80)
+    s = OracleGPSurrogate(fn.lengthscale_unit, fn.signal_std)
+    frames = thompson_frames(s, fn, iterations=5, n_draws=3)
+    assert len(frames) == 5
+    for i, frame in enumerate(frames):
+        assert len(frame["context"]) == i + 1 and frame["pick"] not in frame["context"]
+        assert frame["draws"].shape == (3, 80)
+        assert frame["pick"] == int(frame["draws"][0].masked_fill(
+            torch.isin(torch.arange(80), torch.tensor(frame["context"])), float("inf")).argmin())
+
+
+# ------------------------------------------------------------------ CLI
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize("command", ["benchmark", "plot-ts"])
+def test_cli_help_has_an_example(command):
+    out = runner.invoke(app, [command, "--help"])
+    assert out.exit_code == 0 and "Example: npopt " + command in out.output
+
+
+def test_cli_bad_vs_is_a_clear_error():
+    out = runner.invoke(app, ["benchmark", "--vs", "gp,foo"])
+    assert out.exit_code == 1
+    assert out.output.strip() == "Error: unknown method 'foo' in --vs; choose from np, gp, gp-oracle, random"
+
+
+def test_cli_oracle_only_on_gp1d():
+    out = runner.invoke(app, ["benchmark", "--suite", "synthetic", "--vs", "gp-oracle"])
+    assert out.exit_code == 1
+    assert out.output.strip() == "Error: gp-oracle needs the true kernel, so it only runs on the gp1d suite"
+
+
+def test_cli_gp1d_writes_json_csv_plot(tmp_path):
+    out = runner.invoke(app, ["benchmark", "--functions", "2", "--vs", "gp-oracle", "--seed", "1",
+                              "--json", str(tmp_path / "r.json"), "--csv", str(tmp_path / "r.csv"),
+                              "--plot", str(tmp_path / "r.png")])
+    assert out.exit_code == 0, out.output
+    summary = json.loads((tmp_path / "r.json").read_text())
+    assert summary["suite"] == "gp1d" and summary["functions"] == 2 and summary["seed"] == 1
+    assert list(summary["methods"]) == ["np", "gp-oracle", "random"]
+    assert GP1D_KEYS <= set(summary["methods"]["gp-oracle"])
+    with open(tmp_path / "r.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert set(rows[0]) == {"suite", "method", "problem", "run", "step", "value", "best_so_far", "regret"}
+    assert (tmp_path / "r.png").read_bytes()[:4] == b"\x89PNG"
+    assert "gp-oracle" in out.output and "random" in out.output
+
+
+def test_cli_synthetic_writes_json_and_plot(tmp_path):
+    out = runner.invoke(app, ["benchmark", "--suite", "synthetic", "--vs", "random", "--repeats", "2",
+                              "--budget", "4", "--problems", "forrester,branin",
+                              "--json", str(tmp_path / "s.json"), "--plot", str(tmp_path / "s.png")])
+    assert out.exit_code == 0, out.output
+    summary = json.loads((tmp_path / "s.json").read_text())
+    assert set(summary["problems"]) == {"forrester", "branin"}
+    assert SYNTHETIC_KEYS <= set(summary["problems"]["branin"]["random"])
+    assert (tmp_path / "s.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_cli_plot_ts(tmp_path):
+    out = runner.invoke(app, ["plot-ts", "--out", str(tmp_path / "ts.png"), "--surrogate", "gp-oracle"])
+    assert out.exit_code == 0, out.output
+    assert (tmp_path / "ts.png").read_bytes()[:4] == b"\x89PNG"
