@@ -10,6 +10,7 @@ import csv
 import math
 from pathlib import Path
 
+from rich import box
 from rich.table import Table
 
 from npopt.errors import NpoptError
@@ -24,38 +25,65 @@ def _fmt(x, digits: int = 3) -> str:
 
 
 def _note(entry: dict) -> str:
+    """``no prior for d=...`` or ``failed`` for a method without results, else ``""``."""
     if entry["status"] == "no_prior":
         return entry["message"].split(" (")[0]
-    return entry.get("message", "") if entry["status"] != "ok" else ""
+    return "failed" if entry["status"] != "ok" else ""
+
+
+def _table(title: str, columns: tuple[str, ...], left: int) -> Table:
+    table = Table(title=title, box=box.SIMPLE_HEAD, caption_justify="left")
+    for i, col in enumerate(columns):
+        table.add_column(col, justify="left" if i < left else "right", no_wrap=True)
+    return table
+
+
+def _failures(table: Table, failed: list[str]) -> Table:
+    if failed:
+        table.caption = "\n".join(failed)
+    return table
 
 
 def gp1d_table(summary: dict) -> Table:
-    """Mean steps to the grid minimum, per method, beside the paper's ratios."""
-    table = Table(title=f"gp1d: {summary['functions']} functions, seed {summary['seed']} "
-                        f"(steps to evaluate the global minimum of a {summary['grid_size']}-point grid)")
-    for col in ("method", "mean steps", "stderr", "ratio to random", "median s/step", "note"):
-        left = col in ("method", "note")
-        table.add_column(col, justify="left" if left else "right", no_wrap=col != "note")
+    """Mean steps to the grid minimum per method, and the ratio to random search."""
+    table = _table(
+        f"gp1d: {summary['functions']} functions, seed {summary['seed']}: evaluations until the "
+        f"minimum of a {summary['grid_size']}-point grid is found",
+        ("method", "mean steps", "stderr", "ratio to random", "median s/step"),
+        left=1,
+    )
+    failed = []
     for name, e in summary["methods"].items():
+        if e["status"] != "ok":
+            table.add_row(name, _note(e))
+            failed += [f"{name}: {e['message']}"] if e["status"] == "failed" else []
+            continue
         table.add_row(name, _fmt(e["mean_steps"]), _fmt(e["stderr"], 2), _fmt(e["ratio_to_random"]),
-                      _fmt(e["median_step_seconds"], 2), _note(e))
-    return table
+                      _fmt(e["median_step_seconds"], 2))
+    return _failures(table, failed)
 
 
 def synthetic_table(summary: dict) -> Table:
     """Final simple regret per problem and method; score = median / random's median."""
-    table = Table(title=f"synthetic: {summary['repeats']} repeats, seed {summary['seed']}, "
-                        f"{summary['n_init']} shared Sobol starting points")
-    for col in ("problem (budget)", "method", "median regret", "IQR", "score", "s/ask", "note"):
-        left = col in ("problem (budget)", "method", "note")
-        table.add_column(col, justify="left" if left else "right", no_wrap=col != "note")
+    table = _table(
+        f"synthetic: {summary['repeats']} repeats, seed {summary['seed']}, {summary['n_init']} shared "
+        "Sobol starting points; score = median regret / random's",
+        ("problem (budget)", "method", "median regret", "IQR", "score", "s/ask"),
+        left=2,
+    )
+    failed = []
     for problem, methods in summary["problems"].items():
         label = f"{problem} ({summary['budgets'][problem]})"
         for i, (name, e) in enumerate(methods.items()):
-            table.add_row(label if i == 0 else "", name, _fmt(e["median_regret"]), _fmt(e["iqr"], 2),
-                          _fmt(e["normalised_score"]), _fmt(e["median_ask_seconds"], 2), _note(e))
+            first = label if i == 0 else ""
+            if e["status"] != "ok":
+                table.add_row(first, name, _note(e))
+                failed += [f"{name} on {problem}: {e['message']}"] if e["status"] == "failed" else []
+                continue
+            table.add_row(first, name, _fmt(e["median_regret"]), _fmt(e["iqr"], 2),
+                          _fmt(e["normalised_score"]), _fmt(e["median_ask_seconds"], 2))
         table.add_section()
-    return table
+    return _failures(table, failed)
 
 
 def write_csv(rows: list[dict], path: Path) -> None:
