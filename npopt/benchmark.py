@@ -209,9 +209,14 @@ def _quantiles(xs: list[float]) -> tuple[float, float]:
     return float(torch.quantile(t, 0.25)), float(torch.quantile(t, 0.75))
 
 
+def _seen_by(surrogate: Surrogate, y: Tensor) -> Tensor:
+    """The values a surrogate conditions on: standardised, raw for the oracle."""
+    return standardise(y) if getattr(surrogate, "standardised_y", True) else y
+
+
 def _timed_suggest(surrogate: Surrogate, X: Tensor, y: Tensor, generator, candidates=None):
     """One Thompson suggestion; returns ``(point, seconds)``."""
-    y_in = standardise(y) if getattr(surrogate, "standardised_y", True) else y
+    y_in = _seen_by(surrogate, y)
     t0 = time.perf_counter()
     point = thompson_suggest(surrogate, X, y_in, 1, generator, candidates=candidates)[0]
     return point, time.perf_counter() - t0
@@ -269,14 +274,11 @@ def _run_methods(result, factories, tasks, execute, progress) -> BenchmarkResult
     total, done = len(factories) * len(tasks), 0
     t0 = time.perf_counter()
     for method, factory in factories.items():
-        cache: dict[int, Surrogate] = {}
         for problem, index in tasks:
             key = (problem.name, method)
-            if key not in result.status:
+            if key not in result.status:  # a method that failed on a problem is not retried
                 try:
-                    if isinstance(problem, GP1DFunction) or problem.dim not in cache:
-                        cache[problem.dim] = factory(problem)
-                    run = execute(cache[problem.dim], problem, index)
+                    run = execute(factory(problem), problem, index)
                     run.method = method
                     result.runs.append(run)
                 except NoPriorError as exc:
@@ -286,7 +288,6 @@ def _run_methods(result, factories, tasks, execute, progress) -> BenchmarkResult
             done += 1
             if progress is not None:
                 progress(done, total, f"{method} · {problem.name} #{index}")
-        cache.clear()
     result.seconds = time.perf_counter() - t0
     return result
 
@@ -370,13 +371,10 @@ def thompson_frames(
         idx = torch.tensor(order)
         X, y = fn.grid[idx], fn.values[idx]
         if X.shape[0] >= max(1, surrogate.min_observations):
-            if getattr(surrogate, "standardised_y", True):
-                surrogate.condition(X, standardise(y))
-                scale = float(y.std()) if y.numel() > 1 else 1.0
-                draws = surrogate.sample(fn.grid, n_draws, gen) * scale + float(y.mean())  # n_draws x G
-            else:
-                surrogate.condition(X, y)
-                draws = surrogate.sample(fn.grid, n_draws, gen)
+            surrogate.condition(X, _seen_by(surrogate, y))
+            draws = surrogate.sample(fn.grid, n_draws, gen)  # n_draws x G
+            if getattr(surrogate, "standardised_y", True):  # back to the function's units
+                draws = draws * (float(y.std()) if y.numel() > 1 else 1.0) + float(y.mean())
             score = draws[0].clone()
         else:
             draws = torch.full((n_draws, G), math.nan, dtype=torch.float64)
