@@ -1,5 +1,162 @@
-"""CLI commands (protocol). Registered on npopt.cli.app at import."""
+"""``npopt ask``, ``npopt tell`` and ``npopt serve``: driving a study from outside Python.
+
+``ask``/``tell`` keep all state in the study file, one process per call; ``serve`` answers
+JSON lines on stdin. Both go through :mod:`npopt.protocol`, so a bad call gets the same
+check and the same message either way.
+"""
 
 from __future__ import annotations
 
-from npopt.cli import app  # noqa: F401
+import json
+import os
+import sys
+from enum import Enum
+from pathlib import Path
+
+import typer
+
+from npopt.cli import app, fail
+
+_STUDY = typer.Option(..., "--study", help="The study's SQLite file.", dir_okay=False)
+_SPACE = typer.Option(
+    None,
+    "--space",
+    help="YAML/JSON space file; creates the study if it does not exist yet, and must match it if it does.",
+    exists=True,
+    dir_okay=False,
+)
+_SEED = typer.Option(None, "--seed", help="Random seed, stored when the study is created.")
+
+
+class _Surrogate(str, Enum):
+    np = "np"
+    gp = "gp"
+    random = "random"
+
+
+class _State(str, Enum):
+    complete = "complete"
+    failed = "failed"
+
+
+_SURROGATE = typer.Option(
+    None, "--surrogate", help="np | gp | random, stored when the study is created (default np)."
+)
+
+
+def _open_study(
+    study_path: Path, space_file: Path | None, surrogate: _Surrogate | None, seed: int | None, create_hint: bool = True
+):
+    """Open the study at ``study_path``, creating it from ``space_file`` if it is new.
+
+    Given options must match what the study stores (Study.open_or_create checks that).
+    """
+    from npopt.space import load_space_file
+    from npopt.study import Study
+
+    if space_file is None and not study_path.exists():
+        fail(f"no study at {study_path}" + ("; pass --space FILE to create it" if create_hint else ""))
+    space, direction = load_space_file(space_file) if space_file is not None else (None, None)
+    return Study.open_or_create(
+        study_path, space=space, direction=direction, surrogate=surrogate.value if surrogate else None, seed=seed
+    )
+
+
+def _request(study, request: dict) -> dict:
+    """Carry out one protocol request; a refused one becomes ``Error: ...`` and exit 1."""
+    from npopt import protocol
+
+    reply = protocol.handle(study, json.dumps(request))
+    if not reply["ok"]:
+        fail(reply["error"]["message"])
+    return reply
+
+
+@app.command()
+def ask(
+    study: Path = _STUDY,
+    space: Path = _SPACE,
+    n: int = typer.Option(1, "--n", "-n", help="How many trials to suggest."),
+    surrogate: _Surrogate = _SURROGATE,
+    seed: int = _SEED,
+) -> None:
+    """Suggest trials: one JSON line {"number": N, "params": {...}} per trial on stdout.
+
+    The first call with --space creates the study; later calls reuse it. Evaluate the
+    params however you like, then report with `npopt tell`.
+
+    Example: npopt ask --study runs/lab.db --space space.yaml --n 2
+    """
+    with _open_study(study, space, surrogate, seed) as opened:
+        reply = _request(opened, {"op": "ask", "n": n})
+    for trial in reply["trials"]:
+        typer.echo(json.dumps(trial))
+
+
+@app.command()
+def tell(
+    study: Path = _STUDY,
+    number: int = typer.Option(..., "--number", help="The trial's number, as printed by `npopt ask`."),
+    value: str = typer.Option(None, "--value", help="The objective's value (a finite number)."),
+    state: _State = typer.Option(_State.complete, "--state", help="complete (with --value) or failed."),
+    reason: str = typer.Option(None, "--reason", help="Why the trial failed (with --state failed)."),
+) -> None:
+    """Report a trial's result: its value, or --state failed with a reason.
+
+    Exit code 0 when recorded; otherwise one line `Error: ...` on stderr and exit code 1.
+
+    Example: npopt tell --study runs/lab.db --number 3 --value 0.125
+    """
+    request: dict = {"op": "tell", "number": number, "state": state.value}
+    if value is not None:  # parsed here so that "abc", "nan", "inf" get the protocol's message
+        try:
+            request["value"] = float(value)
+        except ValueError:
+            request["value"] = value
+    if reason is not None:
+        request["reason"] = reason
+    with _open_study(study, None, None, None, create_hint=False) as opened:
+        _request(opened, request)
+
+
+@app.command()
+def serve(
+    study: Path = _STUDY,
+    space: Path = _SPACE,
+    surrogate: _Surrogate = _SURROGATE,
+    seed: int = _SEED,
+) -> None:
+    """Answer JSON-lines requests on stdin, one JSON reply line each on stdout.
+
+    Requests: {"op": "ask", "n": 2}, {"op": "tell", "number": 0, "value": 1.5},
+    {"op": "tell", "number": 1, "state": "failed", "reason": "..."}, {"op": "best"},
+    {"op": "trials"}; an "id" is echoed. Logs go to stderr; the server stops at end of
+    input. See docs/protocol.md.
+
+    Example: my_client | npopt serve --study runs/lab.db --space space.yaml
+    """
+    with _open_study(study, space, surrogate, seed) as opened:
+        _serve(opened, study)
+
+
+def _serve(opened, study: Path) -> None:
+    from npopt import protocol
+
+    trials = opened.trials
+    running = [t.number for t in trials if t.state == "running"]
+    log = lambda message: print(f"npopt serve: {message}", file=sys.stderr, flush=True)  # noqa: E731
+    log(f"study {study} ({len(trials)} trials); one JSON request per line on stdin")
+    if running:
+        shown = ", ".join(map(str, running[:20])) + (" ..." if len(running) > 20 else "")
+        log(f"{len(running)} trials still running from earlier sessions ({shown}); tell them when done")
+    try:
+        counts = protocol.serve(opened, sys.stdin.buffer, sys.stdout, sys.stderr)
+        sys.stdout.flush()
+    except KeyboardInterrupt:
+        log("interrupted; every acknowledged tell is in the study")
+        raise typer.Exit(130) from None
+    except BrokenPipeError:  # the client went away; keep Python's exit-time flush quiet
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return
+    errors = sum(v for k, v in counts.items() if k not in ("requests", "ok"))
+    log(f"end of input after {counts['requests']} requests ({errors} answered with an error)")
