@@ -1,5 +1,163 @@
-"""CLI commands (run). Registered on npopt.cli.app at import."""
+"""``npopt run`` (optimise a Python objective file) and ``npopt show`` (list a study's trials)."""
 
 from __future__ import annotations
 
-from npopt.cli import app  # noqa: F401
+import json
+import os
+from enum import Enum
+from pathlib import Path
+
+import typer
+
+from npopt.cli import app, fail
+
+
+class _Surrogate(str, Enum):
+    np = "np"
+    gp = "gp"
+    random = "random"
+
+
+class _Format(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+def default_study_path(objective: Path) -> Path:
+    """``quickstart.py`` -> ``./quickstart.study.db`` (in the current directory)."""
+    return Path(f"{objective.stem}.study.db")
+
+
+def _shown(path: Path) -> str:
+    try:
+        return os.path.relpath(path)
+    except ValueError:  # another drive (Windows)
+        return str(path)
+
+
+@app.command()
+def run(
+    objective: Path = typer.Argument(..., help="Python file defining `space` and `objective(**params)`.", dir_okay=False),
+    space: Path = typer.Option(None, "--space", help="YAML/JSON space file (instead of the file's `space`).", dir_okay=False),
+    budget: int = typer.Option(20, "--budget", min=0, help="Total number of finished trials; re-running continues up to it."),
+    surrogate: _Surrogate = typer.Option(None, "--surrogate", help="np | gp | random (new study: default np; existing: the stored one)."),
+    seed: int = typer.Option(None, "--seed", help="Random seed of a new study (default 0)."),
+    study: Path = typer.Option(None, "--study", help="Study file (default: <objective name>.study.db in the current folder).", dir_okay=False),
+    timeout: float = typer.Option(None, "--timeout", help="Seconds per evaluation; slower ones fail."),
+    function: str = typer.Option("objective", "--function", help="Name of the function to minimise/maximise."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the best trial, as JSON."),
+) -> None:
+    """Optimise the function in OBJECTIVE, storing every trial in a study file.
+
+    The file defines `space = {"x": npopt.Float(-2, 2), ...}` (or pass --space FILE), a
+    function `objective(**params) -> float` and optionally `direction = "maximize"`.
+    An objective that raises, returns NaN/inf or overruns --timeout fails its trial and
+    the run goes on. Ctrl-C stops after recording what finished; running the same command
+    again continues the study up to --budget.
+
+    Example: npopt run examples/quickstart.py --budget 20 --surrogate gp
+    """
+    from rich.console import Console
+
+    from npopt import display
+    from npopt.objective import check_timeout, load_objective
+    from npopt.study import Study
+    from npopt.study import run as run_study
+
+    check_timeout(timeout)
+    loaded = load_objective(objective, function, space)
+    study_path = study if study is not None else default_study_path(objective)
+    st = Study.open_or_create(
+        study_path, space=loaded.space, direction=loaded.direction,
+        surrogate=surrogate.value if surrogate else None, seed=seed,
+    )
+    err = Console(stderr=True)
+
+    progress = None if quiet else display.run_progress(err)
+    task = None
+
+    def on_start(summary) -> None:
+        nonlocal task
+        if quiet:
+            return
+        state = f"continuing, {summary.finished_before} finished" if summary.finished_before else "new"
+        err.print(
+            f"Study [bold]{_shown(st.path)}[/] ({state}) · surrogate {st.surrogate_name} · "
+            f"seed {st.seed} · {st.direction} · budget {budget}"
+        )
+        if summary.marked_interrupted:
+            err.print(
+                f"Marked {summary.marked_interrupted} trial(s) left running by a stopped process "
+                "as failed (interrupted); they do not count towards the budget."
+            )
+        best = st.best
+        task = progress.add_task(
+            "trials", total=budget, completed=min(summary.finished_before, budget),
+            last="-", best=display.fmt_value(best.value if best else None),
+        )
+        progress.start()
+
+    def on_trial(trial, summary) -> None:
+        if progress is None:
+            return
+        best = st.best
+        last = display.fmt_value(trial.value) if trial.value is not None else "[red]failed"
+        progress.update(task, completed=min(summary.finished, budget), last=last,
+                        best=display.fmt_value(best.value if best else None))
+
+    try:
+        summary = run_study(st, loaded, budget, timeout=timeout, progress=on_trial, on_start=on_start)
+    finally:
+        if progress is not None:
+            progress.stop()
+    trials, best = st.trials, st.best
+    st.close()
+    if quiet:
+        if best is not None:
+            typer.echo(json.dumps(best.to_dict()))
+    else:
+        out = Console()
+        if summary.ask_seconds:
+            median = sorted(summary.ask_seconds)[len(summary.ask_seconds) // 2]
+            err.print(f"{len(summary.trials)} trial(s) this run · median ask {median * 1000:.0f} ms")
+        elif not summary.stopped_by_user:
+            err.print(f"The study already has {summary.finished} finished trials (budget {budget}); raise --budget to continue.")
+        display.print_run_end(out, trials, best, st.direction)
+    if summary.stopped_by_user:
+        typer.echo(
+            f"Stopped by Ctrl-C; finished trials are saved in {_shown(st.path)}. "
+            "Run the same command to continue.",
+            err=True,
+        )
+        raise typer.Exit(130)
+    if best is None and trials:
+        fail(f"no trial completed; see the reasons with: npopt show --study {_shown(st.path)}")
+
+
+@app.command()
+def show(
+    study: Path = typer.Option(..., "--study", help="The study's SQLite file.", dir_okay=False),
+    format: _Format = typer.Option(_Format.table, "--format", help="table | json | csv"),
+) -> None:
+    """Print a study's trials as a table, JSON (a list of objects) or CSV.
+
+    Example: npopt show --study quickstart.study.db --format json
+    """
+    from npopt import display
+    from npopt.study import Study, best_of
+
+    with Study.open(study) as st:
+        trials, direction = st.trials, st.direction
+    if format is _Format.json:
+        typer.echo(json.dumps([t.to_dict() for t in trials], indent=2))
+    elif format is _Format.csv:
+        typer.echo(display.trials_csv(trials), nl=False)
+    else:
+        from rich.console import Console
+
+        console = Console()
+        best = best_of(trials, direction)
+        console.print(display.trials_table(trials, title=f"{_shown(study)} ({direction})",
+                                           best_number=best.number if best else None))
+        console.print(display.counts_line(trials))

@@ -1,0 +1,73 @@
+"""npopt: Bayesian optimisation with a meta-trained Neural Process surrogate.
+
+    import npopt
+
+    space = {"x": npopt.Float(-2, 2), "lr": npopt.Float(1e-5, 1e-1, log=True), "n": npopt.Int(1, 8)}
+    with npopt.Study.create("my.study.db", space, surrogate="gp") as study:
+        summary = npopt.run(study, lambda x, lr, n: (x - 1) ** 2 + n * lr, budget=20)
+        print(study.best)
+
+``import npopt`` is light: the space types and errors are imported at once, everything
+else (studies, surrogates -- and so torch) on first use.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+from npopt.errors import (
+    CheckpointError,
+    ConfigError,
+    NoPriorError,
+    NpoptError,
+    ObjectiveError,
+    SpaceError,
+    StudyError,
+    TrialError,
+)
+from npopt.space import Fixed, Float, Int, Space, load_space_file, to_minimise
+
+__version__ = "0.1.0"
+
+# name -> module that defines it, imported on first access
+_LAZY = {
+    "Study": "npopt.study",
+    "Trial": "npopt.study",
+    "TrialState": "npopt.study",
+    "RunSummary": "npopt.study",
+    "run": "npopt.study",
+    "load_objective": "npopt.objective",
+    "make_surrogate": "npopt.surrogates",
+}
+
+__all__ = [
+    "Float",
+    "Int",
+    "Fixed",
+    "Space",
+    "load_space_file",
+    "to_minimise",
+    *_LAZY,
+    "NpoptError",
+    "SpaceError",
+    "StudyError",
+    "TrialError",
+    "ObjectiveError",
+    "NoPriorError",
+    "CheckpointError",
+    "ConfigError",
+    "__version__",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'npopt' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -1,0 +1,512 @@
+"""A study: the search space, the surrogate settings and every trial, in one SQLite file.
+
+``ask`` suggests new trials (Thompson sampling over the surrogate), ``tell`` records their
+outcome, and :func:`run` is nothing but a loop over the two. Each state change is one
+committed transaction, so a process killed at any moment loses no finished evaluation and
+re-running the same command continues the study.
+
+Trials left ``running`` by a process that died stay so until :meth:`Study.mark_interrupted`
+marks them ``failed`` with reason ``"interrupted"`` (:func:`run` does this when it starts).
+Only trials whose asking process is known to be gone are touched, so several processes can
+share one study; trials asked with ``detached=True`` (handed to another program) are left
+alone. Interrupted trials do not count towards a budget, and their points may be suggested
+again.
+
+torch is imported only inside :meth:`Study.ask`, so opening and reading a study is light.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import numbers
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from npopt.errors import NpoptError, StudyError, TrialError
+from npopt.space import Space, check_direction, to_minimise
+from npopt.storage import Storage, process_alive, this_process
+
+#: Reason given to trials whose process stopped before they finished.
+INTERRUPTED = "interrupted"
+#: Failed trials among the last this-many trials are not suggested again.
+FAILED_MEMORY = 20
+
+
+class TrialState(str, Enum):
+    RUNNING = "running"
+    COMPLETE = "complete"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One evaluation: its parameters (user units), state and, once complete, its value."""
+
+    number: int
+    state: TrialState
+    params: dict[str, Any]
+    value: float | None
+    reason: str | None
+    started_at: str
+    finished_at: str | None
+
+    @property
+    def interrupted(self) -> bool:
+        return self.state is TrialState.FAILED and self.reason == INTERRUPTED
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "state": self.state.value,
+            "params": dict(self.params),
+            "value": self.value,
+            "reason": self.reason,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+        }
+
+
+def _trial(row: Mapping[str, Any]) -> Trial:
+    return Trial(
+        number=row["number"],
+        state=TrialState(row["state"]),
+        params=row["params"],
+        value=row["value"],
+        reason=row["reason"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+    )
+
+
+def counts_towards_budget(trial: Trial) -> bool:
+    """Complete, failed or still running -- everything but interrupted trials."""
+    return not trial.interrupted
+
+
+def _generator_seed(seed: int, n_trials: int) -> int:
+    """A well-mixed 63-bit seed from the study seed and the number of trials so far."""
+    digest = hashlib.sha256(f"npopt:{seed}:{n_trials}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 1
+
+
+class Study:
+    """An optimisation study stored in one SQLite file. Use :meth:`create`, :meth:`open`
+    or :meth:`open_or_create`; close it with :meth:`close` or a ``with`` block."""
+
+    def __init__(self, storage: Storage) -> None:
+        meta = storage.meta()
+        self._storage = storage
+        self.path: Path = storage.path
+        self.space: Space = Space.from_dict(meta["space"])
+        self.direction: str = meta["direction"]
+        self.surrogate_name: str = meta["surrogate"]
+        self.seed: int = meta["seed"]
+        self._surrogate = None
+
+    # ------------------------------------------------------------ opening
+
+    @classmethod
+    def create(
+        cls, path: str | Path, space: Space | Mapping, direction: str = "minimize",
+        surrogate: str = "np", seed: int = 0,
+    ) -> "Study":
+        """Create a new study file.
+
+        Raises:
+            StudyError: ``path`` already holds a study (or other data).
+            SpaceError / NoPriorError: the space or the surrogate cannot be used.
+        """
+        return cls._create(Path(path), space, direction, surrogate, seed, exist_ok=False)
+
+    @classmethod
+    def open(cls, path: str | Path) -> "Study":
+        """Open an existing study file (StudyError naming the path if it is not one)."""
+        return cls(Storage.open(path))
+
+    @classmethod
+    def open_or_create(
+        cls, path: str | Path, space: Space | Mapping | None = None, direction: str | None = None,
+        surrogate: str | None = None, seed: int | None = None,
+    ) -> "Study":
+        """Open the study at ``path``, or create it if there is none.
+
+        Arguments left ``None`` take the stored values (or the defaults, minimize / np / 0,
+        for a new study). Given arguments must match what is stored.
+
+        Raises:
+            StudyError: a given argument differs from the stored study (no silent mixing),
+                or there is no study and no ``space`` to create one.
+        """
+        if space is None:
+            return cls.open(path)
+        study = cls._create(
+            Path(path), space, direction or "minimize", surrogate or "np", 0 if seed is None else seed,
+            exist_ok=True,
+        )
+        try:
+            study._check_same(space, direction, surrogate, seed)
+        except StudyError:
+            study.close()
+            raise
+        return study
+
+    @classmethod
+    def _create(cls, path: Path, space, direction, surrogate, seed, exist_ok: bool) -> "Study":
+        from npopt.surrogates import make_surrogate
+
+        space = Space(space)
+        direction = check_direction(direction)
+        if not isinstance(seed, int) or isinstance(seed, bool):
+            raise StudyError(f"seed must be an integer, not {seed!r}")
+        if not exist_ok or not (path.is_file() and path.stat().st_size > 0):
+            make_surrogate(surrogate, space.dim)  # fail before writing anything (e.g. no NP prior)
+        meta = {
+            "space": space.to_dict(), "direction": direction, "surrogate": surrogate, "seed": seed,
+            "npopt_version": _version(),
+        }
+        storage, created = Storage.create(path, meta)  # waits for a concurrent creator to commit
+        if not created and not exist_ok:
+            storage.close()
+            raise StudyError(f"{path} already holds a study; open it instead, or choose another path")
+        return cls(storage)
+
+    def _check_same(self, space, direction, surrogate, seed) -> None:
+        """StudyError if a given setting differs from the stored one."""
+        if space is not None and Space(space) != self.space:
+            raise StudyError(
+                f"{self.path} holds a study over a different space ({_space_difference(self.space, Space(space))}); "
+                "use another study path, or the space the study was created with"
+            )
+        for what, given, stored in (
+            ("direction", None if direction is None else check_direction(direction), self.direction),
+            ("surrogate", surrogate, self.surrogate_name),
+            ("seed", seed, self.seed),
+        ):
+            if given is not None and given != stored:
+                raise StudyError(
+                    f"{self.path} was created with {what} {stored!r}, not {given!r}; "
+                    f"leave {what} unset to continue it, or use another study path"
+                )
+
+    def close(self) -> None:
+        self._storage.close()
+
+    def __enter__(self) -> "Study":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Study({str(self.path)!r}, surrogate={self.surrogate_name!r}, seed={self.seed})"
+
+    # ------------------------------------------------------------ reading
+
+    @property
+    def trials(self) -> list[Trial]:
+        """Every trial, in number order (read fresh from the file)."""
+        return [_trial(r) for r in self._storage.trials()]
+
+    @property
+    def best(self) -> Trial | None:
+        """The complete trial with the best value (the earliest on ties), or ``None``."""
+        return best_of(self.trials, self.direction)
+
+    @property
+    def surrogate(self):
+        """The :class:`~npopt.surrogates.base.Surrogate` used by :meth:`ask` (built once)."""
+        if self._surrogate is None:
+            from npopt.surrogates import make_surrogate
+
+            self._surrogate = make_surrogate(self.surrogate_name, self.space.dim)
+        return self._surrogate
+
+    # ------------------------------------------------------------ ask / tell
+
+    def ask(self, n: int = 1, *, budget: int | None = None, detached: bool = False) -> list[Trial]:
+        """Suggest ``n`` new trials, committed as RUNNING before returning.
+
+        Points of running trials (from any process sharing the file), of observed trials
+        and of recently failed trials are not suggested again; points that round to the
+        same parameters count as the same point.
+
+        Args:
+            n: number of trials.
+            budget: if given, create at most as many trials as keep the trials that count
+                (all but interrupted ones) at or below ``budget``; may return fewer or none.
+            detached: the trials are evaluated by another program, not this process, so
+                :meth:`mark_interrupted` leaves them alone when this process exits.
+
+        Returns:
+            The new trials (``params`` in user units, fixed values included).
+        """
+        import torch
+
+        from npopt.acquisition import candidate_set, standardise, thompson_suggest
+
+        if not isinstance(n, int) or n < 1:
+            raise TrialError(f"n must be a positive integer, not {n!r}", code="bad_n")
+        space, dim = self.space, self.space.dim
+        surrogate = self.surrogate
+        with self._storage.transaction() as conn:
+            trials = [_trial(r) for r in self._storage.trials(conn)]
+            if budget is not None:
+                n = min(n, budget - sum(map(counts_towards_budget, trials)))
+                if n <= 0:
+                    return []
+            complete = [t for t in trials if t.state is TrialState.COMPLETE]
+            recent = trials[-FAILED_MEMORY:]
+            avoided = [t for t in trials if t.state is TrialState.RUNNING] + [
+                t for t in recent if t.state is TrialState.FAILED and not t.interrupted
+            ]
+            X = _unit(space, complete, dim)  # n_obs x d
+            y = standardise(
+                torch.tensor([to_minimise(t.value, self.direction) for t in complete], dtype=torch.float64)
+            )  # n_obs
+            avoid = _unit(space, avoided, dim)  # k x d
+            generator = torch.Generator().manual_seed(_generator_seed(self.seed, len(trials)))
+            candidates = None
+            if space.has_int:  # snap so that points rounding to the same params coincide
+                raw = candidate_set(dim, generator, X, y)
+                candidates = torch.tensor([space.snap(u) for u in raw.tolist()], dtype=torch.float64)
+            U = thompson_suggest(
+                surrogate, X, y, n, generator, avoid=avoid, candidates=candidates,
+                radius=1e-3 * math.sqrt(dim),
+            )  # n x d
+            params = _distinct(space, [space.from_unit(u) for u in U.tolist()], trials, generator)
+            owner = None if detached else this_process()
+            numbers = self._storage.insert_running(conn, params, owner)
+            rows = [self._storage.trial(conn, number) for number in numbers]
+        return [_trial(r) for r in rows]
+
+    def tell(
+        self, number: int, value: float | None = None, state: TrialState | str = TrialState.COMPLETE,
+        reason: str | None = None,
+    ) -> Trial:
+        """Record the outcome of running trial ``number`` (from this or any other process).
+
+        Raises:
+            TrialError: ``unknown_trial``, ``already_finished``, ``bad_value`` (a complete
+                trial needs a finite number) or ``bad_state``.
+        """
+        try:
+            state = TrialState(state)
+        except ValueError:
+            state = None
+        if state not in (TrialState.COMPLETE, TrialState.FAILED):
+            raise TrialError("state must be 'complete' or 'failed'", code="bad_state")
+        if state is TrialState.COMPLETE:
+            if not isinstance(value, numbers.Real) or isinstance(value, bool) or not math.isfinite(value):
+                raise TrialError(
+                    f"a complete trial needs a finite number as its value, not {value!r}; "
+                    "tell it as failed instead",
+                    code="bad_value",
+                )
+            value = float(value)
+        else:
+            value = None
+        if reason is not None and not isinstance(reason, str):
+            reason = str(reason)
+        with self._storage.transaction() as conn:
+            row = self._storage.trial(conn, number) if isinstance(number, int) else None
+            if row is None:
+                raise TrialError(f"the study has no trial number {number!r}", code="unknown_trial")
+            if row["state"] != TrialState.RUNNING.value:
+                raise TrialError(
+                    f"trial {number} is already {row['state']}"
+                    + (f" ({row['reason']})" if row["reason"] else ""),
+                    code="already_finished",
+                )
+            self._storage.finish(conn, number, state.value, value, reason)
+            row = self._storage.trial(conn, number)
+        return _trial(row)
+
+    def mark_interrupted(self, *, all_running: bool = False) -> int:
+        """Mark RUNNING trials whose asking process has died as FAILED (``"interrupted"``).
+
+        Args:
+            all_running: mark every RUNNING trial, detached ones and those of live
+                processes included (use when you know nothing else is evaluating).
+
+        Returns:
+            How many trials were marked.
+        """
+        with self._storage.transaction() as conn:
+            stale = [
+                r["number"]
+                for r in self._storage.trials(conn)
+                if r["state"] == TrialState.RUNNING.value
+                and (all_running or (r["owner"] is not None and not process_alive(r["owner"])))
+            ]
+            for number in stale:
+                self._storage.finish(conn, number, TrialState.FAILED.value, None, INTERRUPTED)
+        return len(stale)
+
+
+def best_of(trials: list[Trial], direction: str) -> Trial | None:
+    """The complete trial with the best value (the earliest on ties), or ``None``."""
+    complete = [t for t in trials if t.state is TrialState.COMPLETE]
+    return min(complete, key=lambda t: (to_minimise(t.value, direction), t.number), default=None)
+
+
+def _unit(space: Space, trials: list[Trial], dim: int):
+    """``len(trials) x dim`` unit-cube points of the trials' params (float64)."""
+    import torch
+
+    return torch.tensor([space.to_unit(t.params) for t in trials], dtype=torch.float64).reshape(-1, dim)
+
+
+def _key(params: Mapping[str, Any]) -> str:
+    return json.dumps(params, sort_keys=True)
+
+
+def _distinct(space: Space, params: list[dict], trials: list[Trial], generator, tries: int = 64) -> list[dict]:
+    """Replace suggestions that repeat a live trial's params or each other (after rounding).
+
+    Candidate snapping and exclusion already prevent this; it remains possible when every
+    candidate was excluded. A repeat is replaced by a uniform random point that is new; in
+    a small discrete space with every point taken, the repeat is kept.
+    """
+    import torch
+
+    seen = {_key(t.params) for t in trials if not t.interrupted}
+    out = []
+    for p in params:
+        for _ in range(tries):
+            if _key(p) not in seen:
+                break
+            other = space.from_unit(torch.rand(space.dim, generator=generator, dtype=torch.float64).tolist())
+            if _key(other) not in seen:
+                p = other
+        seen.add(_key(p))
+        out.append(p)
+    return out
+
+
+def _space_difference(stored: Space, given: Space) -> str:
+    a, b = stored.to_dict(), given.to_dict()
+    for name in list(a) + [n for n in b if n not in a]:
+        if name not in b:
+            return f"stored parameter {name!r} is missing"
+        if name not in a:
+            return f"parameter {name!r} is new"
+        if a[name] != b[name]:
+            return f"parameter {name!r}: stored {a[name]}, given {b[name]}"
+    return "parameter order differs"
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("npopt")
+    except Exception:  # not installed (running from a source tree)
+        return "unknown"
+
+
+# ---------------------------------------------------------------- run: a loop over ask/tell
+
+
+@dataclass
+class RunSummary:
+    """What :func:`run` did; updated live while it runs (see its ``progress`` argument)."""
+
+    study: Study
+    budget: int
+    #: Trials of dead processes marked interrupted when the run started.
+    marked_interrupted: int
+    #: Trials counting towards the budget before this run.
+    finished_before: int
+    #: Trials finished by this run, in order.
+    trials: list[Trial] = field(default_factory=list)
+    #: Wall-clock seconds of each ``ask`` (surrogate conditioning + acquisition).
+    ask_seconds: list[float] = field(default_factory=list)
+    #: Whether the run stopped early on Ctrl-C.
+    stopped_by_user: bool = False
+
+    @property
+    def finished(self) -> int:
+        """Trials counting towards the budget, this run's included."""
+        return self.finished_before + sum(map(counts_towards_budget, self.trials))
+
+    @property
+    def failed(self) -> int:
+        return sum(t.state is TrialState.FAILED for t in self.trials)
+
+    @property
+    def best(self) -> Trial | None:
+        return self.study.best
+
+
+def run(
+    study: Study,
+    objective: Callable[..., float],
+    budget: int,
+    timeout: float | None = None,
+    progress: Callable[[Trial, RunSummary], None] | None = None,
+    on_start: Callable[[RunSummary], None] | None = None,
+) -> RunSummary:
+    """Optimise ``objective(**params)`` until the study has ``budget`` finished trials.
+
+    First marks trials left running by dead processes as interrupted (reported in
+    ``RunSummary.marked_interrupted``). Then: ask one trial, evaluate it, tell the
+    result -- an exception, a non-number, NaN/inf or a timeout makes the trial FAILED with
+    the reason and the loop goes on. Ctrl-C records the trial being evaluated as
+    interrupted and returns (``stopped_by_user``).
+
+    Args:
+        study: the study (continued if it already has trials).
+        objective: called with the params as keyword arguments; returns a number.
+        budget: total number of finished trials (complete + failed, not interrupted).
+        timeout: seconds per evaluation; the objective then runs in a worker process
+            that is killed on timeout (it must be picklable: a module-level function or
+            an objective loaded with :func:`npopt.objective.load_objective`).
+        progress: called after each finished trial.
+        on_start: called once before the first evaluation.
+    """
+    from npopt.objective import Evaluator
+
+    if not isinstance(budget, int) or budget < 0:
+        raise NpoptError(f"budget must be a non-negative integer, not {budget!r}", code="bad_budget")
+    evaluate = Evaluator(objective, timeout)
+    marked = study.mark_interrupted()
+    summary = RunSummary(
+        study=study, budget=budget, marked_interrupted=marked,
+        finished_before=sum(map(counts_towards_budget, study.trials)),
+    )
+    if on_start is not None:
+        on_start(summary)
+    current: int | None = None
+    with evaluate:
+        try:
+            while True:
+                start = time.perf_counter()
+                asked = study.ask(1, budget=budget)
+                if not asked:
+                    break
+                summary.ask_seconds.append(time.perf_counter() - start)
+                current = asked[0].number
+                value, reason = evaluate(asked[0].params)
+                if reason is None:
+                    done = study.tell(current, value)
+                else:
+                    done = study.tell(current, state=TrialState.FAILED, reason=reason)
+                current = None
+                summary.trials.append(done)
+                if progress is not None:
+                    progress(done, summary)
+        except KeyboardInterrupt:
+            summary.stopped_by_user = True
+        finally:
+            if current is not None:  # stopped while evaluating: record it, do not leave it running
+                try:
+                    summary.trials.append(study.tell(current, state=TrialState.FAILED, reason=INTERRUPTED))
+                except NpoptError:
+                    pass
+    return summary

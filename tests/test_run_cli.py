@@ -1,0 +1,265 @@
+"""``npopt run`` and ``npopt show``: CliRunner, real subprocesses, and a real ``kill -9``."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from npopt.cli import app
+from npopt.errors import StudyError
+from npopt.study import INTERRUPTED, Study, TrialState
+
+EXAMPLES = Path(__file__).parents[1] / "examples"
+runner = CliRunner()
+
+
+@pytest.fixture
+def in_tmp(tmp_path, monkeypatch):
+    """A temporary working directory holding a copy of the quickstart example."""
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(EXAMPLES / "quickstart.py", tmp_path / "quickstart.py")
+    return tmp_path
+
+
+def invoke(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+# ---------------------------------------------------------------- npopt run (CliRunner)
+
+
+def test_run_creates_the_default_study_and_continues_it(in_tmp):
+    result = invoke("run", "quickstart.py", "--budget", "5", "--surrogate", "random")
+    assert result.exit_code == 0, result.output
+    assert "Study quickstart.study.db (new) · surrogate random · seed 0" in result.stderr
+    assert "Best trial (minimize)" in result.stdout and "Recent trials" in result.stdout
+    assert "5 trials: 5 complete, 0 failed" in result.stdout
+    assert (in_tmp / "quickstart.study.db").is_file()
+
+    result = invoke("run", "quickstart.py", "--budget", "8")  # stored surrogate/seed reused
+    assert result.exit_code == 0, result.output
+    assert "(continuing, 5 finished) · surrogate random" in result.stderr
+    with Study.open(in_tmp / "quickstart.study.db") as s:
+        assert len(s.trials) == 8
+
+    result = invoke("run", "quickstart.py", "--budget", "8")
+    assert result.exit_code == 0 and "already has 8 finished trials (budget 8)" in result.stderr
+
+
+def test_run_quiet_prints_only_the_best_as_json(in_tmp):
+    result = invoke("run", "quickstart.py", "--budget", "4", "--surrogate", "random", "--quiet", "--study", "q.db")
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+    best = json.loads(result.stdout)
+    with Study.open(in_tmp / "q.db") as s:
+        assert best == s.best.to_dict()
+    assert set(best) >= {"number", "state", "params", "value", "reason"}
+
+
+def test_run_with_a_yaml_space_file(in_tmp):
+    args = ["run", str(EXAMPLES / "objective_with_yaml.py"), "--space", str(EXAMPLES / "space.yaml")]
+    result = invoke(*args, "--budget", "3", "--surrogate", "random", "-q")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["params"]["batch_size"] == 64
+    assert (in_tmp / "objective_with_yaml.study.db").is_file()
+
+
+def test_run_maximize_from_the_objective_file(in_tmp):
+    result = invoke("run", str(EXAMPLES / "mixed.py"), "--budget", "4", "--surrogate", "random")
+    assert result.exit_code == 0, result.output
+    assert "Best trial (maximize)" in result.stdout
+    with Study.open(in_tmp / "mixed.study.db") as s:
+        assert s.best.value == max(t.value for t in s.trials)
+
+
+FLAKY = '''
+import math, time
+import npopt
+
+space = {"n": npopt.Int(0, 5)}
+
+def objective(n):
+    if n == 0:
+        raise RuntimeError("no good")
+    if n == 1:
+        return math.nan
+    if n == 2:
+        time.sleep(30)
+    return float(n)
+'''
+
+
+def test_run_failed_nan_and_timeout_trials(in_tmp):
+    write(in_tmp / "flaky.py", FLAKY)
+    result = invoke("run", "flaky.py", "--budget", "6", "--surrogate", "random", "--timeout", "1")
+    assert result.exit_code == 0, result.output
+    with Study.open(in_tmp / "flaky.study.db") as s:
+        reasons = {t.params["n"]: t.reason for t in s.trials}
+    assert reasons[0] == "RuntimeError: no good (flaky.py:9)"
+    assert reasons[1] == "objective returned nan"
+    assert reasons[2] == "timed out after 1 s"
+    assert {reasons[n] for n in (3, 4, 5)} == {None}
+    assert "6 trials: 3 complete, 3 failed" in result.stdout
+
+
+def test_run_where_every_trial_fails_exits_1(in_tmp):
+    write(in_tmp / "broken.py", "import npopt\nspace = {'x': npopt.Float(0, 1)}\ndef objective(x):\n    return 1 / 0\n")
+    result = invoke("run", "broken.py", "--budget", "2", "--surrogate", "random")
+    assert result.exit_code == 1
+    assert "Error: no trial completed; see the reasons with: npopt show --study broken.study.db" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "source, args, message",
+    [
+        (None, [], "Error: no objective file at missing.py"),
+        ("import npopt\nspace = {'x': npopt.Float(0, 1)}\ndef f(x):\n    return x\n", [],
+         "Error: {path} has no function 'objective'; functions defined there: f (pick one with --function NAME)"),
+        ("def objective(x):\n    return x\n", [], "Error: {path} defines no `space`; add e.g."),
+        ("import npopt\nspace = {'x': npopt.Float(1, 0)}\ndef objective(x):\n    return x\n", [],
+         "Error: {path}: parameter 'x': low (1) must be less than high (0)"),
+        ("import npopt\nspace = {'x': npopt.Float(0, 1)}\ndef objective(y):\n    return y\n", [],
+         "Error: {path}: objective(y) cannot be called with the space's parameters (x)"),
+        ("import npopt\nspace = {'x': npopt.Float(0, 1)}\ndirection = 'up'\ndef objective(x):\n    return x\n", [],
+         "Error: {path}: direction must be 'minimize' or 'maximize', not 'up'"),
+        ("import nonexistent_module_xyz\n", [],
+         "Error: importing {path} failed: ModuleNotFoundError: No module named 'nonexistent_module_xyz'"),
+        ("def objective(x:\n", [], "Error: {path}:1: syntax error:"),
+        ("import npopt\nspace = {'x': npopt.Float(0, 1)}\ndef objective(x):\n    return x\n", ["--timeout", "0"],
+         "Error: timeout must be a positive number of seconds, not 0"),
+        ("import npopt\nspace = {'x': npopt.Float(0, 1)}\ndef objective(x):\n    return x\n", ["--space", "nope.yaml"],
+         "Error: cannot read space file "),
+    ],
+)
+def test_run_errors_are_one_line(in_tmp, source, args, message):
+    path = in_tmp / "missing.py" if source is None else write(in_tmp / "obj.py", source)
+    result = invoke("run", path.name, "--surrogate", "random", "--budget", "2", *args)
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith(message.format(path=path.resolve())), result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.output
+
+
+def test_run_refuses_to_mix_spaces_or_surrogates(in_tmp):
+    assert invoke("run", "quickstart.py", "--budget", "2", "--surrogate", "random").exit_code == 0
+    result = invoke("run", "quickstart.py", "--budget", "3", "--surrogate", "gp")
+    assert result.exit_code == 1
+    assert "created with surrogate 'random', not 'gp'" in result.stderr
+    write(in_tmp / "quickstart.py", (in_tmp / "quickstart.py").read_text().replace("Float(0.0, 1.0)", "Float(0.0, 2.0)"))
+    result = invoke("run", "quickstart.py", "--budget", "3")
+    assert result.exit_code == 1 and "holds a study over a different space (parameter 'x'" in result.stderr
+
+
+# ---------------------------------------------------------------- npopt show
+
+
+def test_show_formats(in_tmp):
+    invoke("run", "quickstart.py", "--budget", "3", "--surrogate", "random")
+    table = invoke("show", "--study", "quickstart.study.db")
+    assert table.exit_code == 0 and "3 trials: 3 complete, 0 failed" in table.stdout
+    records = json.loads(invoke("show", "--study", "quickstart.study.db", "--format", "json").stdout)
+    assert [r["number"] for r in records] == [0, 1, 2]
+    assert set(records[0]) >= {"number", "state", "params", "value", "reason"}
+    rows = list(csv.DictReader(io.StringIO(invoke("show", "--study", "quickstart.study.db", "--format", "csv").stdout)))
+    assert [float(r["value"]) for r in rows] == [r["value"] for r in records]
+    assert [float(r["params_x"]) for r in rows] == [r["params"]["x"] for r in records]
+
+
+def test_show_missing_study(in_tmp):
+    result = invoke("show", "--study", "nope.db")
+    assert result.exit_code == 1 and result.stderr == "Error: no study at nope.db (the file does not exist)\n"
+
+
+@pytest.mark.parametrize("command", ["run", "show"])
+def test_help_ends_with_an_example(command):
+    result = invoke(command, "--help")
+    assert result.exit_code == 0
+    assert f"Example: npopt {command} " in result.stdout
+
+
+# ---------------------------------------------------------------- real subprocesses
+
+
+def npopt(*args: str, cwd: Path, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "npopt", *args], cwd=cwd, capture_output=True, text=True, timeout=300, **kwargs)
+
+
+def test_subprocess_run_quiet_and_show(in_tmp):
+    result = npopt("run", "quickstart.py", "--budget", "4", "--surrogate", "random", "--seed", "3", "-q", cwd=in_tmp)
+    assert result.returncode == 0, result.stderr
+    best = json.loads(result.stdout)
+    shown = json.loads(npopt("show", "--study", "quickstart.study.db", "--format", "json", cwd=in_tmp).stdout)
+    assert best in shown and len(shown) == 4
+
+
+SLOW = '''
+import time
+import npopt
+
+space = {"x": npopt.Float(0, 1)}
+
+def objective(x):
+    time.sleep(0.15)
+    return x
+'''
+
+
+def _complete(db: Path) -> dict[int, tuple]:
+    try:
+        with Study.open(db) as s:
+            return {t.number: (t.params["x"], t.value) for t in s.trials if t.state is TrialState.COMPLETE}
+    except StudyError:  # the first run is still writing the new file's schema
+        return {}
+
+
+def test_kill_9_loses_no_completed_trial_and_rerun_resumes(in_tmp):
+    write(in_tmp / "slow.py", SLOW)
+    db = in_tmp / "slow.study.db"
+    command = [sys.executable, "-m", "npopt", "run", "slow.py", "--budget", "14", "--surrogate", "random"]
+    seen: dict[int, tuple] = {}
+    for target in (3, 7):  # two kills at a moment chosen by the clock, not by npopt
+        proc = subprocess.Popen(command, cwd=in_tmp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 120
+        while time.time() < deadline and (not db.exists() or len(_complete(db)) < target):
+            time.sleep(0.05)
+        seen = _complete(db)
+        proc.kill()  # SIGKILL: no cleanup, no atexit, no rollback
+        proc.wait()
+        after = _complete(db)
+        assert len(seen) >= target
+        assert seen.items() <= after.items()  # every completed trial survived, unchanged
+    with Study.open(db) as s:
+        left_running = sum(t.state is TrialState.RUNNING for t in s.trials)
+        interrupted_before = sum(t.reason == INTERRUPTED for t in s.trials)
+    assert interrupted_before + left_running <= 2
+
+    result = subprocess.run(command, cwd=in_tmp, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    if left_running:
+        assert f"Marked {left_running} trial(s) left running by a stopped process" in result.stderr
+    with Study.open(db) as s:
+        trials = s.trials
+    assert sum(t.state is TrialState.COMPLETE for t in trials) == 14  # resumed exactly to the budget
+    assert sum(t.reason == INTERRUPTED for t in trials) == interrupted_before + left_running
+    assert not any(t.state is TrialState.RUNNING for t in trials)
+    assert [t.number for t in trials] == list(range(len(trials)))
+    assert seen.items() <= _complete(db).items()
+
+
+def test_cli_does_not_import_torch_for_help():
+    code = "import sys; from npopt.cli import app; assert 'torch' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ})

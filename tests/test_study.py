@@ -1,0 +1,378 @@
+"""Studies: opening, ask/tell transactions, pending/failed points, determinism, run()."""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from npopt.errors import NpoptError, StudyError, TrialError
+from npopt.space import Float, Int, Space
+from npopt.study import INTERRUPTED, Study, TrialState, run
+
+SPACE = {"x": Float(-2, 2)}
+
+
+def quadratic(x):
+    return (x - 0.5) ** 2
+
+
+@pytest.fixture
+def study(tmp_path):
+    with Study.create(tmp_path / "s.db", SPACE, surrogate="random", seed=1) as s:
+        yield s
+
+
+# ---------------------------------------------------------------- opening
+
+
+def test_create_then_open_keeps_settings(tmp_path):
+    path = tmp_path / "s.db"
+    Study.create(path, SPACE, direction="maximise", surrogate="gp", seed=7).close()
+    with Study.open(path) as s:
+        assert (s.space, s.direction, s.surrogate_name, s.seed) == (Space(SPACE), "maximize", "gp", 7)
+        assert s.path == path and s.trials == [] and s.best is None
+    meta = dict(sqlite3.connect(path).execute("SELECT key, value FROM meta"))
+    assert json.loads(meta["format_version"]) == 1
+    assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_create_refuses_an_existing_study(tmp_path):
+    Study.create(tmp_path / "s.db", SPACE, surrogate="random").close()
+    with pytest.raises(StudyError, match="already holds a study"):
+        Study.create(tmp_path / "s.db", SPACE, surrogate="random")
+
+
+def test_open_missing_or_foreign_files(tmp_path):
+    with pytest.raises(StudyError, match=f"no study at {tmp_path / 'nope.db'}"):
+        Study.open(tmp_path / "nope.db")
+    assert not (tmp_path / "nope.db").exists()  # opening never creates
+    junk = tmp_path / "junk.db"
+    junk.write_text("this is not a database" * 100)
+    with pytest.raises(StudyError, match="junk.db is not an npopt study"):
+        Study.open(junk)
+    other = tmp_path / "other.db"
+    sqlite3.connect(other).execute("CREATE TABLE t (a)")
+    with pytest.raises(StudyError, match="other.db is not an npopt study"):
+        Study.open(other)
+    with pytest.raises(StudyError, match="not an npopt study"):
+        Study.create(other, SPACE, surrogate="random")
+
+
+def test_open_or_create_refuses_a_different_space(tmp_path):
+    path = tmp_path / "s.db"
+    Study.open_or_create(path, SPACE, surrogate="random").close()
+    with Study.open_or_create(path, {"x": Float(-2, 2)}) as s:  # same space: fine
+        assert s.surrogate_name == "random"
+    with pytest.raises(StudyError, match=r"different space \(parameter 'x': stored .* given"):
+        Study.open_or_create(path, {"x": Float(-2, 3)})
+    with pytest.raises(StudyError, match="parameter 'y' is new"):
+        Study.open_or_create(path, {"x": Float(-2, 2), "y": Int(0, 3)})
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"surrogate": "gp"}, "created with surrogate 'random', not 'gp'"),
+        ({"seed": 3}, "created with seed 0, not 3"),
+        ({"direction": "maximize"}, "created with direction 'minimize', not 'maximize'"),
+    ],
+)
+def test_open_or_create_refuses_other_settings(tmp_path, kwargs, message):
+    path = tmp_path / "s.db"
+    Study.open_or_create(path, SPACE, surrogate="random").close()
+    with pytest.raises(StudyError, match=message):
+        Study.open_or_create(path, SPACE, **kwargs)
+
+
+def test_open_or_create_without_space_needs_a_study(tmp_path):
+    with pytest.raises(StudyError, match="no study at"):
+        Study.open_or_create(tmp_path / "s.db")
+
+
+def test_unknown_surrogate_writes_nothing(tmp_path):
+    with pytest.raises(NpoptError, match="unknown surrogate 'svm'"):
+        Study.create(tmp_path / "s.db", SPACE, surrogate="svm")
+    assert not (tmp_path / "s.db").exists()
+
+
+# ---------------------------------------------------------------- ask / tell
+
+
+def test_ask_commits_running_trials_visible_to_other_connections(study):
+    (trial,) = study.ask()
+    assert trial.state is TrialState.RUNNING and trial.number == 0 and -2 <= trial.params["x"] <= 2
+    with Study.open(study.path) as other:
+        assert other.trials == [trial]
+        done = other.tell(trial.number, 1.5)  # another process may finish the trial
+    assert done.state is TrialState.COMPLETE and done.value == 1.5 and done.finished_at
+    assert study.trials == [done]
+    assert done.to_dict().keys() == {"number", "state", "params", "value", "reason", "started_at", "finished_at"}
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf, "1.0", None, True, [1.0]])
+def test_tell_refuses_bad_values(study, value):
+    (trial,) = study.ask()
+    with pytest.raises(TrialError) as info:
+        study.tell(trial.number, value)
+    assert info.value.code == "bad_value"
+    assert study.trials[0].state is TrialState.RUNNING  # nothing recorded
+
+
+def test_tell_errors(study):
+    (trial,) = study.ask()
+    with pytest.raises(TrialError) as info:
+        study.tell(99, 1.0)
+    assert info.value.code == "unknown_trial"
+    with pytest.raises(TrialError) as info:
+        study.tell(trial.number, 1.0, state="running")
+    assert info.value.code == "bad_state"
+    study.tell(trial.number, state="failed", reason="cuda oom")
+    with pytest.raises(TrialError) as info:
+        study.tell(trial.number, 2.0)
+    assert info.value.code == "already_finished" and "already failed (cuda oom)" in str(info.value)
+    assert study.trials[0].reason == "cuda oom" and study.trials[0].value is None
+
+
+def test_best_follows_direction(tmp_path):
+    for direction, expected in (("minimize", -1.0), ("maximize", 3.0)):
+        with Study.create(tmp_path / f"{direction}.db", SPACE, direction=direction, surrogate="random") as s:
+            for value in (0.5, 3.0, -1.0):
+                s.tell(s.ask()[0].number, value)
+            s.tell(s.ask()[0].number, state="failed", reason="x")
+            assert s.best.value == expected
+
+
+def test_ask_n_gives_distinct_points_and_avoids_pending(study):
+    first = study.ask(4)
+    assert [t.number for t in first] == [0, 1, 2, 3]
+    second = study.ask(4)
+    xs = [t.params["x"] for t in first + second]
+    assert len(set(xs)) == 8
+    assert min(abs(a - b) for i, a in enumerate(xs) for b in xs[i + 1 :]) > 1e-3
+
+
+def test_integer_space_never_repeats_a_point_until_exhausted(tmp_path):
+    with Study.create(tmp_path / "s.db", {"n": Int(0, 11)}, surrogate="random") as s:
+        seen = []
+        for _ in range(3):
+            batch = s.ask(4)
+            seen += [t.params["n"] for t in batch]
+            for t in batch[:2]:
+                s.tell(t.number, float(t.params["n"]))  # half complete, half still running
+        assert sorted(seen) == list(range(12))
+        assert len(s.ask(2)) == 2  # exhausted: still answers
+
+
+def test_recently_failed_points_are_not_suggested_again(tmp_path):
+    with Study.create(tmp_path / "s.db", {"n": Int(0, 3)}, surrogate="random") as s:
+        (bad,) = s.ask()
+        s.tell(bad.number, state="failed", reason="crash")
+        for _ in range(3):
+            (t,) = s.ask()
+            assert t.params != bad.params
+            s.tell(t.number, 1.0)
+
+
+def test_ask_budget_caps_new_trials(study):
+    assert len(study.ask(3, budget=2)) == 2
+    assert study.ask(1, budget=2) == []
+
+
+# ---------------------------------------------------------------- interrupted trials
+
+ASK_AND_DIE = """
+import sys
+from npopt.study import Study
+with Study.open(sys.argv[1]) as s:
+    s.ask(1)
+    s.ask(1, detached=True)
+"""
+
+
+def test_mark_interrupted_only_touches_trials_of_dead_processes(study):
+    subprocess.run([sys.executable, "-c", ASK_AND_DIE, str(study.path)], check=True)
+    (mine,) = study.ask()
+    assert study.mark_interrupted() == 1  # the dead process's own trial only
+    states = {t.number: (t.state, t.reason) for t in study.trials}
+    assert states[0] == (TrialState.FAILED, INTERRUPTED)
+    assert states[1] == states[mine.number] == (TrialState.RUNNING, None)  # detached / alive
+    assert study.mark_interrupted(all_running=True) == 2
+    assert study.ask(1, budget=1)  # interrupted trials do not count towards a budget
+
+
+# ---------------------------------------------------------------- determinism
+
+
+def _points(tmp_path, name, surrogate, seed, budget):
+    with Study.create(tmp_path / f"{name}.db", {"x": Float(0, 1), "n": Int(1, 5)}, surrogate=surrogate, seed=seed) as s:
+        run(s, lambda x, n: (x - 0.3) ** 2 + 0.1 * n, budget)
+        return [t.params for t in s.trials]
+
+
+@pytest.mark.parametrize("surrogate, budget", [("random", 8), ("gp", 5)])
+def test_same_seed_same_points(tmp_path, surrogate, budget):
+    a = _points(tmp_path, "a", surrogate, 5, budget)
+    assert a == _points(tmp_path, "b", surrogate, 5, budget)
+    assert a[:2] != _points(tmp_path, "c", "random", 6, 2)  # another seed, other points
+
+
+def test_same_seed_same_points_np(tmp_path):
+    import npopt
+
+    checkpoints = Path(npopt.__file__).parent / "neural" / "checkpoints"
+    if not list(checkpoints.glob("*.pt")):
+        pytest.skip("no shipped NP prior yet")
+    spec = {"x": Float(0, 1)}
+    runs = []
+    for name in ("a", "b"):
+        with Study.create(tmp_path / f"{name}.db", spec, surrogate="np", seed=3) as s:
+            run(s, lambda x: (x - 0.3) ** 2, 6)
+            runs.append([t.params for t in s.trials])
+    assert runs[0] == runs[1]
+
+
+# ---------------------------------------------------------------- run()
+
+
+def test_run_records_failures_and_goes_on(tmp_path):
+    outcomes = iter([ValueError("boom"), math.nan, math.inf, None, "abc", 1.0, 2.0])
+
+    def objective(x):
+        out = next(outcomes)
+        if isinstance(out, Exception):
+            raise out
+        return out
+
+    with Study.create(tmp_path / "s.db", SPACE, surrogate="random") as s:
+        summary = run(s, objective, 7)
+        reasons = [t.reason for t in s.trials]
+        assert summary.best.value == 1.0
+    assert summary.finished == 7 and summary.failed == 5 and not summary.stopped_by_user
+    assert reasons[0].startswith("ValueError: boom (test_study.py:")
+    assert reasons[1:5] == [
+        "objective returned nan",
+        "objective returned inf",
+        "objective returned None (expected a number)",
+        "objective returned str 'abc' (expected a number)",
+    ]
+    assert len(summary.ask_seconds) == 7
+
+
+def test_run_continues_to_the_budget(study):
+    assert run(study, quadratic, 3).finished == 3
+    summary = run(study, quadratic, 5)
+    assert summary.finished_before == 3 and len(summary.trials) == 2 and len(study.trials) == 5
+    assert run(study, quadratic, 5).trials == []
+
+
+def test_ctrl_c_records_the_trial_as_interrupted(study):
+    calls = []
+
+    def objective(x):
+        calls.append(x)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return x
+
+    summary = run(study, objective, 10)
+    assert summary.stopped_by_user
+    states = [(t.state, t.reason) for t in study.trials]
+    assert states == [(TrialState.COMPLETE, None)] * 2 + [(TrialState.FAILED, INTERRUPTED)]
+    assert run(study, quadratic, 4).finished == 4  # the interrupted trial does not count
+
+
+SLOW = '''
+import time
+import npopt
+
+space = {"x": npopt.Float(0, 1)}
+
+def objective(x):
+    if x > 0.5:
+        time.sleep(60)
+    return x
+'''
+
+
+def test_timeout_kills_the_evaluation(tmp_path):
+    import time
+
+    from npopt.objective import load_objective
+
+    (tmp_path / "slow.py").write_text(SLOW)
+    objective = load_objective(tmp_path / "slow.py")
+    with Study.create(tmp_path / "s.db", objective.space, surrogate="random", seed=2) as s:
+        start = time.perf_counter()
+        summary = run(s, objective, 6, timeout=0.5)
+        elapsed = time.perf_counter() - start
+        trials = s.trials
+    slow = [t for t in trials if t.params["x"] > 0.5]
+    assert slow and all(t.reason == "timed out after 0.5 s" for t in slow)
+    assert all(t.state is TrialState.COMPLETE for t in trials if t.params["x"] <= 0.5)
+    assert summary.finished == 6 and elapsed < 30
+
+
+def test_timeout_needs_a_picklable_objective(study):
+    with pytest.raises(NpoptError, match="cannot run the objective in a worker process"):
+        run(study, lambda x: x, 2, timeout=1.0)
+    assert study.trials[0].reason == INTERRUPTED  # not left running
+
+
+def test_bad_budget(study):
+    with pytest.raises(NpoptError, match="budget must be a non-negative integer"):
+        run(study, quadratic, -1)
+
+
+# ---------------------------------------------------------------- two processes, one study
+
+WORKER = """
+import sys, time
+from npopt.study import Study
+with Study.open(sys.argv[1]) as s:
+    for _ in range(int(sys.argv[2])):
+        (t,) = s.ask()
+        time.sleep(0.02)  # keep it running while the other process asks
+        s.tell(t.number, float(t.params["n"]))
+"""
+
+
+def test_two_processes_sharing_a_study_never_get_the_same_point(tmp_path):
+    path = tmp_path / "shared.db"
+    Study.create(path, {"n": Int(0, 29)}, surrogate="random").close()
+    procs = [
+        subprocess.Popen([sys.executable, "-c", WORKER, str(path), "15"], stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    for p in procs:
+        assert p.wait(timeout=120) == 0, p.stderr.read()
+    with Study.open(path) as s:
+        trials = s.trials
+    assert len(trials) == 30 and all(t.state is TrialState.COMPLETE for t in trials)
+    assert sorted(t.params["n"] for t in trials) == list(range(30))  # every point exactly once
+
+
+def test_public_api_exports():
+    import npopt
+
+    for name in npopt.__all__:
+        assert getattr(npopt, name) is not None
+    assert npopt.Study is Study and npopt.run is run
+
+
+def test_example_objectives_load():
+    from npopt.objective import load_objective
+
+    examples = Path(__file__).parents[1] / "examples"
+    quick = load_objective(examples / "quickstart.py")
+    assert quick(x=0.757249) == pytest.approx(-6.020740, abs=1e-5)
+    mixed = load_objective(examples / "mixed.py")
+    assert mixed.direction == "maximize" and mixed.space.dim == 3
+    assert mixed(dropout=0.2, lr=3e-3, layers=5) == pytest.approx(1.0)
+    yaml_objective = load_objective(examples / "objective_with_yaml.py", space_file=examples / "space.yaml")
+    assert yaml_objective(x=0.5, lr=1e-3, layers=4, batch_size=64) == pytest.approx(0.0)
