@@ -199,7 +199,7 @@ def _op_tell(study, request: dict[str, Any]) -> dict[str, Any]:
     if state == "complete":
         if "value" not in request:
             raise ProtocolError("missing_field", 'tell needs a "value" (or "state": "failed")')
-        if "reason" in request:
+        if request.get("reason") is not None:
             raise ProtocolError("bad_field", 'reason goes with "state": "failed" only')
         value = _finite_value(request["value"])
     else:
@@ -241,7 +241,7 @@ def dispatch(study, request: dict[str, Any]) -> dict[str, Any]:
     if "op" not in request:
         raise ProtocolError("missing_field", f'a request needs "op", one of {", ".join(OPS)}')
     op = request["op"]
-    if op not in _FIELDS:  # also a non-string op
+    if not isinstance(op, str) or op not in _FIELDS:
         raise ProtocolError("unknown_op", f"unknown op {json.dumps(op)[:80]}; use one of {', '.join(OPS)}")
     extra = sorted(set(request) - _FIELDS[op] - {"op", "id"})
     if extra:
@@ -280,7 +280,7 @@ def handle(study, line: bytes | str, log: Callable[[str], None] | None = None) -
     Returns:
         The reply; it carries the request's ``id`` first whenever the id could be read.
     """
-    log = log or _stderr_log
+    log = log or log_to(sys.stderr)
     rid = _NO_ID
     try:
         request = parse_line(line)
@@ -293,11 +293,12 @@ def handle(study, line: bytes | str, log: Callable[[str], None] | None = None) -
 
 def encode(reply: dict[str, Any]) -> str:
     """One reply as one line of strict, ASCII-only JSON (no newline)."""
-    return json.dumps(reply, allow_nan=False, separators=(", ", ": "))
+    return json.dumps(reply, allow_nan=False)
 
 
-def _stderr_log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+def log_to(stream: IO[str]) -> Callable[[str], None]:
+    """A logger writing ``npopt serve: <message>`` lines to ``stream``, flushed at once."""
+    return lambda message: print(f"npopt serve: {message}", file=stream, flush=True)
 
 
 # ----------------------------------------------------------------------------- the loop
@@ -339,11 +340,7 @@ def serve(study, in_stream: IO, out_stream: IO[str], err_stream: IO[str] | None 
     Returns:
         Counts: ``"requests"``, ``"ok"`` and one entry per error code answered.
     """
-    err_stream = err_stream or sys.stderr
-
-    def log(message: str) -> None:
-        print(f"npopt serve: {message}", file=err_stream, flush=True)
-
+    log = log_to(err_stream or sys.stderr)
     counts: Counter = Counter()
     for line in read_lines(in_stream):
         if line is _TOO_LONG:
@@ -363,4 +360,7 @@ def serve(study, in_stream: IO, out_stream: IO[str], err_stream: IO[str] | None 
         except BrokenPipeError:
             log("the client closed the reply stream; stopping")
             break
+    else:
+        errors = counts["requests"] - counts["ok"]
+        log(f"end of input after {counts['requests']} requests ({errors} answered with an error)")
     return counts

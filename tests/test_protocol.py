@@ -89,6 +89,7 @@ def _error_requests(study_numbers: tuple[int, int]) -> list[tuple[bytes | dict, 
         ({"op": "tell", "number": running}, "missing_field"),
         ({"op": "optimise"}, "unknown_op"),
         ({"op": 7}, "unknown_op"),
+        ({"op": ["ask"]}, "unknown_op"),
         ({"op": "ask", "count": 2}, "unknown_field"),
         ({"op": "ask", "n": "2"}, "bad_field"),
         ({"op": "ask", "n": 0}, "bad_field"),
@@ -178,7 +179,7 @@ def test_serve_loop_answers_every_line_and_stops_at_eof():
     codes = [json.loads(line)["error"]["code"] for line in out.getvalue().splitlines()]
     assert codes == ["bad_field", "bad_json", "line_too_long", "not_an_object"]
     assert counts["requests"] == 4 and counts["ok"] == 0
-    assert err.getvalue().count("\n") == 4
+    assert err.getvalue().count("\n") == 5  # one line per error, and the end
 
 
 def test_a_line_of_exactly_the_limit_is_accepted():

@@ -69,7 +69,7 @@ def _fuzz_lines(rng: random.Random, numbers: list[int]) -> list[bytes]:
         return bytes(v)
 
     def wrong_types():
-        request = {"op": rng.choice(["ask", "tell", "best", "trials", "tel", None, 3])}
+        request = {"op": rng.choice(["ask", "tell", "best", "trials", "tel", _random_json(rng)])}
         for field in rng.sample(["n", "number", "value", "state", "reason", "id"], rng.randrange(4)):
             request[field] = _random_json(rng)
         return json.dumps(request).encode()

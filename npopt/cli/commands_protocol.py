@@ -144,19 +144,16 @@ def _serve(opened, study: Path) -> None:
 
     trials = opened.trials
     running = [t.number for t in trials if t.state == "running"]
-    log = lambda message: print(f"npopt serve: {message}", file=sys.stderr, flush=True)  # noqa: E731
+    log = protocol.log_to(sys.stderr)
     log(f"study {study} ({len(trials)} trials); one JSON request per line on stdin")
     if running:
         shown = ", ".join(map(str, running[:20])) + (" ..." if len(running) > 20 else "")
         log(f"{len(running)} trials still running from earlier sessions ({shown}); tell them when done")
     try:
-        counts = protocol.serve(opened, sys.stdin.buffer, sys.stdout, sys.stderr)
+        protocol.serve(opened, sys.stdin.buffer, sys.stdout, sys.stderr)
         sys.stdout.flush()
     except KeyboardInterrupt:
         log("interrupted; every acknowledged tell is in the study")
         raise typer.Exit(130) from None
     except BrokenPipeError:  # the client went away; keep Python's exit-time flush quiet
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return
-    errors = sum(v for k, v in counts.items() if k not in ("requests", "ok"))
-    log(f"end of input after {counts['requests']} requests ({errors} answered with an error)")
