@@ -16,22 +16,14 @@ from pathlib import Path
 import typer
 
 from npopt.cli import app, fail
+from npopt.cli.commands_run import _Surrogate  # one np|gp|random choice for every command
 
 _STUDY = typer.Option(..., "--study", help="The study's SQLite file.", dir_okay=False)
 _SPACE = typer.Option(
-    None,
-    "--space",
+    None, "--space", dir_okay=False,
     help="YAML/JSON space file; creates the study if it does not exist yet, and must match it if it does.",
-    exists=True,
-    dir_okay=False,
 )
-_SEED = typer.Option(None, "--seed", help="Random seed, stored when the study is created.")
-
-
-class _Surrogate(str, Enum):
-    np = "np"
-    gp = "gp"
-    random = "random"
+_SEED = typer.Option(None, "--seed", help="Random seed of a new study (default 0); an existing one keeps its own.")
 
 
 class _State(str, Enum):
@@ -40,7 +32,7 @@ class _State(str, Enum):
 
 
 _SURROGATE = typer.Option(
-    None, "--surrogate", help="np | gp | random, stored when the study is created (default np)."
+    None, "--surrogate", help="np | gp | random for a new study (default np); an existing one keeps its own."
 )
 
 
