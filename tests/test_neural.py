@@ -1,0 +1,156 @@
+"""The Neural Process: shapes, invariances, likelihood maths, coherent draws, checkpoints."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from npopt.errors import CheckpointError
+from npopt.neural.checkpoints import load_model, save_checkpoint, shipped_priors
+from npopt.neural.model import NeuralProcess, NPConfig, lowrank_gaussian_logpdf
+from npopt.neural.priors import Dist, Family, PriorConfig, oracle_log_likelihood, sample_tasks
+
+TINY = dict(d_model=32, n_heads=2, encoder_layers=1, cross_layers=1, decoder_hidden=32, latent_dim=8, fourier_features=4)
+
+
+def tiny_model(**kw) -> NeuralProcess:
+    torch.manual_seed(0)
+    return NeuralProcess(NPConfig(**{**TINY, **kw})).eval()
+
+
+def tasks(B=4, n=7, m=9, seed=0, x_dim=1):
+    prior = PriorConfig(x_dim=x_dim, families=[Family("rbf", lengthscale=Dist("uniform", 0.1, 0.3))])
+    return sample_tasks(prior, B, n, m, torch.Generator().manual_seed(seed)).float()
+
+
+@pytest.mark.parametrize("kw", [{}, {"latent": "amortized"}, {"latent": "amortized", "decoder": "mlp"},
+                                {"encoder_layers": 0, "cross_layers": 0}, {"x_dim": 3}])
+def test_shapes(kw):
+    model = tiny_model(**kw)
+    tb = tasks(x_dim=kw.get("x_dim", 1))
+    assert model.log_likelihood(tb.xc, tb.yc, tb.xt, tb.yt).shape == (4,)
+    assert model.log_likelihood(tb.xc, tb.yc, tb.xt, tb.yt, joint=False).shape == (4,)
+    draws = model.sample_functions(tb.xc[0], tb.yc[0], tb.xt[0], 5, torch.Generator().manual_seed(0))
+    assert draws.shape == (5, 9)
+    mean, std = model.predict(tb.xc[0], tb.yc[0], tb.xt[0])
+    assert mean.shape == std.shape == (9,) and bool((std >= 0).all())
+
+
+@pytest.mark.parametrize("kw", [{}, {"latent": "amortized"}])
+def test_order_invariance_over_context(kw):
+    model = tiny_model(**kw)
+    tb = tasks()
+    perm = torch.randperm(tb.xc.shape[1], generator=torch.Generator().manual_seed(1))
+    a = model.log_likelihood(tb.xc, tb.yc, tb.xt, tb.yt)
+    b = model.log_likelihood(tb.xc[:, perm], tb.yc[:, perm], tb.xt, tb.yt)
+    assert torch.allclose(a, b, atol=1e-4)
+    g1, g2 = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
+    d1 = model.sample_functions(tb.xc[0], tb.yc[0], tb.xt[0], 4, g1)
+    d2 = model.sample_functions(tb.xc[0, perm], tb.yc[0, perm], tb.xt[0], 4, g2)
+    assert torch.allclose(d1, d2, atol=1e-3)
+
+
+def test_woodbury_matches_dense_gaussian():
+    g = torch.Generator().manual_seed(0)
+    r, U, noise = torch.randn(3, 20, generator=g), torch.randn(3, 20, 5, generator=g), torch.tensor([0.1, 0.5, 2.0])
+    cov = U @ U.transpose(1, 2) + noise[:, None, None] ** 2 * torch.eye(20)
+    dense = torch.distributions.MultivariateNormal(torch.zeros(3, 20), cov).log_prob(r)
+    assert torch.allclose(lowrank_gaussian_logpdf(r, U, noise), dense, rtol=1e-4, atol=1e-3)
+
+
+def test_bayesian_latent_is_exact_linear_regression():
+    """q(z | C) equals the conjugate posterior of y - m = Phi z + noise, z ~ N(0, I)."""
+    model = tiny_model()
+    tb = tasks(B=1)
+    with torch.no_grad():
+        ctx = model.encode(tb.xc, tb.yc)
+        m_c, phi = (t.double()[0] for t in model.basis(ctx, tb.xc))
+        var = ctx.noise.double()[0] ** 2
+        cov = torch.linalg.inv(torch.eye(phi.shape[1], dtype=torch.float64) + phi.T @ phi / var)
+        mean = cov @ phi.T @ (tb.yc[0].double() - m_c) / var
+        assert torch.allclose(ctx.z_mean[0].double(), mean, atol=1e-4)
+        S = ctx.z_factor[0].double()
+        assert torch.allclose(S @ S.T, cov, atol=1e-4)
+
+
+def test_oracle_beats_a_wrong_model_and_is_finite():
+    prior = PriorConfig(families=[Family("rbf", lengthscale=Dist("uniform", 0.1, 0.2))])
+    tb = sample_tasks(prior, 16, 20, 30, torch.Generator().manual_seed(0))
+    marginal, joint = oracle_log_likelihood(tb)
+    assert torch.isfinite(marginal).all() and torch.isfinite(joint).all()
+    wrong = -0.5 * (math.log(2 * math.pi) + tb.yt.double() ** 2).mean(1)  # N(0, 1) everywhere
+    assert marginal.mean() > wrong.mean() + 0.5
+
+
+def test_loss_decreases_on_a_tiny_training_run():
+    model = tiny_model().train()
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    val = tasks(B=32, n=10, m=20, seed=99)
+    before = model.loss(val.xc, val.yc, val.xt, val.yt).item()
+    g = torch.Generator().manual_seed(5)
+    prior = PriorConfig(families=[Family("rbf", lengthscale=Dist("uniform", 0.1, 0.3))])
+    for _ in range(120):
+        tb = sample_tasks(prior, 16, 10, 20, g).float()
+        loss = model.loss(tb.xc, tb.yc, tb.xt, tb.yt, marginal_weight=0.5)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    after = model.loss(val.xc, val.yc, val.xt, val.yt).item()
+    assert after < before - 0.3, (before, after)
+
+
+def test_checkpoint_round_trip(tmp_path: Path):
+    model = tiny_model()
+    path = tmp_path / "m.pt"
+    save_checkpoint(path, model, name="tiny", step=3)
+    loaded, ck = load_model(path)
+    assert ck["name"] == "tiny" and ck["step"] == 3 and loaded.config == model.config
+    tb = tasks()
+    assert torch.equal(model.log_likelihood(tb.xc, tb.yc, tb.xt, tb.yt), loaded.log_likelihood(tb.xc, tb.yc, tb.xt, tb.yt))
+
+
+def test_corrupt_truncated_and_incompatible_checkpoints_name_the_file(tmp_path: Path):
+    model = tiny_model()
+    good = tmp_path / "good.pt"
+    save_checkpoint(good, model, name="tiny")
+    truncated = tmp_path / "truncated.pt"
+    truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    garbage = tmp_path / "garbage.pt"
+    garbage.write_bytes(b"\x00not a checkpoint" * 50)
+    for path in (truncated, garbage, tmp_path / "missing.pt"):
+        with pytest.raises(CheckpointError, match=str(path.name)):
+            load_model(path)
+    ck = torch.load(good, weights_only=True)
+    torch.save({**ck, "format_version": 999}, tmp_path / "future.pt")
+    with pytest.raises(CheckpointError, match="future.pt.*version 999"):
+        load_model(tmp_path / "future.pt")
+    ck["state_dict"] = {k: v for k, v in ck["state_dict"].items() if "decoder" not in k}
+    torch.save(ck, tmp_path / "mismatch.pt")
+    with pytest.raises(CheckpointError, match="mismatch.pt"):
+        load_model(tmp_path / "mismatch.pt")
+
+
+shipped = pytest.mark.skipif(not shipped_priors(), reason="no shipped prior in this checkout")
+
+
+@shipped
+def test_shipped_prior_draws_are_coherent_and_pass_near_the_context():
+    model, _ = load_model(shipped_priors()[0])
+    prior = PriorConfig(families=[Family("paper", lengthscale=Dist("uniform", 0.05, 0.15))],
+                        noise_std=Dist("fixed", 0.01, 0.01))
+    tb = sample_tasks(prior, 1, 12, 1, torch.Generator().manual_seed(4)).float()
+    grid = torch.linspace(0, 1, 300)[:, None]
+    draws = model.sample_functions(tb.xc[0], tb.yc[0], grid, 64, torch.Generator().manual_seed(0))
+    # Coherence: a draw's neighbouring values move together; different draws do not.
+    within = torch.corrcoef(torch.stack([draws[:, :-1].flatten(), draws[:, 1:].flatten()]))[0, 1]
+    across = torch.corrcoef(torch.stack([draws[:-1].flatten(), draws[1:].flatten()]))[0, 1]
+    assert within > 0.95 and abs(across) < within - 0.3, (within, across)
+    centred = draws - draws.mean(0)
+    assert (centred[:, 1:] - centred[:, :-1]).abs().mean() < 0.2 * centred.abs().mean()  # smooth rows
+    # Draws pass near the context points: spread there is a fraction of the spread elsewhere.
+    at_ctx = model.sample_functions(tb.xc[0], tb.yc[0], tb.xc[0], 64, torch.Generator().manual_seed(1))
+    assert (at_ctx - tb.yc[0]).abs().median() < 0.15
+    assert at_ctx.std(0).mean() < 0.5 * draws.std(0).mean()
