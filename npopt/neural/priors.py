@@ -84,6 +84,15 @@ class PriorConfig:
     context_min: int = 1
     context_max: int = 50
     targets: int = 50
+    # Several dimensions in one model: each batch uses d active inputs (the first d), the
+    # rest are held at `pad_value`, as npopt pads a d-dimensional space. Defaults: x_dim.
+    active_dims_min: int | None = None
+    active_dims_max: int | None = None
+    pad_value: float = 0.5
+    context_per_dim: int = 0  # context_max grows by this much per active dimension
+    ard: bool = False  # one lengthscale per dimension
+    irrelevant_prob: float = 0.0  # chance that a dimension's lengthscale is 10x (nearly irrelevant)
+    lengthscale_sqrt_dim: bool = False  # multiply lengthscales by sqrt(d), as BoTorch's priors do
 
     def __post_init__(self) -> None:
         self.families = [f if isinstance(f, Family) else Family(**f) for f in self.families]
@@ -93,6 +102,10 @@ class PriorConfig:
             raise ValueError("a prior needs at least one family")
         if not 1 <= self.context_min <= self.context_max:
             raise ValueError("need 1 <= context_min <= context_max")
+        self.active_dims_min = self.active_dims_min or self.x_dim
+        self.active_dims_max = self.active_dims_max or self.x_dim
+        if not 1 <= self.active_dims_min <= self.active_dims_max <= self.x_dim:
+            raise ValueError("need 1 <= active_dims_min <= active_dims_max <= x_dim")
 
 
 def kernel(kind: Tensor, x1: Tensor, x2: Tensor, lengthscale: Tensor, period: Tensor) -> Tensor:
@@ -100,19 +113,26 @@ def kernel(kind: Tensor, x1: Tensor, x2: Tensor, lengthscale: Tensor, period: Te
 
     Args:
         kind: ``B`` indices into :data:`KERNELS`.
-        x1: ``B x N x d``; x2: ``B x M x d``; lengthscale, period: ``B``.
+        x1: ``B x N x d``; x2: ``B x M x d``.
+        lengthscale: ``B`` (isotropic) or ``B x d`` (ARD); period: ``B``.
 
     Returns:
         ``B x N x M`` kernel matrices.
     """
+    ls = lengthscale if lengthscale.ndim == 2 else lengthscale[:, None]  # B x d (or B x 1)
     diff = x1[:, :, None, :] - x2[:, None, :, :]  # B x N x M x d
-    ls = lengthscale[:, None, None]
-    r = diff.pow(2).sum(-1).add(1e-12).sqrt() / ls
+    sin = torch.sin(math.pi * diff.abs() / period[:, None, None, None])
+    if bool((ls == ls[:, :1]).all()):  # isotropic: the same arithmetic as the 1-D prior was trained with
+        ls = ls[:, :1, None]  # B x 1 x 1
+        r = diff.pow(2).sum(-1).add(1e-12).sqrt() / ls
+        sin2 = sin.pow(2).sum(-1) / ls**2
+    else:
+        r = (diff / ls[:, None, None, :]).pow(2).sum(-1).add(1e-12).sqrt()
+        sin2 = (sin / ls[:, None, None, :]).pow(2).sum(-1)
     rbf = torch.exp(-0.5 * r * r)
     s5 = math.sqrt(5.0) * r
     matern = (1 + s5 + s5 * s5 / 3) * torch.exp(-s5)
-    sin2 = torch.sin(math.pi * diff.abs() / period[:, None, None, None]).pow(2).sum(-1)
-    periodic = torch.exp(-2 * sin2 / ls**2)
+    periodic = torch.exp(-2 * sin2)
     k = kind[:, None, None]
     return torch.where(k == 0, rbf, torch.where(k == 1, matern, periodic))
 
@@ -142,29 +162,47 @@ def full_kernel(hyper: dict[str, Tensor], x1: Tensor, x2: Tensor) -> Tensor:
     return s2 * (k + hyper["offset_std"][:, None, None] ** 2 + hyper["trend_std"][:, None, None] ** 2 * trend)
 
 
-def sample_tasks(cfg: PriorConfig, batch: int, n_context: int, n_target: int, g: torch.Generator) -> TaskBatch:
+def sample_tasks(cfg: PriorConfig, batch: int, n_context: int, n_target: int, g: torch.Generator,
+                 active_dims: int | None = None) -> TaskBatch:
     """Draw ``batch`` functions from the prior at random inputs and split them.
 
     Args:
         cfg: the prior; batch: ``B``; n_context: ``n``; n_target: ``m``; g: randomness.
+        active_dims: how many leading inputs vary (default: random in the prior's range).
     """
     B, N, d = batch, n_context + n_target, cfg.x_dim
+    if active_dims is None:
+        active_dims = cfg.active_dims_min
+        if cfg.active_dims_max > cfg.active_dims_min:
+            active_dims = int(torch.randint(cfg.active_dims_min, cfg.active_dims_max + 1, (1,), generator=g))
     weights = torch.tensor([f.weight for f in cfg.families], dtype=torch.float64)
     fam = torch.multinomial(weights, B, replacement=True, generator=g)
-    hyper = {key: torch.empty(B, dtype=torch.float64) for key in ("lengthscale", "signal_std", "period")}
+    n_ls = active_dims if cfg.ard else 1
+    hyper = {"lengthscale": torch.empty(B, n_ls, dtype=torch.float64)}
+    hyper |= {key: torch.empty(B, dtype=torch.float64) for key in ("signal_std", "period")}
     kind = torch.empty(B, dtype=torch.long)
     for i, family in enumerate(cfg.families):
         sel = fam == i
         k = int(sel.sum())
-        for key in hyper:
-            hyper[key][sel] = getattr(family, key).sample(k, g) if k else hyper[key][sel]
+        if k:
+            hyper["lengthscale"][sel] = family.lengthscale.sample(k * n_ls, g).reshape(k, n_ls)
+            hyper["signal_std"][sel] = family.signal_std.sample(k, g)
+            hyper["period"][sel] = family.period.sample(k, g)
         kind[sel] = KERNELS.index(family.kernel)
+    if cfg.irrelevant_prob > 0:
+        hyper["lengthscale"] *= torch.where(torch.rand(B, n_ls, generator=g, dtype=torch.float64) < cfg.irrelevant_prob, 10.0, 1.0)
+    if cfg.lengthscale_sqrt_dim:
+        hyper["lengthscale"] *= math.sqrt(active_dims)
+    # inactive (padded) dimensions are constant, so their lengthscale does not matter
+    hyper["lengthscale"] = torch.cat([hyper["lengthscale"].expand(B, active_dims),
+                                      torch.ones(B, d - active_dims, dtype=torch.float64)], 1)
     hyper["kind"] = kind
     hyper["offset_std"] = torch.full((B,), cfg.offset_std, dtype=torch.float64)
     hyper["trend_std"] = torch.full((B,), cfg.trend_std, dtype=torch.float64)
     hyper["noise_std"] = cfg.noise_std.sample(B, g) * hyper["signal_std"]
 
     x = torch.rand(B, N, d, generator=g, dtype=torch.float64)
+    x[..., active_dims:] = cfg.pad_value
     K = full_kernel(hyper, x, x)
     K = K + JITTER * hyper["signal_std"][:, None, None] ** 2 * torch.eye(N, dtype=torch.float64)
     L = torch.linalg.cholesky(K)
@@ -180,10 +218,22 @@ def sample_tasks(cfg: PriorConfig, batch: int, n_context: int, n_target: int, g:
     return TaskBatch(x[:, :n_context], st(yc), x[:, n_context:], st(yt), shift, scale, hyper)
 
 
-def sample_sizes(cfg: PriorConfig, g: torch.Generator) -> tuple[int, int]:
-    """Random context size in ``[context_min, context_max]`` and the target count."""
-    n = int(torch.randint(cfg.context_min, cfg.context_max + 1, (1,), generator=g))
+def sample_sizes(cfg: PriorConfig, g: torch.Generator, active_dims: int | None = None) -> tuple[int, int]:
+    """Random context size in ``[context_min, context_max + context_per_dim * d]``, and the
+    target count. Without ``active_dims`` the largest d of the prior sets the range."""
+    d = active_dims or cfg.active_dims_max
+    n = int(torch.randint(cfg.context_min, cfg.context_max + cfg.context_per_dim * d + 1, (1,), generator=g))
     return n, cfg.targets
+
+
+def sample_layout(cfg: PriorConfig, g: torch.Generator, active_dims: int | None = None) -> tuple[int, int, int]:
+    """One batch's layout: active dimensions ``d``, context size ``n``, target count ``m``."""
+    if active_dims is None:
+        active_dims = cfg.active_dims_min
+        if cfg.active_dims_max > cfg.active_dims_min:
+            active_dims = int(torch.randint(cfg.active_dims_min, cfg.active_dims_max + 1, (1,), generator=g))
+    n, m = sample_sizes(cfg, g, active_dims)
+    return active_dims, n, m
 
 
 def oracle_log_likelihood(tasks: TaskBatch) -> tuple[Tensor, Tensor]:

@@ -21,7 +21,7 @@ import yaml
 from npopt.errors import CheckpointError, ConfigError
 from npopt.neural.checkpoints import atomic_save, save_checkpoint
 from npopt.neural.model import NeuralProcess, NPConfig
-from npopt.neural.priors import PriorConfig, TaskBatch, oracle_log_likelihood, sample_sizes, sample_tasks
+from npopt.neural.priors import PriorConfig, TaskBatch, oracle_log_likelihood, sample_layout, sample_tasks
 
 
 @dataclass
@@ -98,14 +98,17 @@ def load_setup(path: Path) -> Setup:
     return setup_from_dict(data, str(path))
 
 
-def validation_set(prior: PriorConfig, n_tasks: int, seed: int, batch: int = 32) -> list[TaskBatch]:
-    """Held-out tasks (context sizes spread over the prior's range), fixed by ``seed``."""
+def validation_set(prior: PriorConfig, n_tasks: int, seed: int, batch: int = 32,
+                   active_dims: int | None = None) -> list[TaskBatch]:
+    """Held-out tasks (context sizes spread over the prior's range), fixed by ``seed``.
+
+    ``active_dims`` fixes the number of varying inputs (default: random per batch)."""
     g = torch.Generator().manual_seed(seed)
     out, left = [], n_tasks
     while left > 0:
         b = min(batch, left)
-        n, m = sample_sizes(prior, g)
-        out.append(sample_tasks(prior, b, n, m, g))
+        d, n, m = sample_layout(prior, g, active_dims)
+        out.append(sample_tasks(prior, b, n, m, g, active_dims=d))
         left -= b
     return out
 
@@ -194,8 +197,8 @@ def train(
         while step < cfg.steps:
             t0 = time.perf_counter()
             model.train()
-            n, m = sample_sizes(setup.prior, data_gen)
-            tb = sample_tasks(setup.prior, cfg.batch_size, n, m, data_gen).float()
+            d, n, m = sample_layout(setup.prior, data_gen)
+            tb = sample_tasks(setup.prior, cfg.batch_size, n, m, data_gen, active_dims=d).float()
             for group in opt.param_groups:
                 group["lr"] = lr_at(step, cfg)
             loss = model.loss(tb.xc, tb.yc, tb.xt, tb.yt, cfg.marginal_weight)
