@@ -73,13 +73,45 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+class _Range:
+    """The unit-cube map shared by :class:`Float` and :class:`Int`.
+
+    ``[low - pad, high + pad]`` (on a log scale if asked) maps linearly onto ``[0, 1]``.
+    """
+
+    low: float
+    high: float
+    log: bool
+    _pad = 0.0
+    _kind = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self._kind, "low": self.low, "high": self.high, "log": self.log}
+
+    def _edges(self) -> tuple[float, float]:
+        a, b = self.low - self._pad, self.high + self._pad
+        return (math.log(a), math.log(b)) if self.log else (a, b)
+
+    def _position(self, name: str, value: float) -> float:
+        if not self.low <= value <= self.high:
+            raise SpaceError(f"parameter {name!r}: {value!r} is outside [{self.low:g}, {self.high:g}]")
+        a, b = self._edges()
+        return ((math.log(value) if self.log else value) - a) / (b - a)
+
+    def _unscaled(self, u: float) -> float:
+        a, b = self._edges()
+        t = a + min(max(u, 0.0), 1.0) * (b - a)
+        return math.exp(t) if self.log else t
+
+
 @dataclass(frozen=True)
-class Float:
+class Float(_Range):
     """A real parameter in ``[low, high]``, optionally on a log scale."""
 
     low: float
     high: float
     log: bool = False
+    _kind = "float"
 
     def _check(self, name: str) -> "Float":
         low = _bound(name, "low", self.low)
@@ -87,37 +119,27 @@ class Float:
         _check_range(name, low, high, self.log)
         return Float(low, high, self.log)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"type": "float", "low": self.low, "high": self.high, "log": self.log}
-
-    def _edges(self) -> tuple[float, float]:
-        if self.log:
-            return math.log(self.low), math.log(self.high)
-        return self.low, self.high
-
     def _to_unit(self, name: str, value: Any) -> float:
         if not _is_number(value) or not math.isfinite(value):
             raise SpaceError(f"parameter {name!r}: expected a finite number, got {value!r}")
-        if not self.low <= value <= self.high:
-            raise SpaceError(
-                f"parameter {name!r}: {value!r} is outside [{self.low:g}, {self.high:g}]"
-            )
-        a, b = self._edges()
-        return ((math.log(value) if self.log else value) - a) / (b - a)
+        return self._position(name, value)
 
     def _from_unit(self, u: float) -> float:
-        a, b = self._edges()
-        t = a + min(max(u, 0.0), 1.0) * (b - a)
-        return min(max(math.exp(t) if self.log else t, self.low), self.high)
+        return min(max(self._unscaled(u), self.low), self.high)
 
 
 @dataclass(frozen=True)
-class Int:
-    """An integer parameter in ``[low, high]`` (both inclusive), optionally on a log scale."""
+class Int(_Range):
+    """An integer parameter in ``[low, high]`` (both inclusive), optionally on a log scale.
+
+    Each integer owns an equal slice of the (log-)range, the ends included.
+    """
 
     low: int
     high: int
     log: bool = False
+    _pad = 0.5
+    _kind = "int"
 
     def _check(self, name: str) -> "Int":
         low = _bound(name, "low", self.low)
@@ -128,27 +150,13 @@ class Int:
         _check_range(name, low, high, self.log)
         return Int(int(low), int(high), self.log)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"type": "int", "low": self.low, "high": self.high, "log": self.log}
-
-    def _edges(self) -> tuple[float, float]:
-        a, b = self.low - 0.5, self.high + 0.5  # each integer owns an equal slice
-        if self.log:
-            return math.log(a), math.log(b)
-        return a, b
-
     def _to_unit(self, name: str, value: Any) -> float:
         if not _is_number(value) or not math.isfinite(value) or value != int(value):
             raise SpaceError(f"parameter {name!r}: expected an integer, got {value!r}")
-        if not self.low <= value <= self.high:
-            raise SpaceError(f"parameter {name!r}: {value!r} is outside [{self.low}, {self.high}]")
-        a, b = self._edges()
-        return ((math.log(value) if self.log else value) - a) / (b - a)
+        return self._position(name, value)
 
     def _from_unit(self, u: float) -> int:
-        a, b = self._edges()
-        t = a + min(max(u, 0.0), 1.0) * (b - a)
-        return min(max(round(math.exp(t) if self.log else t), self.low), self.high)
+        return min(max(round(self._unscaled(u)), self.low), self.high)
 
 
 @dataclass(frozen=True)

@@ -234,7 +234,9 @@ class Study:
 
         Points of running trials (from any process sharing the file), of observed trials
         and of recently failed trials are not suggested again; points that round to the
-        same parameters count as the same point.
+        same parameters count as the same point. The study file's write lock is held
+        from reading the trials to inserting the new ones, so concurrent asks from
+        processes sharing the file take turns and see each other's points.
 
         Args:
             n: number of trials.
