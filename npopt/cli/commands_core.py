@@ -116,6 +116,8 @@ def prior_eval(
     tasks: int = typer.Option(1000, "--tasks", min=1, help="Number of held-out tasks."),
     seed: int = typer.Option(0, "--seed", help="Seed of the held-out tasks."),
     json_path: Optional[Path] = typer.Option(None, "--json", help="Also write the results to this JSON file."),
+    dim: Optional[int] = typer.Option(None, "--dim", min=1, help="Tasks with exactly this many varying inputs "
+                                      "(default: the prior's own mix); without NAME picks the prior for DIM."),
 ) -> None:
     """Compare the prior's predictive log-likelihood with the oracle GP on held-out tasks.
 
@@ -132,15 +134,20 @@ def prior_eval(
     from npopt.neural.checkpoints import load_model, prior_path
     from npopt.neural.train import evaluate, setup_from_dict, validation_set
 
-    path = prior_path(name, dim=None if name else 1)
+    from npopt.errors import NoPriorError
+    from npopt.neural.checkpoints import covered_dims
+
+    path = prior_path(name, dim=None if name else (dim or 1))
     model, ck = load_model(path)
+    if dim is not None and dim not in covered_dims(ck):
+        raise NoPriorError(f"prior {path.stem} does not cover d={dim} (it covers {list(covered_dims(ck))})")
     setup = setup_from_dict(ck["setup"], str(path))
     t0 = time.perf_counter()
-    batches = validation_set(setup.prior, tasks, seed=1_000_000 + seed)  # disjoint from training seeds
+    batches = validation_set(setup.prior, tasks, seed=1_000_000 + seed, active_dims=dim)  # disjoint from training
     parts = [evaluate(model, [b]) for b in track(batches, description="evaluating", transient=True)]
     n = sum(p["tasks"] for p in parts)
     result = {k: sum(p[k] * p["tasks"] for p in parts) / n for k in parts[0] if k != "tasks"}
-    result.update(prior=path.stem, tasks=n, seed=seed, gap_target_ll=result["oracle_target_ll"] - result["np_target_ll"],
+    result.update(prior=path.stem, tasks=n, seed=seed, dim=dim, gap_target_ll=result["oracle_target_ll"] - result["np_target_ll"],
                   seconds=round(time.perf_counter() - t0, 1))
     if json_path:
         json_path.write_text(json.dumps(result, indent=2) + "\n")

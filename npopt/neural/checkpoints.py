@@ -86,8 +86,18 @@ def shipped_priors() -> list[Path]:
     return sorted(SHIPPED_DIR.glob("*.pt"))
 
 
+def covered_dims(ckpt: dict) -> range:
+    """The input dimensions a checkpoint serves: ``x_dim`` itself, or the range of active
+    dimensions it was trained on (smaller spaces are padded, see ``PriorConfig``)."""
+    prior = ckpt.get("setup", {}).get("prior", {})
+    x_dim = ckpt["config"]["x_dim"]
+    return range(prior.get("active_dims_min") or x_dim, (prior.get("active_dims_max") or x_dim) + 1)
+
+
 def prior_path(name_or_path: str | None = None, dim: int | None = None) -> Path:
-    """Resolve a prior by shipped name (``np1d``), by file path, or by input dimension."""
+    """Resolve a prior by shipped name (``np1d``), by file path, or by input dimension.
+
+    By dimension, a prior made for exactly ``dim`` inputs wins over one that pads."""
     if name_or_path:
         candidate = Path(name_or_path)
         if candidate.suffix == ".pt" or candidate.exists():
@@ -97,11 +107,15 @@ def prior_path(name_or_path: str | None = None, dim: int | None = None) -> Path:
             return shipped
         names = ", ".join(p.stem for p in shipped_priors()) or "none"
         raise CheckpointError(f"no prior called {name_or_path!r}; shipped priors: {names}")
+    covering = []
     for path in shipped_priors():
-        if dim is None or read_checkpoint(path)["config"]["x_dim"] == dim:
-            return path
-    dims = sorted({read_checkpoint(p)["config"]["x_dim"] for p in shipped_priors()})
+        ckpt = read_checkpoint(path)
+        if dim is None or dim in covered_dims(ckpt):
+            covering.append((ckpt["config"]["x_dim"] != dim, ckpt["config"]["x_dim"], path))
+    if covering:
+        return min(covering)[2]
+    dims = sorted({d for p in shipped_priors() for d in covered_dims(read_checkpoint(p))})
     raise NoPriorError(
         f"no shipped Neural Process prior covers a {dim}-dimensional space "
-        f"(shipped: {', '.join(f'{d}-D' for d in dims) or 'none'}); use --surrogate gp"
+        f"(shipped priors cover d = {', '.join(map(str, dims)) or 'none'}); use --surrogate gp"
     )

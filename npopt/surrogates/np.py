@@ -17,22 +17,35 @@ from npopt.surrogates.base import Surrogate
 
 @lru_cache(maxsize=4)
 def _load(path: str):
-    from npopt.neural.checkpoints import load_model
+    from npopt.neural.checkpoints import covered_dims, load_model
 
-    model, _ = load_model(Path(path))
-    return model
+    model, ckpt = load_model(Path(path))
+    pad = ckpt.get("setup", {}).get("prior", {}).get("pad_value", 0.5)
+    return model, covered_dims(ckpt), pad
 
 
 class NPSurrogate(Surrogate):
-    """Thompson draws from a meta-trained Neural Process."""
+    """Thompson draws from a meta-trained Neural Process.
+
+    A prior trained on padded inputs (``x_dim`` inputs of which the first ``d`` vary)
+    serves a ``d``-dimensional space: the other inputs are held at the pad value.
+    """
 
     name = "np"
     min_observations = 1
 
-    def __init__(self, checkpoint: str | Path) -> None:
+    def __init__(self, checkpoint: str | Path, dim: int | None = None) -> None:
+        from npopt.errors import NoPriorError
+
         self.checkpoint = Path(checkpoint)
-        self.model = _load(str(self.checkpoint))
-        self.max_dim = self.model.config.x_dim
+        self.model, dims, self.pad_value = _load(str(self.checkpoint))
+        self.max_dim = max(dims)
+        self.dim = dim if dim is not None else self.model.config.x_dim
+        if self.dim not in dims:
+            raise NoPriorError(
+                f"prior {self.checkpoint} serves d = {dims.start}..{dims.stop - 1} but the space has "
+                f"{self.dim} dimensions; use a matching prior or --surrogate gp"
+            )
         self._X: Tensor | None = None
         self._y: Tensor | None = None
 
@@ -41,25 +54,22 @@ class NPSurrogate(Surrogate):
         """The shipped prior for ``dim`` inputs (or ``checkpoint``); NoPriorError if none."""
         from npopt.neural.checkpoints import prior_path
 
-        path = prior_path(str(checkpoint) if checkpoint else None, dim=dim)
-        surrogate = cls(path)
-        if surrogate.model.config.x_dim != dim:
-            from npopt.errors import NoPriorError
+        return cls(prior_path(str(checkpoint) if checkpoint else None, dim=dim), dim=dim)
 
-            raise NoPriorError(
-                f"prior {path} is {surrogate.model.config.x_dim}-D but the space is {dim}-D; "
-                "use a matching prior or --surrogate gp"
-            )
-        return surrogate
+    def _pad(self, X: Tensor) -> Tensor:
+        """``n x d`` float64 -> ``n x x_dim`` float32, extra inputs at the pad value."""
+        extra = self.model.config.x_dim - X.shape[-1]
+        X = X.float()
+        return torch.cat([X, X.new_full((*X.shape[:-1], extra), self.pad_value)], -1) if extra else X
 
     def condition(self, X: Tensor, y: Tensor) -> None:
-        self._X, self._y = X.float(), y.float()
+        self._X, self._y = self._pad(X), y.float()
 
     def sample(self, candidates: Tensor, n_draws: int, generator: torch.Generator) -> Tensor:
         if self._X is None:
             raise RuntimeError("condition() the surrogate before sampling")
-        return self.model.sample_functions(self._X, self._y, candidates.float(), n_draws, generator).double()
+        return self.model.sample_functions(self._X, self._y, self._pad(candidates), n_draws, generator).double()
 
     def predict(self, candidates: Tensor) -> tuple[Tensor, Tensor]:
-        mean, std = self.model.predict(self._X, self._y, candidates.float())
+        mean, std = self.model.predict(self._X, self._y, self._pad(candidates))
         return mean.double(), std.double()
