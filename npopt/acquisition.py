@@ -115,7 +115,8 @@ def thompson_suggest(
         raise ValueError("cannot infer the dimension: pass X with shape n x d or candidates")
     fixed = candidates is not None
     if candidates is None:
-        candidates = candidate_set(dim, generator, X, y)
+        local = surrogate.local_candidates
+        candidates = candidate_set(dim, generator, X if local else None, y if local else None)
     candidates = candidates.to(torch.float64)
     if radius is None:
         radius = 1e-6 if fixed else 1e-3 * math.sqrt(dim)

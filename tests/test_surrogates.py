@@ -137,3 +137,19 @@ def test_gp_fit_failure_falls_back_with_warning(monkeypatch):
     assert s.fit_failed
     out = s.sample(X, 3, torch.Generator().manual_seed(0))
     assert out.shape == (3, X.shape[0]) and torch.isfinite(out).all()
+
+
+def test_random_search_is_uniform_not_clustered_near_the_incumbent():
+    """Random search must not inherit the model surrogates' local candidates."""
+    import torch
+
+    from npopt.acquisition import thompson_suggest
+    from npopt.surrogates import make_surrogate
+
+    X = torch.full((5, 2), 0.9, dtype=torch.float64) + 0.01 * torch.arange(5, dtype=torch.float64)[:, None]
+    y = torch.arange(5, dtype=torch.float64)
+    picks = torch.cat([thompson_suggest(make_surrogate("random", 2), X, y, 8, torch.Generator().manual_seed(s))
+                       for s in range(40)])
+    near = (picks - 0.92).norm(dim=1) < 0.2  # a disc of area ~0.126 around the incumbent
+    assert near.float().mean() < 0.25, near.float().mean()
+    assert abs(picks.mean().item() - 0.5) < 0.06

@@ -25,6 +25,9 @@ class Surrogate(ABC):
     max_dim: int | None = None
     #: Smallest number of observations :meth:`condition` accepts.
     min_observations: int = 1
+    #: Whether the default candidate set adds perturbations of the best observations
+    #: (model-based surrogates) or is purely space-filling (random search).
+    local_candidates: bool = True
 
     def supports(self, dim: int) -> bool:
         return self.max_dim is None or dim <= self.max_dim

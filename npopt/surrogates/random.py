@@ -18,6 +18,7 @@ class RandomSurrogate(Surrogate):
 
     name = "random"
     min_observations = 0
+    local_candidates = False  # uniform search: no extra candidates near the incumbent
 
     def condition(self, X: Tensor, y: Tensor) -> None:
         """Nothing to learn."""
