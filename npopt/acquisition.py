@@ -10,11 +10,26 @@ already picked in this batch) are excluded.
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 
 import torch
 from torch import Tensor
 
 from npopt.surrogates.base import Surrogate
+
+
+@contextmanager
+def single_thread():
+    """Run torch on one thread (also usable as a decorator), restoring the setting after.
+
+    Suggestions are many small tensor ops; on a busy 2-core machine torch's thread pool
+    made them up to 300x slower than one thread."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def standardise(y: Tensor) -> Tensor:
@@ -82,6 +97,7 @@ def _too_close(candidates: Tensor, points: Tensor, radius: float) -> Tensor:
     return torch.cdist(candidates, points.to(candidates)).min(dim=1).values <= radius
 
 
+@single_thread()
 def thompson_suggest(
     surrogate: Surrogate,
     X: Tensor,

@@ -28,14 +28,13 @@ from __future__ import annotations
 import math
 import statistics
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
 
 import torch
 from torch import Tensor
 
-from npopt.acquisition import standardise, thompson_suggest
+from npopt.acquisition import single_thread, standardise, thompson_suggest
 from npopt.errors import ConfigError, NoPriorError
 from npopt.problems import SYNTHETIC, GP1DFunction, Problem, derived_seed, gp1d_function, make_problem
 from npopt.surrogates.base import Surrogate
@@ -255,18 +254,6 @@ def run_budget(
         run.ask_seconds.append(seconds)
     run.values = y.tolist()
     return run
-
-
-@contextmanager
-def single_thread():
-    """Run torch on one thread (also as a decorator): the problems are tiny, and on a
-    busy machine torch's thread pool made small ops up to 300x slower (2 shared cores)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _run_methods(result, factories, tasks, execute, progress) -> BenchmarkResult:

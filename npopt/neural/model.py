@@ -59,12 +59,17 @@ class NPConfig:
     fourier_features: int = 12  # sin/cos pairs per input dim
     fourier_max_freq: float = 48.0  # highest frequency, in cycles per unit length
     min_std: float = 0.005  # lower bound of the observation-noise std (standardised units)
+    spectral_features: int = 0  # extra basis functions a_k(s) [cos, sin](2 pi w_k . x) (0: off)
+    spectral_max_freq: float = 32.0  # largest |w_k|, cycles per unit length
+    count_feature: bool = False  # give the heads log(n): mean aggregation alone hides n
 
     def __post_init__(self) -> None:
         if self.decoder not in ("linear", "mlp"):
             raise ValueError(f"decoder must be 'linear' or 'mlp', not {self.decoder!r}")
         if self.latent not in ("bayesian", "amortized"):
             raise ValueError(f"latent must be 'bayesian' or 'amortized', not {self.latent!r}")
+        if self.spectral_features and self.latent != "bayesian":
+            raise ValueError("spectral_features need latent 'bayesian'")
         if self.latent == "bayesian" and self.decoder != "linear":
             raise ValueError("latent 'bayesian' needs decoder 'linear'")
         if self.d_model % self.n_heads:
@@ -151,16 +156,24 @@ class NeuralProcess(nn.Module):
         self.self_attn = nn.ModuleList(AttentionBlock(D, c.n_heads) for _ in range(c.encoder_layers))
         self.norm_tokens = nn.LayerNorm(D)
         # latent path, "amortized": s -> q(z | context) (Bayesian: computed from the basis)
+        S = D + int(c.count_feature)  # width of the summary s
         if c.latent == "amortized":
-            self.to_latent = mlp(D, D, 2 * c.latent_dim, 1)
+            self.to_latent = mlp(S, D, 2 * c.latent_dim, 1)
         # deterministic path: target queries attend to the context tokens
         self.query = mlp(self.embed.out_dim, D, D, 1)
         self.cross_attn = nn.ModuleList(AttentionBlock(D, c.n_heads) for _ in range(c.cross_layers))
         # decoder g
-        dec_in = 2 * D + (c.latent_dim if c.decoder == "mlp" else 0)
+        dec_in = D + S + (c.latent_dim if c.decoder == "mlp" else 0)
         dec_out = 1 + c.latent_dim if c.decoder == "linear" else 2
         self.decoder = mlp(dec_in, c.decoder_hidden, dec_out, c.decoder_layers)
-        self.to_noise = nn.Linear(D, 1)  # homoscedastic observation noise
+        self.to_noise = nn.Linear(S, 1)  # homoscedastic observation noise
+        if c.spectral_features:
+            # fixed frequencies: magnitudes evenly spaced up to the maximum, directions random
+            g = torch.Generator().manual_seed(0)
+            dirs = F.normalize(torch.randn(c.spectral_features, c.x_dim, generator=g), dim=-1)
+            mags = torch.linspace(0.0, c.spectral_max_freq, c.spectral_features)
+            self.register_buffer("freqs", 2 * math.pi * dirs * mags[:, None])  # K x d
+            self.to_amplitude = mlp(S, D, c.spectral_features, 1)  # a learned spectral density per task
 
     # ----------------------------------------------------------------- encoding
     def encode(self, xc: Tensor, yc: Tensor) -> Context:
@@ -176,6 +189,8 @@ class NeuralProcess(nn.Module):
             tokens = block(tokens, tokens)
         tokens = self.norm_tokens(tokens)
         summary = tokens.mean(1)  # B x D: the order-invariant aggregate a(...)
+        if c.count_feature:  # B x (D+1): the aggregate plus log(n)
+            summary = torch.cat([summary, summary.new_full((summary.shape[0], 1), math.log(xc.shape[1]) / 4)], -1)
         noise = c.min_std + F.softplus(self.to_noise(summary)[..., 0])  # B
         ctx = Context(tokens, summary, summary.new_zeros(0), summary.new_zeros(0), noise)
         if c.latent == "amortized":
@@ -186,11 +201,12 @@ class NeuralProcess(nn.Module):
         # the natural parameters of z ~ N(0, I); the sum over pairs is order-invariant.
         m_c, psi_c = self.basis(ctx, xc)  # B x n, B x n x R
         psi, var = psi_c.double(), noise.double()[:, None, None] ** 2
-        precision = torch.eye(c.latent_dim, dtype=torch.float64) + psi.transpose(1, 2) @ psi / var  # B x R x R
+        R = psi.shape[-1]
+        precision = torch.eye(R, dtype=torch.float64) + psi.transpose(1, 2) @ psi / var  # B x R x R
         L = torch.linalg.cholesky(precision)
         rhs = psi.transpose(1, 2) @ (yc - m_c).double()[..., None] / var  # B x R x 1
         ctx.z_mean = torch.cholesky_solve(rhs, L)[..., 0].to(yc.dtype)  # B x R
-        eye = torch.eye(c.latent_dim, dtype=torch.float64).expand_as(L)
+        eye = torch.eye(R, dtype=torch.float64).expand_as(L)
         ctx.z_factor = torch.linalg.solve_triangular(L, eye, upper=False).transpose(1, 2).to(yc.dtype)  # L^-T
         return ctx
 
@@ -204,9 +220,20 @@ class NeuralProcess(nn.Module):
 
     # ----------------------------------------------------------------- linear decoder
     def basis(self, ctx: Context, xt: Tensor) -> tuple[Tensor, Tensor]:
-        """Mean ``m(x)`` (``B x m``) and basis ``Phi(x)`` (``B x m x R``) of the linear decoder."""
-        out = self.decoder(self.represent(ctx, xt))  # B x m x (1+R)
-        return out[..., 0], out[..., 1:]
+        """Mean ``m(x)`` (``B x m``) and basis ``Phi(x)`` (``B x m x R``) of the linear decoder.
+
+        With ``spectral_features = K`` the basis ends with ``2K`` sinusoids of fixed
+        frequencies whose amplitudes come from the context summary, so ``R = latent_dim + 2K``.
+        """
+        out = self.decoder(self.represent(ctx, xt))  # B x m x (1+latent_dim)
+        mean, phi = out[..., 0], out[..., 1:]
+        if self.config.spectral_features:
+            K = self.config.spectral_features
+            amp = F.softplus(self.to_amplitude(ctx.summary)) / math.sqrt(K)  # B x K
+            angle = xt @ self.freqs.T  # B x m x K
+            waves = torch.cat([angle.cos() * amp[:, None, :], angle.sin() * amp[:, None, :]], -1)  # B x m x 2K
+            phi = torch.cat([phi, waves], -1)
+        return mean, phi
 
     def linear_terms(self, ctx: Context, xt: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """Mean (``B x m``), factor ``U = Phi S`` (``B x m x R``) and noise std (``B``) of the
