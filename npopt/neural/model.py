@@ -62,12 +62,17 @@ class NPConfig:
     spectral_features: int = 0  # extra basis functions a_k(s) [cos, sin](2 pi w_k . x) (0: off)
     spectral_max_freq: float = 32.0  # largest |w_k|, cycles per unit length
     count_feature: bool = False  # give the heads log(n): mean aggregation alone hides n
+    noise_grid: int = 0  # >0: noise from the context's exact evidence over this many levels
 
     def __post_init__(self) -> None:
         if self.decoder not in ("linear", "mlp"):
             raise ValueError(f"decoder must be 'linear' or 'mlp', not {self.decoder!r}")
         if self.latent not in ("bayesian", "amortized"):
             raise ValueError(f"latent must be 'bayesian' or 'amortized', not {self.latent!r}")
+        if self.latent_dim + 2 * self.spectral_features < 1 or (self.latent_dim < 1 and self.latent != "bayesian"):
+            raise ValueError("need latent_dim >= 1 (or spectral_features >= 1 with latent 'bayesian')")
+        if self.noise_grid and self.latent != "bayesian":
+            raise ValueError("noise_grid needs latent 'bayesian'")
         if self.spectral_features and self.latent != "bayesian":
             raise ValueError("spectral_features need latent 'bayesian'")
         if self.latent == "bayesian" and self.decoder != "linear":
@@ -166,7 +171,10 @@ class NeuralProcess(nn.Module):
         dec_in = D + S + (c.latent_dim if c.decoder == "mlp" else 0)
         dec_out = 1 + c.latent_dim if c.decoder == "linear" else 2
         self.decoder = mlp(dec_in, c.decoder_hidden, dec_out, c.decoder_layers)
-        self.to_noise = nn.Linear(S, 1)  # homoscedastic observation noise
+        self.to_noise = nn.Linear(S, c.noise_grid or 1)  # noise, or prior logits over the noise grid
+        if c.noise_grid:
+            self.register_buffer("noise_levels", torch.logspace(math.log10(c.min_std), 0.0, c.noise_grid,
+                                                                dtype=torch.float64), persistent=False)
         if c.spectral_features:
             # fixed frequencies: magnitudes evenly spaced up to the maximum, directions random
             g = torch.Generator().manual_seed(0)
@@ -200,11 +208,22 @@ class NeuralProcess(nn.Module):
         # Bayesian aggregation: each context pair adds psi psi^T / noise^2 and psi y / noise^2 to
         # the natural parameters of z ~ N(0, I); the sum over pairs is order-invariant.
         m_c, psi_c = self.basis(ctx, xc)  # B x n, B x n x R
-        psi, var = psi_c.double(), noise.double()[:, None, None] ** 2
+        psi, resid = psi_c.double(), (yc - m_c).double()  # B x n x R, B x n
+        gram = psi.transpose(1, 2) @ psi  # B x R x R: sum over context pairs of psi psi^T
+        proj = (psi.transpose(1, 2) @ resid[..., None])[..., 0]  # B x R: sum of psi y
+        if c.noise_grid:
+            # the noise the context itself supports: its exact evidence at each level, plus the
+            # network's prior over levels; the posterior mean of log(noise) is used. The
+            # evidence only selects (no gradient through its J Choleskys: 4x faster training).
+            with torch.no_grad():
+                evidence = grid_evidence(gram, proj, resid.pow(2).sum(-1), xc.shape[1], self.noise_levels)  # B x J
+            weights = torch.softmax(self.to_noise(summary).double() + evidence, -1)  # B x J
+            ctx.noise = noise = (weights @ self.noise_levels.log()).exp().to(yc.dtype)
+        var = noise.double()[:, None, None] ** 2
         R = psi.shape[-1]
-        precision = torch.eye(R, dtype=torch.float64) + psi.transpose(1, 2) @ psi / var  # B x R x R
+        precision = torch.eye(R, dtype=torch.float64) + gram / var  # B x R x R
         L = torch.linalg.cholesky(precision)
-        rhs = psi.transpose(1, 2) @ (yc - m_c).double()[..., None] / var  # B x R x 1
+        rhs = proj[..., None] / var  # B x R x 1
         ctx.z_mean = torch.cholesky_solve(rhs, L)[..., 0].to(yc.dtype)  # B x R
         eye = torch.eye(R, dtype=torch.float64).expand_as(L)
         ctx.z_factor = torch.linalg.solve_triangular(L, eye, upper=False).transpose(1, 2).to(yc.dtype)  # L^-T
@@ -337,6 +356,24 @@ class NeuralProcess(nn.Module):
         if noise:
             f = f + std * torch.randn(f.shape, generator=generator).to(f)
         return f
+
+
+def grid_evidence(gram: Tensor, proj: Tensor, rr: Tensor, n: int, levels: Tensor) -> Tensor:
+    """Log evidence ``log N(r; 0, Psi Psi^T + s^2 I)`` of the context for each noise level ``s``.
+
+    Uses only the summed statistics (order-invariant): ``gram = Psi^T Psi`` (``B x R x R``),
+    ``proj = Psi^T r`` (``B x R``), ``rr = r^T r`` (``B``), ``n`` points; ``levels``: ``J``.
+
+    Returns:
+        ``B x J`` log evidences (float64).
+    """
+    var = levels.pow(2)[None, :, None, None]  # 1 x J x 1 x 1
+    R = gram.shape[-1]
+    L = torch.linalg.cholesky(torch.eye(R, dtype=gram.dtype) + gram[:, None] / var)  # B x J x R x R
+    w = torch.linalg.solve_triangular(L, proj[:, None, :, None] / var, upper=False)[..., 0]  # B x J x R
+    quad = rr[:, None] / var[..., 0, 0] - w.pow(2).sum(-1)
+    logdet = 2 * L.diagonal(dim1=-2, dim2=-1).log().sum(-1) + n * var[..., 0, 0].log()
+    return -0.5 * (quad + logdet + n * LOG_2PI)
 
 
 def lowrank_gaussian_logpdf(r: Tensor, U: Tensor, noise: Tensor) -> Tensor:

@@ -93,6 +93,11 @@ class PriorConfig:
     ard: bool = False  # one lengthscale per dimension
     irrelevant_prob: float = 0.0  # chance that a dimension's lengthscale is 10x (nearly irrelevant)
     lengthscale_sqrt_dim: bool = False  # multiply lengthscales by sqrt(d), as BoTorch's priors do
+    # Tasks are standardised by their context's mean and std, as npopt standardises what it
+    # has observed; the std is floored at this fraction of the task's overall std, so that a
+    # few nearly equal context values do not blow targets up to tens of standard deviations
+    # (heavy-tailed tasks whose gradients swamp every other task's).
+    scale_floor: float = 0.05
 
     def __post_init__(self) -> None:
         self.families = [f if isinstance(f, Family) else Family(**f) for f in self.families]
@@ -213,7 +218,7 @@ def sample_tasks(cfg: PriorConfig, batch: int, n_context: int, n_target: int, g:
     shift = yc.mean(1)
     spread = y.std(1)
     scale = yc.std(1) if n_context >= 2 else spread
-    scale = torch.maximum(scale, 0.05 * spread).clamp_min(1e-8)
+    scale = torch.maximum(scale, cfg.scale_floor * spread).clamp_min(1e-8)
     st = lambda v: (v - shift[:, None]) / scale[:, None]  # noqa: E731
     return TaskBatch(x[:, :n_context], st(yc), x[:, n_context:], st(yt), shift, scale, hyper)
 
