@@ -6,20 +6,10 @@ from pathlib import Path
 
 import torch
 
+from npopt.benchmark_display import pyplot
 from npopt.errors import NpoptError
 from npopt.neural.model import NeuralProcess
 from npopt.neural.priors import JITTER, TaskBatch, full_kernel
-
-
-def require_matplotlib():
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise NpoptError("plotting needs matplotlib: pip install 'npopt[plot]'", code="missing_extra") from None
-    return plt
 
 
 def oracle_posterior(tb: TaskBatch, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -41,7 +31,7 @@ def oracle_posterior(tb: TaskBatch, x: torch.Tensor) -> tuple[torch.Tensor, torc
 def plot_draws(model: NeuralProcess, tasks: list[TaskBatch], truths: list[torch.Tensor], x: torch.Tensor,
                out: Path, n_draws: int = 12, seed: int = 0) -> None:
     """One panel per task: NP draws, the oracle GP's mean and 2-sigma band, context, truth."""
-    plt = require_matplotlib()
+    plt = pyplot()
     fig, axes = plt.subplots(1, len(tasks), figsize=(6 * len(tasks), 4), squeeze=False)
     g = torch.Generator().manual_seed(seed)
     for ax, tb, truth in zip(axes[0], tasks, truths):
