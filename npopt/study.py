@@ -275,7 +275,8 @@ class Study:
             generator = torch.Generator().manual_seed(_generator_seed(self.seed, len(trials)))
             candidates = None
             if space.has_int:  # snap so that points rounding to the same params coincide
-                raw = candidate_set(dim, generator, X, y)
+                local = surrogate.local_candidates  # random search: space-filling only
+                raw = candidate_set(dim, generator, X if local else None, y if local else None)
                 candidates = torch.tensor([space.snap(u) for u in raw.tolist()], dtype=torch.float64)
             U = thompson_suggest(
                 surrogate, X, y, n, generator, avoid=avoid, candidates=candidates,
