@@ -83,17 +83,22 @@ def prior_list(json_out: bool = typer.Option(False, "--json", help="Print JSON i
 
     Example: npopt prior list
     """
-    from npopt.neural.checkpoints import read_checkpoint, shipped_priors
+    from npopt.neural.checkpoints import covered_dims, read_checkpoint, shipped_priors
 
     rows = []
     for path in shipped_priors():
         ck = read_checkpoint(path)
         c, prior = ck["config"], ck.get("setup", {}).get("prior", {})
+        dims = covered_dims(ck)
+        per_dim = prior.get("context_per_dim", 0)
         rows.append({
-            "name": path.stem, "dim": c["x_dim"], "decoder": c["decoder"], "latent_dim": c["latent_dim"],
-            "attention": f"{c['encoder_layers']} self / {c['cross_layers']} cross",
+            "name": path.stem, "dim": c["x_dim"], "dims": f"{dims.start}-{dims.stop - 1}" if len(dims) > 1 else str(dims.start),
+            "z": c["latent_dim"] + 2 * c.get("spectral_features", 0),
+            "basis": (f"{c.get('spectral_features', 0)} sinusoids" if c.get("spectral_features") else "learned")
+            + (f" + {c['latent_dim']} learned" if c.get("spectral_features") and c["latent_dim"] else ""),
+            "latent": c.get("latent", "amortized"), "decoder": c["decoder"],
             "families": [f["name"] for f in prior.get("families", [])],
-            "context": f"{prior.get('context_min', '?')}-{prior.get('context_max', '?')}",
+            "context": f"{prior.get('context_min', '?')}-{prior.get('context_max', '?')}" + (f" + {per_dim} d" if per_dim else ""),
             "steps": ck.get("step"), "train_minutes": round(ck.get("elapsed_seconds", 0) / 60, 1), "path": str(path),
         })
     if json_out:
@@ -103,10 +108,11 @@ def prior_list(json_out: bool = typer.Option(False, "--json", help="Print JSON i
     from rich.table import Table
 
     table = Table(title="Shipped Neural Process priors")
-    for col in ("name", "dim", "decoder", "latent_dim", "attention", "families", "context", "steps", "train_minutes"):
-        table.add_column(col)
+    columns = ("name", "dims", "z", "basis", "families", "context", "steps", "train_minutes")
+    for col in columns:
+        table.add_column(col.replace("_", " "), overflow="fold")
     for r in rows:
-        table.add_row(*(", ".join(v) if isinstance(v, list) else str(v) for k, v in r.items() if k != "path"))
+        table.add_row(*(", ".join(r[k]) if isinstance(r[k], list) else str(r[k]) for k in columns))
     Console().print(table if rows else "No shipped priors found.")
 
 
