@@ -145,7 +145,7 @@ class Context:
     summary: Tensor  # B x D, the mean-aggregated representation s
     z_mean: Tensor  # B x R
     z_factor: Tensor  # B x R x R, S with Cov(z | C) = S S^T
-    noise: Tensor  # B, observation-noise std
+    noise: Tensor | None  # B, observation-noise std (set by the evidence grid when noise_grid > 0)
 
 
 class NeuralProcess(nn.Module):
@@ -199,7 +199,7 @@ class NeuralProcess(nn.Module):
         summary = tokens.mean(1)  # B x D: the order-invariant aggregate a(...)
         if c.count_feature:  # B x (D+1): the aggregate plus log(n)
             summary = torch.cat([summary, summary.new_full((summary.shape[0], 1), math.log(xc.shape[1]) / 4)], -1)
-        noise = c.min_std + F.softplus(self.to_noise(summary)[..., 0])  # B
+        noise = None if c.noise_grid else c.min_std + F.softplus(self.to_noise(summary)[..., 0])  # B
         ctx = Context(tokens, summary, summary.new_zeros(0), summary.new_zeros(0), noise)
         if c.latent == "amortized":
             z_mean, z_raw = self.to_latent(summary).chunk(2, -1)  # B x R each
@@ -317,9 +317,8 @@ class NeuralProcess(nn.Module):
         Args:
             context_x: ``n x d``; context_y: ``n``; x: ``m x d`` (a single task).
         """
-        draws_needed = self.config.decoder == "mlp"
         ctx = self.encode(context_x[None], context_y[None])
-        if not draws_needed:
+        if self.config.decoder == "linear":
             mean, U, _ = self.linear_terms(ctx, x[None])
             return mean[0], U[0].pow(2).sum(-1).sqrt()
         mean, _ = self.mlp_decode(ctx, x[None], self._draw_z(ctx, 256, None))
