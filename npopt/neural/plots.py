@@ -9,23 +9,16 @@ import torch
 from npopt.benchmark_display import pyplot
 from npopt.errors import NpoptError
 from npopt.neural.model import NeuralProcess
-from npopt.neural.priors import JITTER, TaskBatch, full_kernel
+from npopt.neural.priors import TaskBatch, gp_posterior
 
 
 def oracle_posterior(tb: TaskBatch, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Exact GP posterior of the function (task 0 of ``tb``) at ``x`` (``m x d``), standardised units."""
     h = {k: v[:1] for k, v in tb.hyper.items()}
-    xc, xs = tb.xc[:1].double(), x[None].double()
-    yc = tb.shift[0] + tb.scale[0] * tb.yc[0].double()
-    n = xc.shape[1]
-    Kcc = full_kernel(h, xc, xc)[0] + (JITTER * h["signal_std"][0] ** 2 + h["noise_std"][0] ** 2) * torch.eye(n, dtype=torch.float64)
-    Ksc = full_kernel(h, xs, xc)[0]
-    L = torch.linalg.cholesky(Kcc)
-    A = torch.cholesky_solve(Ksc.T, L)  # n x m
-    mean = A.T @ yc
-    var = full_kernel(h, xs, xs)[0].diagonal() - (Ksc * A.T).sum(1)
-    std = var.clamp_min(0).sqrt()
-    return (mean - tb.shift[0]) / tb.scale[0], std / tb.scale[0]
+    yc = tb.shift[:1, None] + tb.scale[:1, None] * tb.yc[:1].double()
+    mean, cov = gp_posterior(h, tb.xc[:1].double(), yc, x[None].double())
+    std = cov[0].diagonal().clamp_min(0).sqrt()
+    return (mean[0] - tb.shift[0]) / tb.scale[0], std / tb.scale[0]
 
 
 def plot_draws(model: NeuralProcess, tasks: list[TaskBatch], truths: list[torch.Tensor], x: torch.Tensor,

@@ -167,6 +167,13 @@ def full_kernel(hyper: dict[str, Tensor], x1: Tensor, x2: Tensor) -> Tensor:
     return s2 * (k + hyper["offset_std"][:, None, None] ** 2 + hyper["trend_std"][:, None, None] ** 2 * trend)
 
 
+def draw_active_dims(cfg: PriorConfig, g: torch.Generator) -> int:
+    """How many leading inputs vary in a batch (no draw when the prior has one choice)."""
+    if cfg.active_dims_max == cfg.active_dims_min:
+        return cfg.active_dims_min
+    return int(torch.randint(cfg.active_dims_min, cfg.active_dims_max + 1, (1,), generator=g))
+
+
 def sample_tasks(cfg: PriorConfig, batch: int, n_context: int, n_target: int, g: torch.Generator,
                  active_dims: int | None = None) -> TaskBatch:
     """Draw ``batch`` functions from the prior at random inputs and split them.
@@ -177,9 +184,7 @@ def sample_tasks(cfg: PriorConfig, batch: int, n_context: int, n_target: int, g:
     """
     B, N, d = batch, n_context + n_target, cfg.x_dim
     if active_dims is None:
-        active_dims = cfg.active_dims_min
-        if cfg.active_dims_max > cfg.active_dims_min:
-            active_dims = int(torch.randint(cfg.active_dims_min, cfg.active_dims_max + 1, (1,), generator=g))
+        active_dims = draw_active_dims(cfg, g)
     weights = torch.tensor([f.weight for f in cfg.families], dtype=torch.float64)
     fam = torch.multinomial(weights, B, replacement=True, generator=g)
     n_ls = active_dims if cfg.ard else 1
@@ -234,11 +239,31 @@ def sample_sizes(cfg: PriorConfig, g: torch.Generator, active_dims: int | None =
 def sample_layout(cfg: PriorConfig, g: torch.Generator, active_dims: int | None = None) -> tuple[int, int, int]:
     """One batch's layout: active dimensions ``d``, context size ``n``, target count ``m``."""
     if active_dims is None:
-        active_dims = cfg.active_dims_min
-        if cfg.active_dims_max > cfg.active_dims_min:
-            active_dims = int(torch.randint(cfg.active_dims_min, cfg.active_dims_max + 1, (1,), generator=g))
+        active_dims = draw_active_dims(cfg, g)
     n, m = sample_sizes(cfg, g, active_dims)
     return active_dims, n, m
+
+
+def gp_posterior(hyper: dict[str, Tensor], xc: Tensor, yc: Tensor, xt: Tensor) -> tuple[Tensor, Tensor]:
+    """Exact posterior of the function under the true kernel (raw units, float64).
+
+    Args:
+        hyper: per-task hyperparameters (``B`` each); xc: ``B x n x d``; yc: ``B x n`` raw
+            values; xt: ``B x m x d``.
+
+    Returns:
+        Mean ``B x m`` and covariance ``B x m x m`` of the function (observation noise not added).
+    """
+    jitter = JITTER * hyper["signal_std"][:, None, None] ** 2
+    noise2 = hyper["noise_std"][:, None, None] ** 2
+    n, m = xc.shape[1], xt.shape[1]
+    Kcc = full_kernel(hyper, xc, xc) + (jitter + noise2) * torch.eye(n, dtype=torch.float64)
+    Ktc = full_kernel(hyper, xt, xc)
+    L = torch.linalg.cholesky(Kcc)
+    A = torch.cholesky_solve(Ktc.transpose(1, 2), L)  # B x n x m
+    mean = (A.transpose(1, 2) @ yc[..., None])[..., 0]  # B x m
+    cov = full_kernel(hyper, xt, xt) + jitter * torch.eye(m, dtype=torch.float64) - Ktc @ A
+    return mean, cov
 
 
 def oracle_log_likelihood(tasks: TaskBatch) -> tuple[Tensor, Tensor]:
@@ -249,19 +274,11 @@ def oracle_log_likelihood(tasks: TaskBatch) -> tuple[Tensor, Tensor]:
         standardised units as the NP's (raw log-density + log(scale)).
     """
     h = tasks.hyper
-    xc, xt = tasks.xc.double(), tasks.xt.double()
     yc = tasks.shift[:, None] + tasks.scale[:, None] * tasks.yc.double()
     yt = tasks.shift[:, None] + tasks.scale[:, None] * tasks.yt.double()
-    jitter = JITTER * h["signal_std"][:, None, None] ** 2
-    noise2 = h["noise_std"][:, None, None] ** 2
-    n, m = xc.shape[1], xt.shape[1]
-    Kcc = full_kernel(h, xc, xc) + (jitter + noise2) * torch.eye(n, dtype=torch.float64)
-    Ktc = full_kernel(h, xt, xc)
-    Ktt = full_kernel(h, xt, xt) + jitter * torch.eye(m, dtype=torch.float64)
-    L = torch.linalg.cholesky(Kcc)
-    A = torch.cholesky_solve(Ktc.transpose(1, 2), L)  # B x n x m
-    mean = (A.transpose(1, 2) @ yc[..., None])[..., 0]  # B x m
-    cov = Ktt - Ktc @ A + noise2 * torch.eye(m, dtype=torch.float64)  # predictive, with noise
+    mean, cov = gp_posterior(h, tasks.xc.double(), yc, tasks.xt.double())
+    m = yt.shape[1]
+    cov = cov + h["noise_std"][:, None, None] ** 2 * torch.eye(m, dtype=torch.float64)  # predictive
     var = cov.diagonal(dim1=1, dim2=2)
     log_scale = tasks.scale.log()[:, None]
     marginal = (-0.5 * (math.log(2 * math.pi) + var.log() + (yt - mean) ** 2 / var) + log_scale).mean(1)
