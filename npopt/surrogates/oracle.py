@@ -21,18 +21,25 @@ def rbf_kernel(a: Tensor, b: Tensor, lengthscale: float, signal_std: float) -> T
     return signal_std**2 * torch.exp(-0.5 * torch.cdist(a, b).square() / lengthscale**2)
 
 
-def psd_sqrt(A: Tensor, jitter: float) -> Tensor:
-    """A matrix ``S`` with ``S S^T ~= A`` for a PSD ``m x m`` matrix ``A``.
-
-    Cholesky with jitter growing tenfold from ``jitter`` (relative to the mean diagonal);
-    an eigendecomposition with negative eigenvalues clipped if that never succeeds.
-    """
+def jittered_cholesky(A: Tensor, jitter: float) -> Tensor | None:
+    """Lower Cholesky factor of ``A`` plus the smallest diagonal jitter that works, growing
+    tenfold from ``jitter`` (relative to the mean diagonal); ``None`` if none does."""
     eye = torch.eye(A.shape[0], dtype=A.dtype)
     scale = A.diagonal().mean().clamp_min(1e-300)
     for k in range(7):
         L, info = torch.linalg.cholesky_ex(A + jitter * 10**k * scale * eye)
         if int(info) == 0:
             return L
+    return None
+
+
+def psd_sqrt(A: Tensor, jitter: float) -> Tensor:
+    """A matrix ``S`` with ``S S^T ~= A`` for a PSD ``m x m`` matrix ``A``: the jittered
+    Cholesky factor, or (not triangular) an eigendecomposition with negative eigenvalues
+    clipped if no jitter makes Cholesky succeed."""
+    L = jittered_cholesky(A, jitter)
+    if L is not None:
+        return L
     evals, evecs = torch.linalg.eigh(A)
     return evecs * evals.clamp_min(0).sqrt()
 
@@ -63,7 +70,10 @@ class OracleGPSurrogate(Surrogate):
     def condition(self, X: Tensor, y: Tensor) -> None:
         """Cholesky of the ``n x n`` kernel matrix of the observations."""
         self.X = X.to(torch.float64)
-        self.L = psd_sqrt(self._k(self.X, self.X), self.jitter)  # n x n
+        L = jittered_cholesky(self._k(self.X, self.X), self.jitter)  # n x n, lower triangular
+        if L is None:  # cholesky_solve and solve_triangular below need a triangular factor
+            raise RuntimeError("the oracle's kernel matrix is not positive definite even with jitter")
+        self.L = L
         self.alpha = torch.cholesky_solve(y.to(torch.float64).reshape(-1, 1), self.L)  # n x 1
 
     def _posterior(self, candidates: Tensor) -> tuple[Tensor, Tensor]:
