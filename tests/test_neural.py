@@ -179,3 +179,84 @@ def test_noise_grid_model_runs_and_is_order_invariant():
     a = model.log_likelihood(tb.xc, tb.yc, tb.xt, tb.yt)
     b = model.log_likelihood(tb.xc[:, perm], tb.yc[:, perm], tb.xt, tb.yt)
     assert torch.isfinite(a).all() and torch.allclose(a, b, atol=1e-4)
+
+
+def test_gaussian_logpdf_dense_and_woodbury_forms_agree():
+    from npopt.neural.model import gaussian_logpdf
+
+    g = torch.Generator().manual_seed(0)
+    noise = torch.tensor([0.1, 0.3], dtype=torch.float64)
+    for m, R in [(5, 12), (12, 5)]:  # m < R uses the m x m covariance, m >= R the Woodbury form
+        U = torch.randn(2, m, R, generator=g, dtype=torch.float64)
+        r = torch.randn(2, m, generator=g, dtype=torch.float64)
+        cov = U @ U.transpose(1, 2) + noise[:, None, None] ** 2 * torch.eye(m, dtype=torch.float64)
+        dense = torch.distributions.MultivariateNormal(torch.zeros(2, m, dtype=torch.float64), cov).log_prob(r)
+        assert torch.allclose(gaussian_logpdf(r, U, noise), dense, atol=1e-8)
+
+
+ARD = dict(latent_dim=0, spectral="ard", spectral_features=16, noise_grid=6, count_feature=True)
+
+
+def test_ard_model_shapes_invariance_and_exact_posterior():
+    model = tiny_model(x_dim=3, **ARD)
+    assert model.base_freqs.shape == (16, 3)
+    tb = tasks(x_dim=3)
+    ctx = model.encode(tb.xc, tb.yc)
+    assert ctx.log_ls.shape == (4, 3) and ctx.amp.shape == (4, 16)
+    m_c, phi = model.basis(ctx, tb.xc)
+    assert phi.shape == (4, 7, 32)
+    perm = torch.randperm(7, generator=torch.Generator().manual_seed(1))
+    a = model.log_likelihood(tb.xc, tb.yc, tb.xt, tb.yt)
+    b = model.log_likelihood(tb.xc[:, perm], tb.yc[:, perm], tb.xt, tb.yt)
+    assert torch.isfinite(a).all() and torch.allclose(a, b, atol=1e-4)
+    # a longer lengthscale in one input gives a function that varies less along it
+    x = torch.rand(1, 50, 3, generator=torch.Generator().manual_seed(2))
+    short = model.waves(x, ctx.amp[:1], torch.tensor([[math.log(0.05), 0.0, 0.0]]))
+    long = model.waves(x, ctx.amp[:1], torch.tensor([[math.log(50.0), 0.0, 0.0]]))
+    x2 = x.clone()
+    x2[..., 0] += 0.1  # move along input 0 only
+    moved_short = model.waves(x2, ctx.amp[:1], torch.tensor([[math.log(0.05), 0.0, 0.0]]))
+    moved_long = model.waves(x2, ctx.amp[:1], torch.tensor([[math.log(50.0), 0.0, 0.0]]))
+    assert (moved_long - long).abs().max() < 0.01 * (moved_short - short).abs().max()
+
+
+def test_refinement_raises_the_context_evidence_and_adapts_lengthscales():
+    """An untrained network proposes arbitrary lengthscales; the evidence ascent must move
+    them towards the data: input 0 matters (lengthscale 0.2), inputs 1-2 do not."""
+    from npopt.neural.model import gaussian_logpdf
+
+    model = tiny_model(x_dim=3, refine_steps=0, refine_lr=0.1, **ARD)
+    g = torch.Generator().manual_seed(3)
+    x = torch.rand(2, 60, 3, generator=g)
+    y = torch.sin(2 * math.pi * x[..., 0] / 0.8) + 0.01 * torch.randn(2, 60, generator=g)
+    y = (y - y.mean(1, keepdim=True)) / y.std(1, keepdim=True)
+
+    def evidence(ctx):
+        m_c, phi = model.basis(ctx, x)
+        return gaussian_logpdf((y - m_c).double(), phi.double(), ctx.noise.double())
+
+    with torch.no_grad():
+        before = model.encode(x, y, refine_steps=0)
+        after = model.encode(x, y, refine_steps=60)
+    assert bool((evidence(after) > evidence(before) + 5).all())
+    # relevant input 0 gets a shorter lengthscale than the irrelevant inputs 1 and 2
+    assert bool((after.log_ls[:, 0] < after.log_ls[:, 1:].min(-1).values).all())
+    # the ascent moves only the context's hyperparameters: no gradient reaches the weights
+    assert not any(p.grad is not None for p in model.parameters())
+
+
+def test_refinement_uses_a_bounded_subset_of_a_large_context():
+    model = tiny_model(x_dim=2, refine_steps=5, refine_max_points=32, **ARD)
+    g = torch.Generator().manual_seed(4)
+    x = torch.rand(1, 300, 2, generator=g)
+    y = torch.randn(1, 300, generator=g)
+    draws = model.sample_functions(x[0], y[0], x[0, :10], 3, torch.Generator().manual_seed(0))
+    again = model.sample_functions(x[0], y[0], x[0, :10], 3, torch.Generator().manual_seed(0))
+    assert torch.isfinite(draws).all() and torch.equal(draws, again)  # the subset is deterministic
+
+
+def test_refine_steps_need_the_ard_spectrum():
+    with pytest.raises(ValueError, match="refine_steps needs spectral 'ard'"):
+        NPConfig(latent_dim=0, spectral_features=8, refine_steps=5)
+    with pytest.raises(ValueError, match="spectral must be"):
+        NPConfig(spectral="iso")

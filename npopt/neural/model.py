@@ -39,6 +39,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 LOG_2PI = math.log(2 * math.pi)
+# ARD lengthscales (unit-cube units) live in exp(LOG_LS_MID +- LOG_LS_HALF_RANGE) = [0.005, 16]
+LOG_LS_MID, LOG_LS_HALF_RANGE = math.log(0.3), 4.0
 
 
 @dataclass
@@ -60,7 +62,12 @@ class NPConfig:
     fourier_max_freq: float = 48.0  # highest frequency, in cycles per unit length
     min_std: float = 0.005  # lower bound of the observation-noise std (standardised units)
     spectral_features: int = 0  # extra basis functions a_k(s) [cos, sin](2 pi w_k . x) (0: off)
-    spectral_max_freq: float = 32.0  # largest |w_k|, cycles per unit length
+    spectral_max_freq: float = 32.0  # largest |w_k|, cycles per unit length ("fixed" spectra)
+    spectral: str = "fixed"  # "fixed": set frequencies; "ard": base frequencies / per-task ARD lengthscales
+    refine_steps: int = 0  # inference: ascent steps on the context's exact evidence ("ard" only)
+    refine_lr: float = 0.1  # their step size (Adam, on log lengthscales, log signal scale, log noise)
+    refine_prior_std: float = 1.0  # sd of the Gaussian that keeps refined log values near the network's
+    refine_max_points: int = 256  # refine on at most this many context points (a fixed random subset)
     count_feature: bool = False  # give the heads log(n): mean aggregation alone hides n
     noise_grid: int = 0  # >0: noise from the context's exact evidence over this many levels
 
@@ -77,6 +84,10 @@ class NPConfig:
             raise ValueError("spectral_features need latent 'bayesian'")
         if self.latent == "bayesian" and self.decoder != "linear":
             raise ValueError("latent 'bayesian' needs decoder 'linear'")
+        if self.spectral not in ("fixed", "ard"):
+            raise ValueError(f"spectral must be 'fixed' or 'ard', not {self.spectral!r}")
+        if self.refine_steps and self.spectral != "ard":
+            raise ValueError("refine_steps needs spectral 'ard' (with spectral_features >= 1)")
         if self.d_model % self.n_heads:
             raise ValueError("d_model must be a multiple of n_heads")
 
@@ -146,6 +157,8 @@ class Context:
     z_mean: Tensor  # B x R
     z_factor: Tensor  # B x R x R, S with Cov(z | C) = S S^T
     noise: Tensor | None  # B, observation-noise std (set by the evidence grid when noise_grid > 0)
+    amp: Tensor | None = None  # B x K, amplitudes of the spectral basis
+    log_ls: Tensor | None = None  # B x d, log ARD lengthscales (spectral "ard")
 
 
 class NeuralProcess(nn.Module):
@@ -175,21 +188,35 @@ class NeuralProcess(nn.Module):
         if c.noise_grid:
             self.register_buffer("noise_levels", torch.logspace(math.log10(c.min_std), 0.0, c.noise_grid,
                                                                 dtype=torch.float64), persistent=False)
-        if c.spectral_features:
+        if c.spectral_features and c.spectral == "fixed":
             # fixed frequencies: magnitudes evenly spaced up to the maximum, directions random
             g = torch.Generator().manual_seed(0)
             dirs = F.normalize(torch.randn(c.spectral_features, c.x_dim, generator=g), dim=-1)
             mags = torch.linspace(0.0, c.spectral_max_freq, c.spectral_features)
             self.register_buffer("freqs", 2 * math.pi * dirs * mags[:, None])  # K x d
+        elif c.spectral_features:
+            # random Fourier features of ARD kernels: angular frequency = base / lengthscale per
+            # dimension; half the bases are standard normal (the RBF spectrum), half Student-t
+            # with 5 degrees of freedom (the Matern-5/2 spectrum); the amplitudes weigh them
+            K = c.spectral_features
+            g = torch.Generator().manual_seed(0)
+            base = torch.randn(K, c.x_dim, generator=g)
+            chi2 = torch.randn(K - K // 2, 5, generator=g).pow(2).sum(-1) / 5
+            base[K // 2:] /= chi2.sqrt()[:, None]
+            self.register_buffer("base_freqs", base)  # K x d
+            self.to_lengthscale = mlp(S, D, c.x_dim, 1)
+        if c.spectral_features:
             self.to_amplitude = mlp(S, D, c.spectral_features, 1)  # a learned spectral density per task
 
     # ----------------------------------------------------------------- encoding
-    def encode(self, xc: Tensor, yc: Tensor) -> Context:
+    def encode(self, xc: Tensor, yc: Tensor, refine_steps: int | None = None) -> Context:
         """Encode the context and compute ``q(z | context)``.
 
         Args:
             xc: ``B x n x d`` context inputs in the unit cube, ``n >= 1``.
             yc: ``B x n`` standardised context values.
+            refine_steps: evidence-ascent steps on the ARD hyperparameters (default: the
+                config's ``refine_steps``; training passes 0).
         """
         c = self.config
         tokens = self.h(torch.cat([self.embed(xc), yc[..., None]], -1))  # B x n x D
@@ -201,6 +228,10 @@ class NeuralProcess(nn.Module):
             summary = torch.cat([summary, summary.new_full((summary.shape[0], 1), math.log(xc.shape[1]) / 4)], -1)
         noise = None if c.noise_grid else c.min_std + F.softplus(self.to_noise(summary)[..., 0])  # B
         ctx = Context(tokens, summary, summary.new_zeros(0), summary.new_zeros(0), noise)
+        if c.spectral_features:
+            ctx.amp = F.softplus(self.to_amplitude(summary)) / math.sqrt(c.spectral_features)  # B x K
+        if c.spectral == "ard" and c.spectral_features:
+            ctx.log_ls = LOG_LS_MID + LOG_LS_HALF_RANGE * torch.tanh(self.to_lengthscale(summary) / LOG_LS_HALF_RANGE)
         if c.latent == "amortized":
             z_mean, z_raw = self.to_latent(summary).chunk(2, -1)  # B x R each
             ctx.z_mean, ctx.z_factor = z_mean, torch.diag_embed(0.01 + 0.99 * torch.sigmoid(z_raw))
@@ -219,6 +250,14 @@ class NeuralProcess(nn.Module):
                 evidence = grid_evidence(gram, proj, resid.pow(2).sum(-1), xc.shape[1], self.noise_levels)  # B x J
             weights = torch.softmax(self.to_noise(summary).double() + evidence, -1)  # B x J
             ctx.noise = noise = (weights @ self.noise_levels.log()).exp().to(yc.dtype)
+        steps = c.refine_steps if refine_steps is None else refine_steps
+        if steps and c.spectral == "ard":
+            self._refine(ctx, xc, yc, steps)
+            m_c, psi_c = self.basis(ctx, xc)
+            psi, resid = psi_c.double(), (yc - m_c).double()
+            gram = psi.transpose(1, 2) @ psi
+            proj = (psi.transpose(1, 2) @ resid[..., None])[..., 0]
+            noise = ctx.noise
         var = noise.double()[:, None, None] ** 2
         R = psi.shape[-1]
         precision = torch.eye(R, dtype=torch.float64) + gram / var  # B x R x R
@@ -247,12 +286,58 @@ class NeuralProcess(nn.Module):
         out = self.decoder(self.represent(ctx, xt))  # B x m x (1+latent_dim)
         mean, phi = out[..., 0], out[..., 1:]
         if self.config.spectral_features:
-            K = self.config.spectral_features
-            amp = F.softplus(self.to_amplitude(ctx.summary)) / math.sqrt(K)  # B x K
-            angle = xt @ self.freqs.T  # B x m x K
-            waves = torch.cat([angle.cos() * amp[:, None, :], angle.sin() * amp[:, None, :]], -1)  # B x m x 2K
-            phi = torch.cat([phi, waves], -1)
+            phi = torch.cat([phi, self.waves(xt, ctx.amp, ctx.log_ls)], -1)
         return mean, phi
+
+    def waves(self, xt: Tensor, amp: Tensor, log_ls: Tensor | None) -> Tensor:
+        """The spectral part of the basis, ``B x m x 2K``: ``amp_k [cos, sin](w_k . x)``.
+
+        ``w_k`` is a fixed frequency (spectral "fixed") or ``base_k / lengthscale`` per
+        dimension (spectral "ard", ``log_ls``: ``B x d``)."""
+        if log_ls is None:
+            angle = xt @ self.freqs.to(xt.dtype).T  # B x m x K
+        else:
+            freqs = self.base_freqs.to(xt.dtype)[None] * torch.exp(-log_ls.to(xt.dtype))[:, None, :]  # B x K x d
+            angle = xt @ freqs.transpose(1, 2)  # B x m x K
+        amp = amp.to(xt.dtype)[:, None, :]
+        return torch.cat([angle.cos() * amp, angle.sin() * amp], -1)
+
+    def _refine(self, ctx: Context, xc: Tensor, yc: Tensor, steps: int) -> None:
+        """Move the ARD lengthscales, a signal scale and the noise of ``ctx`` uphill on the
+        context's exact log evidence, plus a Gaussian penalty (sd ``refine_prior_std``)
+        around the network's values: the network proposes, the data's evidence adjusts.
+
+        This is the NP analogue of a GP's hyperparameter fit, but on the ``2K``-feature
+        basis with a good starting point, so a few dozen cheap steps suffice."""
+        c = self.config
+        if xc.shape[1] > c.refine_max_points:  # hyperparameters need far fewer points than n = 1000
+            keep = torch.randperm(xc.shape[1], generator=torch.Generator().manual_seed(0))[: c.refine_max_points]
+            xc, yc = xc[:, keep], yc[:, keep]
+        with torch.no_grad():
+            out = self.decoder(self.represent(ctx, xc))  # B x n x (1+latent_dim)
+        resid = (yc - out[..., 0]).double()  # B x n
+        fixed_phi = out[..., 1:].double()
+        x = xc.double()
+        log_ls0, amp0 = ctx.log_ls.detach().double(), ctx.amp.detach().double()
+        log_noise0 = ctx.noise.detach().double().log()
+        d_ls = torch.zeros_like(log_ls0, requires_grad=True)
+        d_scale = torch.zeros_like(log_noise0, requires_grad=True)
+        d_noise = torch.zeros_like(log_noise0, requires_grad=True)
+        opt = torch.optim.Adam([d_ls, d_scale, d_noise], lr=c.refine_lr)
+        lo, hi = math.log(c.min_std), 0.0
+        with torch.enable_grad():
+            for _ in range(steps):
+                phi = torch.cat([fixed_phi, self.waves(x, amp0 * d_scale.exp()[:, None], log_ls0 + d_ls)], -1)
+                noise = (log_noise0 + d_noise).clamp(lo, hi).exp()
+                evidence = gaussian_logpdf(resid, phi, noise)  # B
+                penalty = (d_ls.pow(2).sum(-1) + d_scale.pow(2) + d_noise.pow(2)) / (2 * c.refine_prior_std**2)
+                opt.zero_grad()
+                (penalty - evidence).sum().backward()
+                opt.step()
+        dtype = ctx.amp.dtype
+        ctx.log_ls = (log_ls0 + d_ls.detach()).to(dtype)
+        ctx.amp = (amp0 * d_scale.detach().exp()[:, None]).to(dtype)
+        ctx.noise = (log_noise0 + d_noise.detach()).clamp(lo, hi).exp().to(dtype)
 
     def linear_terms(self, ctx: Context, xt: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """Mean (``B x m``), factor ``U = Phi S`` (``B x m x R``) and noise std (``B``) of the
@@ -275,26 +360,31 @@ class NeuralProcess(nn.Module):
         return ctx.z_mean + (ctx.z_factor @ eps[..., None])[..., 0]  # S x B x R
 
     # ----------------------------------------------------------------- likelihoods
-    def log_likelihood(self, xc: Tensor, yc: Tensor, xt: Tensor, yt: Tensor, joint: bool = True) -> Tensor:
-        """Log-likelihood of the targets per target point, ``B``.
+    def log_likelihoods(self, xc: Tensor, yc: Tensor, xt: Tensor, yt: Tensor,
+                        refine_steps: int | None = None) -> tuple[Tensor, Tensor]:
+        """Joint and marginal log-likelihoods of the targets per target point, ``B`` each,
+        from one encoding of the context.
 
-        ``joint=True``: the joint density of all targets under one shared function
-        (what coherent draws need); ``joint=False``: the mean of per-point marginals.
+        Joint: the density of all targets under one shared function (what coherent draws
+        need); marginal: the mean of per-point marginal densities.
         """
-        ctx = self.encode(xc, yc)
+        ctx = self.encode(xc, yc, refine_steps)
         m = xt.shape[1]
         if self.config.decoder == "linear":
             mean, U, noise = self.linear_terms(ctx, xt)
-            if not joint:
-                var = U.pow(2).sum(-1) + noise[:, None] ** 2  # B x m
-                return (-0.5 * (LOG_2PI + var.log() + (yt - mean) ** 2 / var)).mean(-1)
-            return lowrank_gaussian_logpdf(yt - mean, U, noise) / m
+            var = U.pow(2).sum(-1) + noise[:, None] ** 2  # B x m
+            marginal = (-0.5 * (LOG_2PI + var.log() + (yt - mean) ** 2 / var)).mean(-1)
+            return lowrank_gaussian_logpdf(yt - mean, U, noise) / m, marginal
         S = self.config.n_latent_samples
         mean, std = self.mlp_decode(ctx, xt, self._draw_z(ctx, S, None))  # S x B x m
         point = -0.5 * LOG_2PI - std.log() - 0.5 * ((yt - mean) / std) ** 2  # S x B x m
-        if joint:
-            return (torch.logsumexp(point.sum(-1), 0) - math.log(S)) / m
-        return (torch.logsumexp(point, 0) - math.log(S)).mean(-1)
+        joint = (torch.logsumexp(point.sum(-1), 0) - math.log(S)) / m
+        return joint, (torch.logsumexp(point, 0) - math.log(S)).mean(-1)
+
+    def log_likelihood(self, xc: Tensor, yc: Tensor, xt: Tensor, yt: Tensor, joint: bool = True,
+                       refine_steps: int | None = None) -> Tensor:
+        """The joint (``joint=True``) or marginal log-likelihood per target point, ``B``."""
+        return self.log_likelihoods(xc, yc, xt, yt, refine_steps)[0 if joint else 1]
 
     def loss(self, xc: Tensor, yc: Tensor, xt: Tensor, yt: Tensor, marginal_weight: float = 0.0) -> Tensor:
         """Training loss: minus the target log-likelihood per point, batch mean.
@@ -302,12 +392,11 @@ class NeuralProcess(nn.Module):
         The joint term makes draws coherent; the joint density barely penalises a few
         over-wide directions of the covariance (their log-det cost is shared by all
         ``m`` points), so ``marginal_weight`` mixes in the per-point marginals, which
-        must each be sharp.
+        must each be sharp. Training never refines (``refine_steps=0``): the network
+        learns to propose hyperparameters on its own.
         """
-        ll = self.log_likelihood(xc, yc, xt, yt, joint=True)
-        if marginal_weight:
-            ll = (1 - marginal_weight) * ll + marginal_weight * self.log_likelihood(xc, yc, xt, yt, joint=False)
-        return -ll.mean()
+        joint, marginal = self.log_likelihoods(xc, yc, xt, yt, refine_steps=0)
+        return -((1 - marginal_weight) * joint + marginal_weight * marginal).mean()
 
     # ----------------------------------------------------------------- prediction
     @torch.no_grad()
@@ -323,6 +412,17 @@ class NeuralProcess(nn.Module):
             return mean[0], U[0].pow(2).sum(-1).sqrt()
         mean, _ = self.mlp_decode(ctx, x[None], self._draw_z(ctx, 256, None))
         return mean[:, 0].mean(0), mean[:, 0].std(0)
+
+    @torch.no_grad()
+    def draw_paths(self, context_x: Tensor, context_y: Tensor, n_draws: int,
+                   generator: torch.Generator | None = None) -> "FunctionPaths":
+        """``n_draws`` function draws that can be evaluated anywhere, differentiably in ``x``
+        (linear decoder only); the same ``generator`` state gives the same functions as
+        :meth:`sample_functions`."""
+        if self.config.decoder != "linear":
+            raise ValueError("function paths need the linear decoder")
+        ctx = self.encode(context_x[None], context_y[None])
+        return FunctionPaths(self, ctx, self._draw_z(ctx, n_draws, generator)[:, 0])
 
     @torch.no_grad()
     def sample_functions(
@@ -357,22 +457,56 @@ class NeuralProcess(nn.Module):
         return f
 
 
+class FunctionPaths:
+    """Function draws ``f_s(x) = m(x) + Phi(x) . z_s`` of a conditioned linear-decoder NP."""
+
+    def __init__(self, model: NeuralProcess, ctx: Context, z: Tensor) -> None:
+        self.model, self.ctx, self.z = model, ctx, z  # z: S x R
+
+    def __call__(self, x: Tensor) -> Tensor:
+        """All draws at ``x`` (``m x d``): ``S x m``."""
+        m_t, phi = self.model.basis(self.ctx, x[None])
+        return m_t[0] + self.z @ phi[0].T
+
+    def draw(self, i: int, x: Tensor) -> Tensor:
+        """Draw ``i`` at ``x`` (``k x d``): ``k`` values, differentiable in ``x``."""
+        m_t, phi = self.model.basis(self.ctx, x[None])
+        return m_t[0] + phi[0] @ self.z[i]
+
+
 def grid_evidence(gram: Tensor, proj: Tensor, rr: Tensor, n: int, levels: Tensor) -> Tensor:
     """Log evidence ``log N(r; 0, Psi Psi^T + s^2 I)`` of the context for each noise level ``s``.
 
     Uses only the summed statistics (order-invariant): ``gram = Psi^T Psi`` (``B x R x R``),
     ``proj = Psi^T r`` (``B x R``), ``rr = r^T r`` (``B``), ``n`` points; ``levels``: ``J``.
+    One eigendecomposition ``gram = V diag(lam) V^T`` serves every level:
+    ``logdet = n log s^2 + sum log(1 + lam / s^2)`` and
+    ``quad = rr / s^2 - sum (V^T proj)^2 / (s^2 (lam + s^2))``.
 
     Returns:
         ``B x J`` log evidences (float64).
     """
-    var = levels.pow(2)[None, :, None, None]  # 1 x J x 1 x 1
-    R = gram.shape[-1]
-    L = torch.linalg.cholesky(torch.eye(R, dtype=gram.dtype) + gram[:, None] / var)  # B x J x R x R
-    w = torch.linalg.solve_triangular(L, proj[:, None, :, None] / var, upper=False)[..., 0]  # B x J x R
-    quad = rr[:, None] / var[..., 0, 0] - w.pow(2).sum(-1)
-    logdet = 2 * L.diagonal(dim1=-2, dim2=-1).log().sum(-1) + n * var[..., 0, 0].log()
+    lam, V = torch.linalg.eigh(gram)  # B x R, B x R x R
+    lam = lam.clamp_min(0.0)[:, None, :]  # B x 1 x R
+    c2 = (V.transpose(1, 2) @ proj[..., None])[..., 0].pow(2)[:, None, :]  # B x 1 x R
+    var = levels.pow(2)[None, :, None]  # 1 x J x 1
+    quad = rr[:, None] / var[..., 0] - (c2 / (var * (lam + var))).sum(-1)
+    logdet = n * var[..., 0].log() + torch.log1p(lam / var).sum(-1)
     return -0.5 * (quad + logdet + n * LOG_2PI)
+
+
+def gaussian_logpdf(r: Tensor, U: Tensor, noise: Tensor) -> Tensor:
+    """``log N(r; 0, U U^T + noise^2 I)`` (``B``), by whichever of the ``m x m`` covariance
+    and the ``R x R`` Woodbury form is smaller; ``r``: ``B x m``, ``U``: ``B x m x R``."""
+    m, R = U.shape[1], U.shape[2]
+    if R <= m:
+        return lowrank_gaussian_logpdf(r, U, noise)
+    r, U, var = r.double(), U.double(), noise.double() ** 2
+    cov = U @ U.transpose(1, 2) + var[:, None, None] * torch.eye(m, dtype=U.dtype)  # B x m x m
+    L = torch.linalg.cholesky(cov)
+    w = torch.linalg.solve_triangular(L, r[..., None], upper=False)[..., 0]  # B x m
+    logdet = 2 * L.diagonal(dim1=1, dim2=2).log().sum(-1)
+    return (-0.5 * ((w * w).sum(-1) + logdet + m * LOG_2PI)).to(noise.dtype)
 
 
 def lowrank_gaussian_logpdf(r: Tensor, U: Tensor, noise: Tensor) -> Tensor:

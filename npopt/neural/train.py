@@ -114,16 +114,19 @@ def validation_set(prior: PriorConfig, n_tasks: int, seed: int, batch: int = 32,
 
 
 @torch.no_grad()
-def evaluate(model: NeuralProcess, tasks: list[TaskBatch]) -> dict[str, float]:
-    """Mean per-target-point log-likelihoods of the NP and of the oracle GP."""
+def evaluate(model: NeuralProcess, tasks: list[TaskBatch], refine_steps: int | None = None) -> dict[str, float]:
+    """Mean per-target-point log-likelihoods of the NP and of the oracle GP.
+
+    ``refine_steps``: the NP's evidence refinement (default: its config's, as in use)."""
     model.eval()
     sums = dict(np_target_ll=0.0, np_joint_ll=0.0, oracle_target_ll=0.0, oracle_joint_ll=0.0)
     count = 0
     for tb in tasks:
         t = tb.float()
         om, oj = oracle_log_likelihood(tb)
-        sums["np_target_ll"] += model.log_likelihood(t.xc, t.yc, t.xt, t.yt, joint=False).double().sum().item()
-        sums["np_joint_ll"] += model.log_likelihood(t.xc, t.yc, t.xt, t.yt, joint=True).double().sum().item()
+        joint, marginal = model.log_likelihoods(t.xc, t.yc, t.xt, t.yt, refine_steps)
+        sums["np_target_ll"] += marginal.double().sum().item()
+        sums["np_joint_ll"] += joint.double().sum().item()
         sums["oracle_target_ll"] += om.sum().item()
         sums["oracle_joint_ll"] += oj.sum().item()
         count += tb.xc.shape[0]
