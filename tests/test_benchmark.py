@@ -230,3 +230,21 @@ def test_cli_plot_ts(tmp_path):
     out = runner.invoke(app, ["plot-ts", "--out", str(tmp_path / "ts.png"), "--surrogate", "gp-oracle"])
     assert out.exit_code == 0, out.output
     assert (tmp_path / "ts.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_cli_prior_option_picks_the_np_prior(tmp_path):
+    """--prior np1d serves the 1-D problem and has no prior for the 2-D one."""
+    out = runner.invoke(app, ["benchmark", "--suite", "synthetic", "--vs", "random", "--repeats", "1",
+                              "--budget", "4", "--problems", "forrester,branin", "--prior", "np1d",
+                              "--json", str(tmp_path / "s.json")])
+    assert out.exit_code == 0, out.output
+    problems = json.loads((tmp_path / "s.json").read_text())["problems"]
+    assert problems["forrester"]["np"]["status"] == "ok"
+    assert problems["branin"]["np"]["status"] == "no_prior"
+    assert problems["branin"]["random"]["status"] == "ok"
+
+
+def test_cli_unknown_prior_is_a_clear_error():
+    out = runner.invoke(app, ["benchmark", "--suite", "synthetic", "--prior", "np9d"])
+    assert out.exit_code == 1
+    assert out.output.startswith("Error: no prior called 'np9d'; shipped priors: np1d, np6d")

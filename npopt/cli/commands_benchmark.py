@@ -44,6 +44,8 @@ def benchmark(
     json_path: Optional[Path] = typer.Option(None, "--json", help="Write the summary as JSON."),
     csv_path: Optional[Path] = typer.Option(None, "--csv", help="Write one row per (method, function, step)."),
     plot: Optional[Path] = typer.Option(None, "--plot", help="Write a PNG figure (needs matplotlib)."),
+    prior: Optional[str] = typer.Option(None, "--prior", help="The np method's prior: a shipped name or a .pt "
+                                        "from `npopt train` (default: the shipped prior for each dimension)."),
 ) -> None:
     """Compare np with other methods on the gp1d (Table 1) or synthetic suite.
 
@@ -58,6 +60,14 @@ def benchmark(
     if suite not in SUITES:
         raise ConfigError(f"unknown suite {suite!r}; choose gp1d or synthetic")
     methods = _methods(vs)
+    if prior is not None:
+        from npopt.benchmark import build_surrogate
+        from npopt.neural.checkpoints import prior_path
+        from npopt.surrogates import make_surrogate
+
+        checkpoint = prior_path(prior)  # a bad name fails now, with the list of shipped priors
+        methods = {m: (lambda p, m=m: build_surrogate(m, p)) for m in methods}
+        methods["np"] = lambda p: make_surrogate("np", p.dim, checkpoint=checkpoint)
     if suite == "synthetic" and "gp-oracle" in methods:
         raise ConfigError("gp-oracle needs the true kernel, so it only runs on the gp1d suite")
     if plot is not None:

@@ -124,6 +124,8 @@ def prior_eval(
     json_path: Optional[Path] = typer.Option(None, "--json", help="Also write the results to this JSON file."),
     dim: Optional[int] = typer.Option(None, "--dim", min=1, help="Tasks with exactly this many varying inputs "
                                       "(default: the prior's own mix); without NAME picks the prior for DIM."),
+    refine_steps: Optional[int] = typer.Option(None, "--refine-steps", min=0, help="Evidence-refinement steps of an "
+                                               "ARD prior (default: the prior's own; 0: the network's values alone)."),
 ) -> None:
     """Compare the prior's predictive log-likelihood with the oracle GP on held-out tasks.
 
@@ -150,10 +152,13 @@ def prior_eval(
     setup = setup_from_dict(ck["setup"], str(path))
     t0 = time.perf_counter()
     batches = validation_set(setup.prior, tasks, seed=1_000_000 + seed, active_dims=dim)  # disjoint from training
-    parts = [evaluate(model, [b]) for b in track(batches, description="evaluating", transient=True)]
+    if refine_steps and model.config.spectral != "ard":
+        raise NoPriorError(f"prior {path.stem} has no ARD lengthscales to refine; drop --refine-steps")
+    parts = [evaluate(model, [b], refine_steps) for b in track(batches, description="evaluating", transient=True)]
     n = sum(p["tasks"] for p in parts)
     result = {k: sum(p[k] * p["tasks"] for p in parts) / n for k in parts[0] if k != "tasks"}
-    result.update(prior=path.stem, tasks=n, seed=seed, dim=dim, gap_target_ll=result["oracle_target_ll"] - result["np_target_ll"],
+    result.update(prior=path.stem, tasks=n, seed=seed, dim=dim,
+                  refine_steps=model.config.refine_steps if refine_steps is None else refine_steps, gap_target_ll=result["oracle_target_ll"] - result["np_target_ll"],
                   seconds=round(time.perf_counter() - t0, 1))
     if json_path:
         json_path.write_text(json.dumps(result, indent=2) + "\n")
