@@ -97,6 +97,34 @@ def _too_close(candidates: Tensor, points: Tensor, radius: float) -> Tensor:
     return torch.cdist(candidates, points.to(candidates)).min(dim=1).values <= radius
 
 
+def _polish(paths, i: int, start: Tensor, X: Tensor, avoid: Tensor | None, picked: list[Tensor],
+            radius: float, steps: int, lr: float = 0.01) -> Tensor:
+    """Descend draw ``i`` from ``start`` by Adam steps inside the unit cube; return the
+    lowest point visited (``start`` if none is lower or the best one is too close to a
+    point that must not be repeated)."""
+    x = start.clone()[None].requires_grad_(True)  # 1 x d
+    opt = torch.optim.Adam([x], lr=lr)
+    best_x, best_f = start.clone(), float(paths.draw(i, start[None]).detach())
+    with torch.enable_grad():
+        for _ in range(steps):
+            f = paths.draw(i, x)[0]
+            if float(f.detach()) < best_f:
+                best_x, best_f = x.detach()[0].clone(), float(f.detach())
+            (x.grad,) = torch.autograd.grad(f, x)  # only x: the model's weights get no gradients
+            opt.step()
+            with torch.no_grad():
+                x.clamp_(0.0, 1.0)
+    f = float(paths.draw(i, x.detach()).detach())
+    if f < best_f:
+        best_x = x.detach()[0].clone()
+    others = [X.to(best_x)] + ([avoid.reshape(-1, best_x.shape[0]).to(best_x)] if avoid is not None else [])
+    others += [p[None] for p in picked]
+    close = torch.cat(others, 0) if others else best_x.new_zeros(0, best_x.shape[0])
+    if close.numel() and float(torch.cdist(best_x[None], close).min()) <= radius:
+        return start
+    return best_x
+
+
 @single_thread()
 def thompson_suggest(
     surrogate: Surrogate,
@@ -107,6 +135,7 @@ def thompson_suggest(
     avoid: Tensor | None = None,
     candidates: Tensor | None = None,
     radius: float | None = None,
+    polish_steps: int = 30,
 ) -> Tensor:
     """Suggest ``n`` distinct points by Thompson sampling.
 
@@ -120,6 +149,9 @@ def thompson_suggest(
         candidates: ``m x d`` fixed candidate set (e.g. a grid); default: :func:`candidate_set`.
         radius: exclusion radius around observed/avoided/picked points
             (default ``1e-6`` for a fixed candidate set, ``1e-3 * sqrt(d)`` otherwise).
+        polish_steps: gradient steps that move each draw's best candidate downhill on
+            that same draw, for surrogates with differentiable :meth:`~Surrogate.paths`
+            (never on a fixed candidate set; 0: off).
 
     Returns:
         ``n x d`` points (float64).
@@ -140,14 +172,19 @@ def thompson_suggest(
     if avoid is not None and avoid.numel():
         blocked |= _too_close(candidates, avoid.reshape(-1, dim), radius)
 
+    paths = None
     if X.shape[0] < max(1, surrogate.min_observations):
         draws = torch.rand(n, candidates.shape[0], generator=generator, dtype=torch.float64)
     else:
         surrogate.condition(X, y)
-        draws = surrogate.sample(candidates, n, generator).to(torch.float64)  # n x m
+        paths = None if (fixed or not polish_steps) else surrogate.paths(n, generator)
+        if paths is not None:
+            draws = paths(candidates).to(torch.float64)  # n x m, the same draws as sample()
+        else:
+            draws = surrogate.sample(candidates, n, generator).to(torch.float64)  # n x m
 
     picked: list[Tensor] = []
-    for row in draws:
+    for i, row in enumerate(draws):
         row = row.masked_fill(blocked, math.inf)
         if torch.isinf(row).all():  # everything blocked: fall back to a uniform point
             point = torch.rand(dim, generator=generator, dtype=torch.float64)
@@ -156,6 +193,8 @@ def thompson_suggest(
                 point = candidates[free[0]] if free.numel() else candidates[0]
         else:
             point = candidates[int(torch.argmin(row))]
+            if paths is not None:
+                point = _polish(paths, i, point, X, avoid, picked, radius, polish_steps)
         picked.append(point)
         blocked |= _too_close(candidates, point[None], radius)
     return torch.stack(picked, 0)

@@ -153,3 +153,37 @@ def test_random_search_is_uniform_not_clustered_near_the_incumbent():
     near = (picks - 0.92).norm(dim=1) < 0.2  # a disc of area ~0.126 around the incumbent
     assert near.float().mean() < 0.25, near.float().mean()
     assert abs(picks.mean().item() - 0.5) < 0.06
+
+
+@pytest.mark.parametrize("dim", [1, 3])
+def test_np_paths_match_sample_and_polishing_only_goes_downhill(dim):
+    """The NP's differentiable paths are the draws sample() gives; Thompson sampling's
+    gradient polish ends at a point where the same draw is no higher than at the best
+    candidate, and never leaves the unit cube."""
+    from npopt.acquisition import candidate_set, thompson_suggest
+
+    X, y = data(dim, n=12)
+    surrogate = build("np", dim)
+    surrogate.condition(X, y)
+    cands = candidate_set(dim, torch.Generator().manual_seed(5), X, y)
+    paths = surrogate.paths(3, torch.Generator().manual_seed(7))
+    assert torch.allclose(paths(cands), surrogate.sample(cands, 3, torch.Generator().manual_seed(7)), atol=1e-5)
+
+    for seed in range(3):
+        polished = thompson_suggest(surrogate, X, y, 1, torch.Generator().manual_seed(seed))[0]
+        plain = thompson_suggest(surrogate, X, y, 1, torch.Generator().manual_seed(seed), polish_steps=0)[0]
+        # replay the same draw: same generator state as inside thompson_suggest
+        g = torch.Generator().manual_seed(seed)
+        candidate_set(dim, g, X, y)
+        again = surrogate.paths(1, g)
+        assert float(again(polished[None])[0, 0]) <= float(again(plain[None])[0, 0]) + 1e-6
+        assert bool(((polished >= 0) & (polished <= 1)).all())
+
+
+def test_fixed_candidates_are_never_polished():
+    from npopt.acquisition import thompson_suggest
+
+    X, y = data(1, n=6)
+    grid = torch.linspace(0, 1, 101, dtype=torch.float64)[:, None]
+    picks = thompson_suggest(build("np", 1), X, y, 4, torch.Generator().manual_seed(0), candidates=grid)
+    assert bool(torch.isclose(picks[:, None, 0], grid[None, :, 0]).any(-1).all())  # every pick is a grid point

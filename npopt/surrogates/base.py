@@ -54,6 +54,13 @@ class Surrogate(ABC):
             ``n_draws x m`` tensor; row ``i`` is ONE function evaluated at all candidates.
         """
 
+    def paths(self, n_draws: int, generator: torch.Generator):
+        """Optional: ``n_draws`` function draws as an object whose ``draw(i, x)`` evaluates
+        draw ``i`` at ``k x d`` points differentiably (Thompson sampling then polishes each
+        argmin by gradient) and whose call ``paths(x)`` gives ``n_draws x m`` exactly as
+        :meth:`sample` would with the same generator state. ``None``: not supported."""
+        return None
+
     def predict(self, candidates: Tensor) -> tuple[Tensor, Tensor]:
         """Predictive mean and std at ``candidates`` (``m`` each), for display/plots."""
         gen = torch.Generator().manual_seed(0)

@@ -70,6 +70,27 @@ class NPSurrogate(Surrogate):
             raise RuntimeError("condition() the surrogate before sampling")
         return self.model.sample_functions(self._X, self._y, self._pad(candidates), n_draws, generator).double()
 
+    def paths(self, n_draws: int, generator: torch.Generator):
+        if self._X is None:
+            raise RuntimeError("condition() the surrogate before sampling")
+        if self.model.config.decoder != "linear":
+            return None
+        return _PaddedPaths(self.model.draw_paths(self._X, self._y, n_draws, generator), self._pad)
+
     def predict(self, candidates: Tensor) -> tuple[Tensor, Tensor]:
         mean, std = self.model.predict(self._X, self._y, self._pad(candidates))
         return mean.double(), std.double()
+
+
+class _PaddedPaths:
+    """NP function paths on the space's own ``d`` inputs (padded to the prior's), float64 out."""
+
+    def __init__(self, paths, pad) -> None:
+        self._paths, self._pad = paths, pad
+
+    def __call__(self, x: Tensor) -> Tensor:
+        with torch.no_grad():
+            return self._paths(self._pad(x)).double()
+
+    def draw(self, i: int, x: Tensor) -> Tensor:
+        return self._paths.draw(i, self._pad(x)).double()
