@@ -15,6 +15,15 @@ mkdir -p "$R" docs
     --json "$R/gp1d.json" --plot "$R/gp1d.png"
 "$NPOPT" plot-ts --out "$R/thompson.png" --seed 0 --surrogate np
 
-# Synthetic problems, 5 seeds each
-"$NPOPT" benchmark --suite synthetic --vs gp,random --repeats 5 --seed 0 \
-    --json "$R/synthetic.json" --plot "$R/synthetic.png"
+# The multi-dimensional prior per input dimension, with and without its evidence refinement
+for d in 1 2 3 4 5 6; do
+    "$NPOPT" prior eval np6d --dim "$d" --tasks 1000 --seed 0 --json "$R/prior_eval_np6d_d$d.json"
+    "$NPOPT" prior eval np6d --dim "$d" --tasks 1000 --seed 0 --refine-steps 0 --json "$R/prior_eval_np6d_d${d}_norefine.json"
+done
+
+# Synthetic problems, 10 seeds each
+"$NPOPT" benchmark --suite synthetic --vs gp,random --repeats 10 --seed 0 \
+    --json "$R/synthetic.json" --csv "$R/synthetic.csv" --plot "$R/synthetic.png"
+
+# Time per ask in 6-D as observations grow
+"${PYTHON:-.venv/bin/python}" benchmarks/speed.py --dim 6 --sizes 50,200,1000 --json "$R/speed_d6.json"

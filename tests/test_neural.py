@@ -260,3 +260,15 @@ def test_refine_steps_need_the_ard_spectrum():
         NPConfig(latent_dim=0, spectral_features=8, refine_steps=5)
     with pytest.raises(ValueError, match="spectral must be"):
         NPConfig(spectral="iso")
+
+
+def test_summary_of_a_large_context_comes_from_a_fixed_subset_but_the_posterior_uses_all():
+    model = tiny_model(x_dim=2, summary_max_points=32, **ARD)
+    g = torch.Generator().manual_seed(5)
+    x, y = torch.rand(1, 200, 2, generator=g), torch.randn(1, 200, generator=g)
+    keep = torch.randperm(200, generator=torch.Generator().manual_seed(0))[:32]
+    with torch.no_grad():
+        big = model.encode(x, y)
+        sub = model.encode(x[:, keep], y[:, keep])
+    assert torch.allclose(big.summary, sub.summary, atol=1e-6)
+    assert not torch.allclose(big.z_mean, sub.z_mean, atol=1e-3)  # all 200 points condition z

@@ -94,9 +94,10 @@ def prior_list(json_out: bool = typer.Option(False, "--json", help="Print JSON i
         rows.append({
             "name": path.stem, "dim": c["x_dim"], "dims": f"{dims.start}-{dims.stop - 1}" if len(dims) > 1 else str(dims.start),
             "z": c["latent_dim"] + 2 * c.get("spectral_features", 0),
-            "basis": (f"{c.get('spectral_features', 0)} sinusoids" if c.get("spectral_features") else "learned")
+            "basis": (f"{c.get('spectral_features', 0)} {'ARD ' if c.get('spectral') == 'ard' else ''}sinusoids"
+                      if c.get("spectral_features") else "learned")
             + (f" + {c['latent_dim']} learned" if c.get("spectral_features") and c["latent_dim"] else ""),
-            "latent": c.get("latent", "amortized"), "decoder": c["decoder"],
+            "latent": c.get("latent", "amortized"), "decoder": c["decoder"], "refine_steps": c.get("refine_steps", 0),
             "families": [f["name"] for f in prior.get("families", [])],
             "context": f"{prior.get('context_min', '?')}-{prior.get('context_max', '?')}" + (f" + {per_dim} d" if per_dim else ""),
             "steps": ck.get("step"), "train_minutes": round(ck.get("elapsed_seconds", 0) / 60, 1), "path": str(path),

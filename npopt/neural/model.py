@@ -68,6 +68,7 @@ class NPConfig:
     refine_lr: float = 0.1  # their step size (Adam, on log lengthscales, log signal scale, log noise)
     refine_prior_std: float = 1.0  # sd of the Gaussian that keeps refined log values near the network's
     refine_max_points: int = 256  # refine on at most this many context points (a fixed random subset)
+    summary_max_points: int = 0  # inference: encode the summary from at most this many points (0: all)
     count_feature: bool = False  # give the heads log(n): mean aggregation alone hides n
     noise_grid: int = 0  # >0: noise from the context's exact evidence over this many levels
 
@@ -219,13 +220,17 @@ class NeuralProcess(nn.Module):
                 config's ``refine_steps``; training passes 0).
         """
         c = self.config
-        tokens = self.h(torch.cat([self.embed(xc), yc[..., None]], -1))  # B x n x D
+        xs, ys = xc, yc  # the points the summary sees: all, or a fixed random subset of a large context
+        if c.summary_max_points and xc.shape[1] > c.summary_max_points:
+            keep = torch.randperm(xc.shape[1], generator=torch.Generator().manual_seed(0))[: c.summary_max_points]
+            xs, ys = xc[:, keep], yc[:, keep]
+        tokens = self.h(torch.cat([self.embed(xs), ys[..., None]], -1))  # B x n x D
         for block in self.self_attn:
             tokens = block(tokens, tokens)
         tokens = self.norm_tokens(tokens)
         summary = tokens.mean(1)  # B x D: the order-invariant aggregate a(...)
         if c.count_feature:  # B x (D+1): the aggregate plus log(n)
-            summary = torch.cat([summary, summary.new_full((summary.shape[0], 1), math.log(xc.shape[1]) / 4)], -1)
+            summary = torch.cat([summary, summary.new_full((summary.shape[0], 1), math.log(xs.shape[1]) / 4)], -1)
         noise = None if c.noise_grid else c.min_std + F.softplus(self.to_noise(summary)[..., 0])  # B
         ctx = Context(tokens, summary, summary.new_zeros(0), summary.new_zeros(0), noise)
         if c.spectral_features:
