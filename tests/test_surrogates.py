@@ -155,7 +155,7 @@ def test_random_search_is_uniform_not_clustered_near_the_incumbent():
     assert abs(picks.mean().item() - 0.5) < 0.06
 
 
-@pytest.mark.parametrize("dim", [1, 3])
+@pytest.mark.parametrize("dim", [2, 3])
 def test_np_paths_match_sample_and_polishing_only_goes_downhill(dim):
     """The NP's differentiable paths are the draws sample() gives; Thompson sampling's
     gradient polish ends at a point where the same draw is no higher than at the best
@@ -178,6 +178,16 @@ def test_np_paths_match_sample_and_polishing_only_goes_downhill(dim):
         again = surrogate.paths(1, g)
         assert float(again(polished[None])[0, 0]) <= float(again(plain[None])[0, 0]) + 1e-6
         assert bool(((polished >= 0) & (polished <= 1)).all())
+
+
+def test_one_dimensional_draws_are_not_polished_by_default():
+    from npopt.acquisition import thompson_suggest
+
+    X, y = data(1, n=8)
+    for seed in range(3):
+        default = thompson_suggest(build("np", 1), X, y, 1, torch.Generator().manual_seed(seed))
+        plain = thompson_suggest(build("np", 1), X, y, 1, torch.Generator().manual_seed(seed), polish_steps=0)
+        assert torch.equal(default, plain)
 
 
 def test_fixed_candidates_are_never_polished():
