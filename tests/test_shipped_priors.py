@@ -52,3 +52,32 @@ def test_prior_list_shows_both_priors():
     rows = {r["name"]: r for r in json.loads(result.output)}
     assert rows["np1d"]["dim"] == 1 and rows["np6d"]["dim"] == 6
     assert rows["np1d"]["steps"] == 10000 and "paper-rbf" in rows["np1d"]["families"]
+
+
+def test_shipped_checkpoints_carry_exactly_their_committed_configs():
+    """`npopt train npopt/neural/configs/NAME.yaml` reproduces the shipped model settings."""
+    import yaml
+
+    from npopt.neural.checkpoints import read_checkpoint
+
+    configs = Path(__file__).parents[1] / "npopt" / "neural" / "configs"
+    for path in shipped_priors():
+        committed = yaml.safe_load((configs / f"{path.stem}.yaml").read_text())
+        ck = read_checkpoint(path)
+        for key, value in committed["model"].items():
+            assert ck["config"][key] == value, (path.stem, key)
+        assert ck["step"] == committed["train"]["steps"]
+
+
+def test_prior_eval_refine_steps(tmp_path: Path):
+    runner = CliRunner()
+    out = runner.invoke(app, ["prior", "eval", "np1d", "--tasks", "4", "--refine-steps", "3"])
+    assert out.exit_code == 1
+    assert out.output.strip() == "Error: prior np1d has no ARD lengthscales to refine; drop --refine-steps"
+    for steps, expected in ((None, 60), (0, 0)):
+        args = ["prior", "eval", "np6d", "--dim", "3", "--tasks", "8", "--json", str(tmp_path / "e.json")]
+        out = runner.invoke(app, args + ([] if steps is None else ["--refine-steps", str(steps)]))
+        assert out.exit_code == 0, out.output
+        data = json.loads((tmp_path / "e.json").read_text())
+        assert data["refine_steps"] == expected and data["dim"] == 3 and data["tasks"] == 8
+        assert -5 < data["np_target_ll"] < data["oracle_target_ll"] + 1
