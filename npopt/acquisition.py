@@ -108,7 +108,7 @@ def _polish(paths, i: int, start: Tensor, X: Tensor, avoid: Tensor | None, picke
     point that must not be repeated)."""
     x = start.clone()[None].requires_grad_(True)  # 1 x d
     opt = torch.optim.Adam([x], lr=lr)
-    best_x, best_f = start.clone(), float(paths.draw(i, start[None]).detach())
+    best_x, best_f = start, math.inf  # the first step's value is the start's
     with torch.enable_grad():
         for _ in range(steps):
             f = paths.draw(i, x)[0]
@@ -121,12 +121,11 @@ def _polish(paths, i: int, start: Tensor, X: Tensor, avoid: Tensor | None, picke
     f = float(paths.draw(i, x.detach()).detach())
     if f < best_f:
         best_x = x.detach()[0].clone()
-    others = [X.to(best_x)] + ([avoid.reshape(-1, best_x.shape[0]).to(best_x)] if avoid is not None else [])
-    others += [p[None] for p in picked]
-    close = torch.cat(others, 0) if others else best_x.new_zeros(0, best_x.shape[0])
-    if close.numel() and float(torch.cdist(best_x[None], close).min()) <= radius:
-        return start
-    return best_x
+    d = best_x.shape[0]
+    others = [X.to(best_x), *(p[None] for p in picked)]
+    if avoid is not None:
+        others.append(avoid.reshape(-1, d).to(best_x))
+    return start if bool(_too_close(best_x[None], torch.cat(others, 0), radius)[0]) else best_x
 
 
 @single_thread()

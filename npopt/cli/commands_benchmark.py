@@ -61,12 +61,12 @@ def benchmark(
         raise ConfigError(f"unknown suite {suite!r}; choose gp1d or synthetic")
     methods = _methods(vs)
     if prior is not None:
-        from npopt.benchmark import build_surrogate
+        from npopt.benchmark import resolve_methods
         from npopt.neural.checkpoints import prior_path
         from npopt.surrogates import make_surrogate
 
         checkpoint = prior_path(prior)  # a bad name fails now, with the list of shipped priors
-        methods = {m: (lambda p, m=m: build_surrogate(m, p)) for m in methods}
+        methods = resolve_methods(methods)
         methods["np"] = lambda p: make_surrogate("np", p.dim, checkpoint=checkpoint)
     if suite == "synthetic" and "gp-oracle" in methods:
         raise ConfigError("gp-oracle needs the true kernel, so it only runs on the gp1d suite")

@@ -220,10 +220,8 @@ class NeuralProcess(nn.Module):
                 config's ``refine_steps``; training passes 0).
         """
         c = self.config
-        xs, ys = xc, yc  # the points the summary sees: all, or a fixed random subset of a large context
-        if c.summary_max_points and xc.shape[1] > c.summary_max_points:
-            keep = torch.randperm(xc.shape[1], generator=torch.Generator().manual_seed(0))[: c.summary_max_points]
-            xs, ys = xc[:, keep], yc[:, keep]
+        # the points the summary sees: all, or a fixed random subset of a large context
+        xs, ys = fixed_subset(c.summary_max_points, xc, yc) if c.summary_max_points else (xc, yc)
         tokens = self.h(torch.cat([self.embed(xs), ys[..., None]], -1))  # B x n x D
         for block in self.self_attn:
             tokens = block(tokens, tokens)
@@ -257,9 +255,9 @@ class NeuralProcess(nn.Module):
             ctx.noise = noise = (weights @ self.noise_levels.log()).exp().to(yc.dtype)
         steps = c.refine_steps if refine_steps is None else refine_steps
         if steps and c.spectral == "ard":
-            self._refine(ctx, xc, yc, steps)
-            m_c, psi_c = self.basis(ctx, xc)
-            psi, resid = psi_c.double(), (yc - m_c).double()
+            learned = psi_c[..., : c.latent_dim]  # the part of the basis refinement leaves alone
+            self._refine(ctx, xc, resid, learned, steps)
+            psi = torch.cat([learned, self.waves(xc, ctx.amp, ctx.log_ls)], -1).double()
             gram = psi.transpose(1, 2) @ psi
             proj = (psi.transpose(1, 2) @ resid[..., None])[..., 0]
             noise = ctx.noise
@@ -307,21 +305,19 @@ class NeuralProcess(nn.Module):
         amp = amp.to(xt.dtype)[:, None, :]
         return torch.cat([angle.cos() * amp, angle.sin() * amp], -1)
 
-    def _refine(self, ctx: Context, xc: Tensor, yc: Tensor, steps: int) -> None:
+    def _refine(self, ctx: Context, xc: Tensor, resid: Tensor, learned: Tensor, steps: int) -> None:
         """Move the ARD lengthscales, a signal scale and the noise of ``ctx`` uphill on the
         context's exact log evidence, plus a Gaussian penalty (sd ``refine_prior_std``)
         around the network's values: the network proposes, the data's evidence adjusts.
 
+        ``resid``: ``B x n`` context values minus the decoder's mean; ``learned``: the
+        learned basis functions at the context (``B x n x latent_dim``), which stay fixed.
         This is the NP analogue of a GP's hyperparameter fit, but on the ``2K``-feature
         basis with a good starting point, so a few dozen cheap steps suffice."""
         c = self.config
-        if xc.shape[1] > c.refine_max_points:  # hyperparameters need far fewer points than n = 1000
-            keep = torch.randperm(xc.shape[1], generator=torch.Generator().manual_seed(0))[: c.refine_max_points]
-            xc, yc = xc[:, keep], yc[:, keep]
-        with torch.no_grad():
-            out = self.decoder(self.represent(ctx, xc))  # B x n x (1+latent_dim)
-        resid = (yc - out[..., 0]).double()  # B x n
-        fixed_phi = out[..., 1:].double()
+        # hyperparameters need far fewer points than n = 1000
+        xc, resid, learned = fixed_subset(c.refine_max_points, xc, resid.detach(), learned.detach())
+        fixed_phi = learned.double()
         x = xc.double()
         log_ls0, amp0 = ctx.log_ls.detach().double(), ctx.amp.detach().double()
         log_noise0 = ctx.noise.detach().double().log()
@@ -451,8 +447,7 @@ class NeuralProcess(nn.Module):
         ctx = self.encode(context_x[None], context_y[None])
         z = self._draw_z(ctx, n_draws, generator)  # S x 1 x R
         if self.config.decoder == "linear":
-            m_t, phi = self.basis(ctx, x[None])  # 1 x m, 1 x m x R
-            f = m_t + z[:, 0, :] @ phi[0].T  # S x m
+            f = FunctionPaths(self, ctx, z[:, 0])(x)  # S x m
             std = ctx.noise[0].expand_as(f)
         else:
             f, std = self.mlp_decode(ctx, x[None], z)
@@ -477,6 +472,17 @@ class FunctionPaths:
         """Draw ``i`` at ``x`` (``k x d``): ``k`` values, differentiable in ``x``."""
         m_t, phi = self.model.basis(self.ctx, x[None])
         return m_t[0] + phi[0] @ self.z[i]
+
+
+def fixed_subset(cap: int, *tensors: Tensor) -> tuple[Tensor, ...]:
+    """``tensors`` (``B x n x ...`` each) cut to the same fixed random ``cap`` of their ``n``
+    points (seed 0, so the same context always gives the same subset); unchanged if
+    ``n <= cap``."""
+    n = tensors[0].shape[1]
+    if n <= cap:
+        return tensors
+    keep = torch.randperm(n, generator=torch.Generator().manual_seed(0))[:cap]
+    return tuple(t[:, keep] for t in tensors)
 
 
 def grid_evidence(gram: Tensor, proj: Tensor, rr: Tensor, n: int, levels: Tensor) -> Tensor:
