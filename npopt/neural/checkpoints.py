@@ -94,10 +94,17 @@ def covered_dims(ckpt: dict) -> range:
     return range(prior.get("active_dims_min") or x_dim, (prior.get("active_dims_max") or x_dim) + 1)
 
 
-def prior_path(name_or_path: str | None = None, dim: int | None = None) -> Path:
+def max_choices(ckpt: dict) -> int:
+    """The most choices per categorical input a checkpoint serves (0: continuous inputs only)."""
+    return int(ckpt["config"].get("max_choices", 0))
+
+
+def prior_path(name_or_path: str | None = None, dim: int | None = None, choices: int = 0) -> Path:
     """Resolve a prior by shipped name (``np1d``), by file path, or by input dimension.
 
-    By dimension, a prior made for exactly ``dim`` inputs wins over one that pads."""
+    By dimension, a prior made for exactly ``dim`` inputs wins over one that pads, then the
+    smallest; ``choices`` > 0 (the most choices of any categorical parameter) keeps only
+    priors with categorical inputs that serve that many."""
     if name_or_path:
         candidate = Path(name_or_path)
         if candidate.suffix == ".pt" or candidate.exists():
@@ -107,13 +114,19 @@ def prior_path(name_or_path: str | None = None, dim: int | None = None) -> Path:
             return shipped
         names = ", ".join(p.stem for p in shipped_priors()) or "none"
         raise CheckpointError(f"no prior called {name_or_path!r}; shipped priors: {names}")
-    covering = []
+    covering, most = [], 0
     for path in shipped_priors():
         ckpt = read_checkpoint(path)
-        if dim is None or dim in covered_dims(ckpt):
+        most = max(most, max_choices(ckpt))
+        if (dim is None or dim in covered_dims(ckpt)) and (choices == 0 or max_choices(ckpt) >= choices):
             covering.append((ckpt["config"]["x_dim"] != dim, ckpt["config"]["x_dim"], path))
     if covering:
         return min(covering)[2]
+    if choices > most:
+        raise NoPriorError(
+            f"a categorical parameter has {choices} choices but the shipped Neural Process priors "
+            f"serve at most {most}; use --surrogate gp (or fewer choices)"
+        )
     dims = sorted({d for p in shipped_priors() for d in covered_dims(read_checkpoint(p))})
     raise NoPriorError(
         f"no shipped Neural Process prior covers a {dim}-dimensional space "

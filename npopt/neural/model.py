@@ -41,6 +41,8 @@ from torch import Tensor, nn
 LOG_2PI = math.log(2 * math.pi)
 # ARD lengthscales (unit-cube units) live in exp(LOG_LS_MID +- LOG_LS_HALF_RANGE) = [0.005, 16]
 LOG_LS_MID, LOG_LS_HALF_RANGE = math.log(0.3), 4.0
+# a categorical input's Hamming lengthscale is this times its exp(log_ls): 1.2 at the middle
+CAT_LS_SCALE = 4.0
 
 
 @dataclass
@@ -71,6 +73,7 @@ class NPConfig:
     summary_max_points: int = 0  # inference: encode the summary from at most this many points (0: all)
     count_feature: bool = False  # give the heads log(n): mean aggregation alone hides n
     noise_grid: int = 0  # >0: noise from the context's exact evidence over this many levels
+    max_choices: int = 0  # categorical inputs with up to this many choices (0: none; spectral "ard")
 
     def __post_init__(self) -> None:
         if self.decoder not in ("linear", "mlp"):
@@ -89,6 +92,8 @@ class NPConfig:
             raise ValueError(f"spectral must be 'fixed' or 'ard', not {self.spectral!r}")
         if self.refine_steps and self.spectral != "ard":
             raise ValueError("refine_steps needs spectral 'ard' (with spectral_features >= 1)")
+        if self.max_choices and (self.spectral != "ard" or not self.spectral_features):
+            raise ValueError("max_choices needs spectral 'ard' (with spectral_features >= 1)")
         if self.d_model % self.n_heads:
             raise ValueError("d_model must be a multiple of n_heads")
 
@@ -160,6 +165,7 @@ class Context:
     noise: Tensor | None  # B, observation-noise std (set by the evidence grid when noise_grid > 0)
     amp: Tensor | None = None  # B x K, amplitudes of the spectral basis
     log_ls: Tensor | None = None  # B x d, log ARD lengthscales (spectral "ard")
+    choices: Tensor | None = None  # d, choices of each categorical input (0: continuous); None: all continuous
 
 
 class NeuralProcess(nn.Module):
@@ -170,8 +176,10 @@ class NeuralProcess(nn.Module):
         self.config = c = config
         D = c.d_model
         self.embed = FourierEmbedding(c.x_dim, c.fourier_features, c.fourier_max_freq)
+        # with categorical inputs the network also sees log(C) / log(max_choices) per input
+        in_dim = self.embed.out_dim + (c.x_dim if c.max_choices else 0)
         # h: per-pair encoder, then optional self-attention over the set
-        self.h = mlp(self.embed.out_dim + 1, D, D, 2)
+        self.h = mlp(in_dim + 1, D, D, 2)
         self.self_attn = nn.ModuleList(AttentionBlock(D, c.n_heads) for _ in range(c.encoder_layers))
         self.norm_tokens = nn.LayerNorm(D)
         # latent path, "amortized": s -> q(z | context) (Bayesian: computed from the basis)
@@ -179,7 +187,7 @@ class NeuralProcess(nn.Module):
         if c.latent == "amortized":
             self.to_latent = mlp(S, D, 2 * c.latent_dim, 1)
         # deterministic path: target queries attend to the context tokens
-        self.query = mlp(self.embed.out_dim, D, D, 1)
+        self.query = mlp(in_dim, D, D, 1)
         self.cross_attn = nn.ModuleList(AttentionBlock(D, c.n_heads) for _ in range(c.cross_layers))
         # decoder g
         dec_in = D + S + (c.latent_dim if c.decoder == "mlp" else 0)
@@ -206,11 +214,39 @@ class NeuralProcess(nn.Module):
             base[K // 2:] /= chi2.sqrt()[:, None]
             self.register_buffer("base_freqs", base)  # K x d
             self.to_lengthscale = mlp(S, D, c.x_dim, 1)
+            if c.max_choices:
+                # random features of the Hamming kernel: a fixed random sign per feature, input
+                # and choice; E[sign(c) sign(c')] = [c == c'] (see `waves`)
+                signs = torch.randint(0, 2, (K, c.x_dim, c.max_choices), generator=g).float() * 2 - 1
+                self.register_buffer("cat_signs", signs)  # K x d x C
         if c.spectral_features:
             self.to_amplitude = mlp(S, D, c.spectral_features, 1)  # a learned spectral density per task
 
     # ----------------------------------------------------------------- encoding
-    def encode(self, xc: Tensor, yc: Tensor, refine_steps: int | None = None) -> Context:
+    def inputs(self, x: Tensor, choices: Tensor | None) -> Tensor:
+        """What the networks see of ``x`` (``B x m x d``): its Fourier features, and with
+        categorical support a per-input code ``log C / log max_choices`` (0: continuous)."""
+        feats = self.embed(x)
+        if not self.config.max_choices:
+            return feats
+        code = x.new_zeros(self.config.x_dim)
+        if choices is not None:
+            code = torch.where(choices > 0, choices.clamp_min(1).to(x.dtype).log() / math.log(self.config.max_choices), code)
+        return torch.cat([feats, code.expand(*x.shape[:-1], -1)], -1)
+
+    def check_choices(self, choices: Tensor | None) -> Tensor | None:
+        """``choices`` as a ``d`` long tensor, or ``None`` when no input is categorical."""
+        if choices is None or not bool((choices > 0).any()):
+            return None
+        c = self.config
+        if not c.max_choices:
+            raise ValueError("this prior has no categorical inputs")
+        if int(choices.max()) > c.max_choices:
+            raise ValueError(f"this prior supports up to {c.max_choices} choices per categorical, not {int(choices.max())}")
+        return choices.long()
+
+    def encode(self, xc: Tensor, yc: Tensor, refine_steps: int | None = None,
+               choices: Tensor | None = None) -> Context:
         """Encode the context and compute ``q(z | context)``.
 
         Args:
@@ -218,11 +254,14 @@ class NeuralProcess(nn.Module):
             yc: ``B x n`` standardised context values.
             refine_steps: evidence-ascent steps on the ARD hyperparameters (default: the
                 config's ``refine_steps``; training passes 0).
+            choices: ``d`` number of choices of each categorical input (0: continuous),
+                shared by the batch; categorical coordinates are ``(i + 0.5) / C``.
         """
         c = self.config
+        choices = self.check_choices(choices)
         # the points the summary sees: all, or a fixed random subset of a large context
         xs, ys = fixed_subset(c.summary_max_points, xc, yc) if c.summary_max_points else (xc, yc)
-        tokens = self.h(torch.cat([self.embed(xs), ys[..., None]], -1))  # B x n x D
+        tokens = self.h(torch.cat([self.inputs(xs, choices), ys[..., None]], -1))  # B x n x D
         for block in self.self_attn:
             tokens = block(tokens, tokens)
         tokens = self.norm_tokens(tokens)
@@ -230,7 +269,7 @@ class NeuralProcess(nn.Module):
         if c.count_feature:  # B x (D+1): the aggregate plus log(n)
             summary = torch.cat([summary, summary.new_full((summary.shape[0], 1), math.log(xs.shape[1]) / 4)], -1)
         noise = None if c.noise_grid else c.min_std + F.softplus(self.to_noise(summary)[..., 0])  # B
-        ctx = Context(tokens, summary, summary.new_zeros(0), summary.new_zeros(0), noise)
+        ctx = Context(tokens, summary, summary.new_zeros(0), summary.new_zeros(0), noise, choices=choices)
         if c.spectral_features:
             ctx.amp = F.softplus(self.to_amplitude(summary)) / math.sqrt(c.spectral_features)  # B x K
         if c.spectral == "ard" and c.spectral_features:
@@ -257,7 +296,7 @@ class NeuralProcess(nn.Module):
         if steps and c.spectral == "ard":
             learned = psi_c[..., : c.latent_dim]  # the part of the basis refinement leaves alone
             self._refine(ctx, xc, resid, learned, steps)
-            psi = torch.cat([learned, self.waves(xc, ctx.amp, ctx.log_ls)], -1).double()
+            psi = torch.cat([learned, self.waves(xc, ctx.amp, ctx.log_ls, choices)], -1).double()
             gram = psi.transpose(1, 2) @ psi
             proj = (psi.transpose(1, 2) @ resid[..., None])[..., 0]
             noise = ctx.noise
@@ -273,7 +312,7 @@ class NeuralProcess(nn.Module):
 
     def represent(self, ctx: Context, xt: Tensor) -> Tensor:
         """Per-target input to the decoder: ``[r(x), s]``, ``B x m x 2D``."""
-        r = self.query(self.embed(xt))  # B x m x D
+        r = self.query(self.inputs(xt, ctx.choices))  # B x m x D
         for block in self.cross_attn:
             r = block(r, ctx.tokens)
         s = ctx.summary[:, None, :].expand(-1, xt.shape[1], -1)  # B x m x D
@@ -289,20 +328,38 @@ class NeuralProcess(nn.Module):
         out = self.decoder(self.represent(ctx, xt))  # B x m x (1+latent_dim)
         mean, phi = out[..., 0], out[..., 1:]
         if self.config.spectral_features:
-            phi = torch.cat([phi, self.waves(xt, ctx.amp, ctx.log_ls)], -1)
+            phi = torch.cat([phi, self.waves(xt, ctx.amp, ctx.log_ls, ctx.choices)], -1)
         return mean, phi
 
-    def waves(self, xt: Tensor, amp: Tensor, log_ls: Tensor | None) -> Tensor:
-        """The spectral part of the basis, ``B x m x 2K``: ``amp_k [cos, sin](w_k . x)``.
+    def waves(self, xt: Tensor, amp: Tensor, log_ls: Tensor | None, choices: Tensor | None = None) -> Tensor:
+        """The spectral part of the basis, ``B x m x 2K``: ``amp_k g_k(c) [cos, sin](w_k . x)``.
 
         ``w_k`` is a fixed frequency (spectral "fixed") or ``base_k / lengthscale`` per
-        dimension (spectral "ard", ``log_ls``: ``B x d``)."""
+        dimension (spectral "ard", ``log_ls``: ``B x d``), applied to the continuous inputs.
+        With categorical inputs (``choices``: ``d``) each feature is multiplied by
+        ``g_k(c) = prod_j (sqrt(rho_j) + sqrt(1 - rho_j) sign_kj(c_j))`` with fixed random
+        signs, ``rho_j = exp(-1 / l_j)``: then ``E[g_k(c) g_k(c')] = prod_j rho_j^[c_j != c'_j]``,
+        the exponentiated Hamming kernel, so the features are random features of the
+        product of the ARD kernel and a Hamming kernel with lengthscale ``l_j`` per input."""
         if log_ls is None:
-            angle = xt @ self.freqs.to(xt.dtype).T  # B x m x K
-        else:
-            freqs = self.base_freqs.to(xt.dtype)[None] * torch.exp(-log_ls.to(xt.dtype))[:, None, :]  # B x K x d
-            angle = xt @ freqs.transpose(1, 2)  # B x m x K
-        amp = amp.to(xt.dtype)[:, None, :]
+            return self._sinusoids(xt @ self.freqs.to(xt.dtype).T, amp)  # B x m x K angles
+        freqs = self.base_freqs.to(xt.dtype)[None] * torch.exp(-log_ls.to(xt.dtype))[:, None, :]  # B x K x d
+        if choices is None:
+            return self._sinusoids(xt @ freqs.transpose(1, 2), amp)
+        cat = (choices > 0).nonzero().flatten()  # k categorical inputs
+        angle = (xt * (choices == 0).to(xt.dtype)) @ freqs.transpose(1, 2)  # B x m x K
+        idx = torch.minimum(torch.floor(xt[..., cat].detach().clamp(0, 1) * choices[cat]), choices[cat] - 1).long()  # B x m x k
+        signs = self.cat_signs[:, cat][:, torch.arange(cat.numel()), idx].to(xt.dtype)  # K x B x m x k
+        rho = torch.exp(-torch.exp(-log_ls[:, cat].to(xt.dtype)) / CAT_LS_SCALE)[:, None, :, None]  # B x 1 x k x 1
+        gain = (rho.sqrt() + (1 - rho).sqrt() * signs.permute(1, 2, 3, 0)).prod(-2)  # B x m x K
+        return self._sinusoids(angle, amp, gain)
+
+    @staticmethod
+    def _sinusoids(angle: Tensor, amp: Tensor, gain: Tensor | None = None) -> Tensor:
+        """``[cos, sin](angle) * amp (* gain)``: ``B x m x 2K`` from ``B x m x K`` angles."""
+        amp = amp.to(angle.dtype)[:, None, :]
+        if gain is not None:
+            amp = amp * gain
         return torch.cat([angle.cos() * amp, angle.sin() * amp], -1)
 
     def _refine(self, ctx: Context, xc: Tensor, resid: Tensor, learned: Tensor, steps: int) -> None:
@@ -328,7 +385,7 @@ class NeuralProcess(nn.Module):
         lo, hi = math.log(c.min_std), 0.0
         with torch.enable_grad():
             for _ in range(steps):
-                phi = torch.cat([fixed_phi, self.waves(x, amp0 * d_scale.exp()[:, None], log_ls0 + d_ls)], -1)
+                phi = torch.cat([fixed_phi, self.waves(x, amp0 * d_scale.exp()[:, None], log_ls0 + d_ls, ctx.choices)], -1)
                 noise = (log_noise0 + d_noise).clamp(lo, hi).exp()
                 evidence = gaussian_logpdf(resid, phi, noise)  # B
                 penalty = (d_ls.pow(2).sum(-1) + d_scale.pow(2) + d_noise.pow(2)) / (2 * c.refine_prior_std**2)
@@ -362,14 +419,14 @@ class NeuralProcess(nn.Module):
 
     # ----------------------------------------------------------------- likelihoods
     def log_likelihoods(self, xc: Tensor, yc: Tensor, xt: Tensor, yt: Tensor,
-                        refine_steps: int | None = None) -> tuple[Tensor, Tensor]:
+                        refine_steps: int | None = None, choices: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """Joint and marginal log-likelihoods of the targets per target point, ``B`` each,
         from one encoding of the context.
 
         Joint: the density of all targets under one shared function (what coherent draws
         need); marginal: the mean of per-point marginal densities.
         """
-        ctx = self.encode(xc, yc, refine_steps)
+        ctx = self.encode(xc, yc, refine_steps, choices)
         m = xt.shape[1]
         if self.config.decoder == "linear":
             mean, U, noise = self.linear_terms(ctx, xt)
@@ -383,11 +440,12 @@ class NeuralProcess(nn.Module):
         return joint, (torch.logsumexp(point, 0) - math.log(S)).mean(-1)
 
     def log_likelihood(self, xc: Tensor, yc: Tensor, xt: Tensor, yt: Tensor, joint: bool = True,
-                       refine_steps: int | None = None) -> Tensor:
+                       refine_steps: int | None = None, choices: Tensor | None = None) -> Tensor:
         """The joint (``joint=True``) or marginal log-likelihood per target point, ``B``."""
-        return self.log_likelihoods(xc, yc, xt, yt, refine_steps)[0 if joint else 1]
+        return self.log_likelihoods(xc, yc, xt, yt, refine_steps, choices)[0 if joint else 1]
 
-    def loss(self, xc: Tensor, yc: Tensor, xt: Tensor, yt: Tensor, marginal_weight: float = 0.0) -> Tensor:
+    def loss(self, xc: Tensor, yc: Tensor, xt: Tensor, yt: Tensor, marginal_weight: float = 0.0,
+             choices: Tensor | None = None) -> Tensor:
         """Training loss: minus the target log-likelihood per point, batch mean.
 
         The joint term makes draws coherent; the joint density barely penalises a few
@@ -396,18 +454,20 @@ class NeuralProcess(nn.Module):
         must each be sharp. Training never refines (``refine_steps=0``): the network
         learns to propose hyperparameters on its own.
         """
-        joint, marginal = self.log_likelihoods(xc, yc, xt, yt, refine_steps=0)
+        joint, marginal = self.log_likelihoods(xc, yc, xt, yt, refine_steps=0, choices=choices)
         return -((1 - marginal_weight) * joint + marginal_weight * marginal).mean()
 
     # ----------------------------------------------------------------- prediction
     @torch.no_grad()
-    def predict(self, context_x: Tensor, context_y: Tensor, x: Tensor) -> tuple[Tensor, Tensor]:
+    def predict(self, context_x: Tensor, context_y: Tensor, x: Tensor,
+                choices: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """Predictive mean and std of the *function* (no observation noise), ``m`` each.
 
         Args:
-            context_x: ``n x d``; context_y: ``n``; x: ``m x d`` (a single task).
+            context_x: ``n x d``; context_y: ``n``; x: ``m x d`` (a single task);
+            choices: ``d`` choices per categorical input (see :meth:`encode`).
         """
-        ctx = self.encode(context_x[None], context_y[None])
+        ctx = self.encode(context_x[None], context_y[None], choices=choices)
         if self.config.decoder == "linear":
             mean, U, _ = self.linear_terms(ctx, x[None])
             return mean[0], U[0].pow(2).sum(-1).sqrt()
@@ -416,13 +476,13 @@ class NeuralProcess(nn.Module):
 
     @torch.no_grad()
     def draw_paths(self, context_x: Tensor, context_y: Tensor, n_draws: int,
-                   generator: torch.Generator | None = None) -> "FunctionPaths":
+                   generator: torch.Generator | None = None, choices: Tensor | None = None) -> "FunctionPaths":
         """``n_draws`` function draws that can be evaluated anywhere, differentiably in ``x``
         (linear decoder only); the same ``generator`` state gives the same functions as
         :meth:`sample_functions`."""
         if self.config.decoder != "linear":
             raise ValueError("function paths need the linear decoder")
-        ctx = self.encode(context_x[None], context_y[None])
+        ctx = self.encode(context_x[None], context_y[None], choices=choices)
         return FunctionPaths(self, ctx, self._draw_z(ctx, n_draws, generator)[:, 0])
 
     @torch.no_grad()
@@ -434,6 +494,7 @@ class NeuralProcess(nn.Module):
         n_draws: int,
         generator: torch.Generator | None = None,
         noise: bool = False,
+        choices: Tensor | None = None,
     ) -> Tensor:
         """Coherent function draws: ``n_draws x m``, ONE ``z`` per row decoded at all ``x``.
 
@@ -443,8 +504,9 @@ class NeuralProcess(nn.Module):
             n_draws: number of functions ``S``.
             generator: randomness for ``z`` (and the noise).
             noise: add the decoder's observation noise (independent per point).
+            choices: ``d`` choices per categorical input (see :meth:`encode`).
         """
-        ctx = self.encode(context_x[None], context_y[None])
+        ctx = self.encode(context_x[None], context_y[None], choices=choices)
         z = self._draw_z(ctx, n_draws, generator)  # S x 1 x R
         if self.config.decoder == "linear":
             f = FunctionPaths(self, ctx, z[:, 0])(x)  # S x m

@@ -98,11 +98,27 @@ class PriorConfig:
     # few nearly equal context values do not blow targets up to tens of standard deviations
     # (heavy-tailed tasks whose gradients swamp every other task's).
     scale_floor: float = 0.05
+    # Categorical inputs: with probability `cat_prob` a batch makes 1..`cat_dims_max` of its
+    # active dimensions categorical, each with `choices_min`..`choices_max` choices, encoded
+    # as npopt encodes them (choice i of C at (i + 0.5) / C). Their kernel is the
+    # exponentiated Hamming kernel exp(-[c != c'] / l) with l ~ `cat_lengthscale` per
+    # dimension (times 10 for an irrelevant one), multiplying the continuous kernel.
+    cat_prob: float = 0.0
+    cat_dims_max: int = 0
+    choices_min: int = 2
+    choices_max: int = 10
+    cat_lengthscale: Dist = field(default_factory=lambda: Dist("loguniform", 0.3, 5.0))
 
     def __post_init__(self) -> None:
         self.families = [f if isinstance(f, Family) else Family(**f) for f in self.families]
         if isinstance(self.noise_std, dict):
             self.noise_std = Dist(**self.noise_std)
+        if isinstance(self.cat_lengthscale, dict):
+            self.cat_lengthscale = Dist(**self.cat_lengthscale)
+        if not 0.0 <= self.cat_prob <= 1.0:
+            raise ValueError("need 0 <= cat_prob <= 1")
+        if self.cat_prob > 0 and not (self.cat_dims_max >= 1 and 2 <= self.choices_min <= self.choices_max):
+            raise ValueError("categorical tasks need cat_dims_max >= 1 and 2 <= choices_min <= choices_max")
         if not self.families:
             raise ValueError("a prior needs at least one family")
         if not 1 <= self.context_min <= self.context_max:
@@ -125,20 +141,30 @@ def kernel(kind: Tensor, x1: Tensor, x2: Tensor, lengthscale: Tensor, period: Te
         ``B x N x M`` kernel matrices.
     """
     ls = lengthscale if lengthscale.ndim == 2 else lengthscale[:, None]  # B x d (or B x 1)
-    diff = x1[:, :, None, :] - x2[:, None, :, :]  # B x N x M x d
-    sin = torch.sin(math.pi * diff.abs() / period[:, None, None, None])
+    periodic_used = bool((kind == 2).any())
     if bool((ls == ls[:, :1]).all()):  # isotropic: the same arithmetic as the 1-D prior was trained with
+        diff = x1[:, :, None, :] - x2[:, None, :, :]  # B x N x M x d
         ls = ls[:, :1, None]  # B x 1 x 1
         r = diff.pow(2).sum(-1).add(1e-12).sqrt() / ls
-        sin2 = sin.pow(2).sum(-1) / ls**2
+        if periodic_used:
+            sin2 = torch.sin(math.pi * diff.abs() / period[:, None, None, None]).pow(2).sum(-1) / ls**2
+    elif not periodic_used:
+        # ARD without periodic tasks: squared distances of the scaled inputs by one matmul
+        # (the B x N x M x d differences cost seconds at N = 260, d = 16)
+        a, b = x1 / ls[:, None, :], x2 / ls[:, None, :]
+        sq = (a * a).sum(-1)[:, :, None] + (b * b).sum(-1)[:, None, :] - 2 * a @ b.transpose(1, 2)
+        r = sq.clamp_min(0.0).add(1e-12).sqrt()
     else:
+        diff = x1[:, :, None, :] - x2[:, None, :, :]
         r = (diff / ls[:, None, None, :]).pow(2).sum(-1).add(1e-12).sqrt()
-        sin2 = (sin / ls[:, None, None, :]).pow(2).sum(-1)
+        sin2 = (torch.sin(math.pi * diff.abs() / period[:, None, None, None]) / ls[:, None, None, :]).pow(2).sum(-1)
     rbf = torch.exp(-0.5 * r * r)
     s5 = math.sqrt(5.0) * r
     matern = (1 + s5 + s5 * s5 / 3) * torch.exp(-s5)
-    periodic = torch.exp(-2 * sin2)
     k = kind[:, None, None]
+    if not periodic_used:
+        return torch.where(k == 0, rbf, matern)
+    periodic = torch.exp(-2 * sin2)
     return torch.where(k == 0, rbf, torch.where(k == 1, matern, periodic))
 
 
@@ -154,17 +180,63 @@ class TaskBatch:
     scale: Tensor  # B
     hyper: dict[str, Tensor]  # per-task true hyperparameters (for the oracle)
 
+    @property
+    def choices(self) -> Tensor | None:
+        """``d`` choice counts of the inputs (0: continuous), or ``None`` if none is categorical."""
+        return self.hyper.get("choices")
+
     def float(self) -> "TaskBatch":
         f = lambda t: t.float()  # noqa: E731
         return TaskBatch(f(self.xc), f(self.yc), f(self.xt), f(self.yt), self.shift, self.scale, self.hyper)
 
 
+def choice_index(x: Tensor, choices: Tensor) -> Tensor:
+    """Choice indices of unit-cube coordinates ``x`` (``... x d``) for ``choices`` (``d``, >= 1):
+    ``min(floor(x C), C - 1)``, the inverse of npopt's ``(i + 0.5) / C``."""
+    C = choices.clamp_min(1).to(x.dtype)
+    return torch.minimum(torch.floor(x.clamp(0.0, 1.0) * C), C - 1).long()
+
+
+def hamming_kernel(x1: Tensor, x2: Tensor, choices: Tensor, lengthscale: Tensor) -> Tensor:
+    """Exponentiated Hamming kernel ``exp(-sum_j [c_j != c'_j] / l_j)`` over the categorical
+    inputs (``choices > 0``); x1: ``B x N x d``, x2: ``B x M x d``, lengthscale: ``B x d``.
+    Returns ``B x N x M`` (ones if no input is categorical)."""
+    cat = (choices > 0).nonzero().flatten()
+    if cat.numel() == 0:
+        return x1.new_ones(x1.shape[0], x1.shape[1], x2.shape[1])
+    c1, c2 = choice_index(x1[..., cat], choices[cat]), choice_index(x2[..., cat], choices[cat])
+    differ = (c1[:, :, None, :] != c2[:, None, :, :]).to(x1.dtype)  # B x N x M x k
+    return torch.exp(-(differ / lengthscale[:, None, None, cat]).sum(-1))
+
+
 def full_kernel(hyper: dict[str, Tensor], x1: Tensor, x2: Tensor) -> Tensor:
-    """The true function covariance (no noise): kernel + offset + trend terms, ``B x N x M``."""
+    """The true function covariance (no noise): kernel + offset + trend terms, ``B x N x M``.
+
+    With categorical inputs (``hyper["choices"]``) the continuous kernel and the trend see
+    only the continuous inputs, and the kernel is multiplied by :func:`hamming_kernel`."""
     s2 = hyper["signal_std"][:, None, None] ** 2
+    choices = hyper.get("choices")
+    if choices is not None:
+        cont = (choices == 0).to(x1.dtype)  # d: categorical inputs held at 0 for the continuous part
+        x1, x2, raw1, raw2 = x1 * cont, x2 * cont, x1, x2
     k = kernel(hyper["kind"], x1, x2, hyper["lengthscale"], hyper["period"])
-    trend = (x1 - 0.5) @ (x2 - 0.5).transpose(1, 2)
+    if choices is not None:
+        k = k * hamming_kernel(raw1, raw2, choices, hyper["cat_lengthscale"])
+        trend = ((x1 - 0.5) * cont) @ ((x2 - 0.5) * cont).transpose(1, 2)
+    else:
+        trend = (x1 - 0.5) @ (x2 - 0.5).transpose(1, 2)
     return s2 * (k + hyper["offset_std"][:, None, None] ** 2 + hyper["trend_std"][:, None, None] ** 2 * trend)
+
+
+def draw_choices(cfg: PriorConfig, active_dims: int, g: torch.Generator) -> Tensor | None:
+    """``x_dim`` choice counts for one batch (0: continuous), or ``None`` for a continuous batch."""
+    if cfg.cat_prob <= 0 or float(torch.rand(1, generator=g)) >= cfg.cat_prob:
+        return None
+    k = int(torch.randint(1, min(cfg.cat_dims_max, active_dims) + 1, (1,), generator=g))
+    dims = torch.randperm(active_dims, generator=g)[:k]
+    choices = torch.zeros(cfg.x_dim, dtype=torch.long)
+    choices[dims] = torch.randint(cfg.choices_min, cfg.choices_max + 1, (k,), generator=g)
+    return choices
 
 
 def draw_active_dims(cfg: PriorConfig, g: torch.Generator) -> int:
@@ -213,6 +285,17 @@ def sample_tasks(cfg: PriorConfig, batch: int, n_context: int, n_target: int, g:
 
     x = torch.rand(B, N, d, generator=g, dtype=torch.float64)
     x[..., active_dims:] = cfg.pad_value
+    choices = draw_choices(cfg, active_dims, g)
+    if choices is not None:
+        cat = choices > 0
+        C = choices[cat].to(torch.float64)
+        x[..., cat] = (choice_index(x[..., cat], choices[cat]) + 0.5) / C  # snapped to choice centres
+        ls = torch.full((B, d), math.inf, dtype=torch.float64)
+        ls[:, cat] = cfg.cat_lengthscale.sample(B * int(cat.sum()), g).reshape(B, -1)
+        if cfg.irrelevant_prob > 0:
+            ls[:, cat] *= torch.where(torch.rand(B, int(cat.sum()), generator=g, dtype=torch.float64)
+                                      < cfg.irrelevant_prob, 10.0, 1.0)
+        hyper["choices"], hyper["cat_lengthscale"] = choices, ls
     K = full_kernel(hyper, x, x)
     K = K + JITTER * hyper["signal_std"][:, None, None] ** 2 * torch.eye(N, dtype=torch.float64)
     L = torch.linalg.cholesky(K)

@@ -124,7 +124,7 @@ def evaluate(model: NeuralProcess, tasks: list[TaskBatch], refine_steps: int | N
     for tb in tasks:
         t = tb.float()
         om, oj = oracle_log_likelihood(tb)
-        joint, marginal = model.log_likelihoods(t.xc, t.yc, t.xt, t.yt, refine_steps)
+        joint, marginal = model.log_likelihoods(t.xc, t.yc, t.xt, t.yt, refine_steps, t.choices)
         sums["np_target_ll"] += marginal.double().sum().item()
         sums["np_joint_ll"] += joint.double().sum().item()
         sums["oracle_target_ll"] += om.sum().item()
@@ -204,7 +204,7 @@ def train(
             tb = sample_tasks(setup.prior, cfg.batch_size, n, m, data_gen, active_dims=d).float()
             for group in opt.param_groups:
                 group["lr"] = lr_at(step, cfg)
-            loss = model.loss(tb.xc, tb.yc, tb.xt, tb.yt, cfg.marginal_weight)
+            loss = model.loss(tb.xc, tb.yc, tb.xt, tb.yt, cfg.marginal_weight, tb.choices)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)

@@ -17,11 +17,11 @@ from npopt.surrogates.base import Surrogate
 
 @lru_cache(maxsize=4)
 def _load(path: str):
-    from npopt.neural.checkpoints import covered_dims, load_model
+    from npopt.neural.checkpoints import covered_dims, load_model, max_choices
 
     model, ckpt = load_model(Path(path))
     pad = ckpt.get("setup", {}).get("prior", {}).get("pad_value", 0.5)
-    return model, covered_dims(ckpt), pad
+    return model, covered_dims(ckpt), pad, max_choices(ckpt)
 
 
 class NPSurrogate(Surrogate):
@@ -29,16 +29,22 @@ class NPSurrogate(Surrogate):
 
     A prior trained on padded inputs (``x_dim`` inputs of which the first ``d`` vary)
     serves a ``d``-dimensional space: the other inputs are held at the pad value.
+
+    Args:
+        checkpoint: the prior's file.
+        dim: the space's dimension ``d`` (default: the prior's ``x_dim``).
+        choices: ``d`` numbers of choices, one per input (0: continuous), as
+            :attr:`npopt.space.Space.choices` gives them.
     """
 
     name = "np"
     min_observations = 1
 
-    def __init__(self, checkpoint: str | Path, dim: int | None = None) -> None:
+    def __init__(self, checkpoint: str | Path, dim: int | None = None, choices=None) -> None:
         from npopt.errors import NoPriorError
 
         self.checkpoint = Path(checkpoint)
-        self.model, dims, self.pad_value = _load(str(self.checkpoint))
+        self.model, dims, self.pad_value, most = _load(str(self.checkpoint))
         self.max_dim = max(dims)
         self.dim = dim if dim is not None else self.model.config.x_dim
         if self.dim not in dims:
@@ -46,15 +52,29 @@ class NPSurrogate(Surrogate):
                 f"prior {self.checkpoint} serves d = {dims.start}..{dims.stop - 1} but the space has "
                 f"{self.dim} dimensions; use a matching prior or --surrogate gp"
             )
+        self.choices = tuple(int(c) for c in choices) if choices else ()
+        if self.choices and len(self.choices) != self.dim:
+            raise ValueError(f"choices has {len(self.choices)} entries for a {self.dim}-dimensional space")
+        if max(self.choices, default=0) > most:
+            fix = "a prior with categorical inputs (np16d)" if not most else f"at most {most} choices"
+            raise NoPriorError(
+                f"prior {self.checkpoint.stem} serves categorical parameters with at most {most} choices, "
+                f"not {max(self.choices)}; use {fix} or --surrogate gp"
+            )
+        extra = self.model.config.x_dim - self.dim
+        self._choices = torch.tensor([*self.choices, *[0] * extra], dtype=torch.long) if any(self.choices) else None
         self._X: Tensor | None = None
         self._y: Tensor | None = None
 
     @classmethod
-    def for_dim(cls, dim: int, checkpoint: str | Path | None = None) -> "NPSurrogate":
-        """The shipped prior for ``dim`` inputs (or ``checkpoint``); NoPriorError if none."""
+    def for_dim(cls, dim: int, checkpoint: str | Path | None = None, choices=None) -> "NPSurrogate":
+        """The shipped prior for ``dim`` inputs (or ``checkpoint``) that serves the
+        categorical ``choices``; NoPriorError if none."""
         from npopt.neural.checkpoints import prior_path
 
-        return cls(prior_path(str(checkpoint) if checkpoint else None, dim=dim), dim=dim)
+        most = max(choices, default=0) if choices else 0
+        return cls(prior_path(str(checkpoint) if checkpoint else None, dim=dim, choices=most), dim=dim,
+                   choices=choices)
 
     def _pad(self, X: Tensor) -> Tensor:
         """``n x d`` float64 -> ``n x x_dim`` float32, extra inputs at the pad value."""
@@ -68,17 +88,18 @@ class NPSurrogate(Surrogate):
     def sample(self, candidates: Tensor, n_draws: int, generator: torch.Generator) -> Tensor:
         if self._X is None:
             raise RuntimeError("condition() the surrogate before sampling")
-        return self.model.sample_functions(self._X, self._y, self._pad(candidates), n_draws, generator).double()
+        return self.model.sample_functions(self._X, self._y, self._pad(candidates), n_draws, generator,
+                                           choices=self._choices).double()
 
     def paths(self, n_draws: int, generator: torch.Generator):
         if self._X is None:
             raise RuntimeError("condition() the surrogate before sampling")
         if self.model.config.decoder != "linear":
             return None
-        return _PaddedPaths(self.model.draw_paths(self._X, self._y, n_draws, generator), self._pad)
+        return _PaddedPaths(self.model.draw_paths(self._X, self._y, n_draws, generator, self._choices), self._pad)
 
     def predict(self, candidates: Tensor) -> tuple[Tensor, Tensor]:
-        mean, std = self.model.predict(self._X, self._y, self._pad(candidates))
+        mean, std = self.model.predict(self._X, self._y, self._pad(candidates), self._choices)
         return mean.double(), std.double()
 
 

@@ -1,0 +1,146 @@
+"""Categorical inputs in the prior and the Neural Process: the Hamming kernel, its random
+features, mixed tasks, and the limits a prior states."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from npopt.neural.model import CAT_LS_SCALE, NeuralProcess, NPConfig
+from npopt.neural.priors import (
+    PriorConfig,
+    choice_index,
+    full_kernel,
+    hamming_kernel,
+    oracle_log_likelihood,
+    sample_tasks,
+)
+
+MIXED = dict(x_dim=4, d_model=32, n_heads=2, encoder_layers=1, cross_layers=0, decoder_hidden=32, latent_dim=0,
+             spectral="ard", spectral_features=16, max_choices=6, noise_grid=4, count_feature=True,
+             fourier_features=4)
+
+
+def mixed_prior(**kw) -> PriorConfig:
+    return PriorConfig(**{"x_dim": 4, "ard": True, "cat_prob": 1.0, "cat_dims_max": 2, "choices_min": 2,
+                          "choices_max": 6, **kw})
+
+
+def test_choice_index_inverts_the_unit_encoding():
+    choices = torch.tensor([3, 10])
+    idx = torch.tensor([[0, 9], [2, 4], [1, 0]])
+    x = (idx + 0.5) / choices
+    assert torch.equal(choice_index(x, choices), idx)
+    assert torch.equal(choice_index(torch.tensor([[1.0, 1.0], [0.0, 0.0]]), choices), torch.tensor([[2, 9], [0, 0]]))
+
+
+def test_hamming_kernel_counts_differing_categories():
+    choices = torch.tensor([0, 3, 2])
+    x = torch.tensor([[[0.1, 0.5 / 3, 0.25], [0.9, 0.5 / 3, 0.75], [0.1, 2.5 / 3, 0.75]]], dtype=torch.float64)
+    ls = torch.tensor([[math.inf, 2.0, 0.5]], dtype=torch.float64)
+    K = hamming_kernel(x, x, choices, ls)[0]
+    # pair (0, 1): only input 2 differs; pair (0, 2): both categorical inputs differ
+    assert K[0, 1] == pytest.approx(math.exp(-1 / 0.5))
+    assert K[0, 2] == pytest.approx(math.exp(-1 / 2.0 - 1 / 0.5))
+    assert K[1, 2] == pytest.approx(math.exp(-1 / 2.0))
+    assert torch.allclose(K.diagonal(), torch.ones(3, dtype=torch.float64))
+
+
+def test_mixed_tasks_sit_on_choice_centres_and_the_true_kernel_ignores_their_order():
+    g = torch.Generator().manual_seed(3)
+    tb = sample_tasks(mixed_prior(), 6, 30, 10, g, active_dims=4)
+    choices = tb.choices
+    assert choices is not None and 1 <= int((choices > 0).sum()) <= 2
+    cat = choices > 0
+    for x in (tb.xc, tb.xt):
+        centres = (choice_index(x[..., cat], choices[cat]) + 0.5) / choices[cat]
+        assert torch.allclose(x[..., cat], centres.to(x.dtype))
+    # the continuous kernel and the trend ignore categorical coordinates: relabelling
+    # the categories (a permutation of the centres) leaves the covariance unchanged
+    x = tb.xc.double()
+    perm = x.clone()
+    j = int(cat.nonzero()[0])
+    C = int(choices[j])
+    idx = choice_index(x[..., j], choices[j:j + 1].expand_as(x[..., j]))
+    perm[..., j] = ((C - 1 - idx) + 0.5) / C
+    assert torch.allclose(full_kernel(tb.hyper, x, x), full_kernel(tb.hyper, perm, perm))
+    marginal, joint = oracle_log_likelihood(tb)
+    assert torch.isfinite(marginal).all() and torch.isfinite(joint).all()
+
+
+def test_continuous_priors_draw_the_same_tasks_as_before_categoricals_existed():
+    """cat_prob = 0 draws no extra random numbers, so existing priors keep their streams."""
+    plain = PriorConfig(x_dim=3, ard=True)
+    a = sample_tasks(plain, 4, 10, 5, torch.Generator().manual_seed(0), active_dims=3)
+    assert a.choices is None
+    b = sample_tasks(PriorConfig(x_dim=3, ard=True, cat_prob=0.0, cat_dims_max=2), 4, 10, 5,
+                     torch.Generator().manual_seed(0), active_dims=3)
+    assert torch.equal(a.xc, b.xc) and torch.equal(a.yt, b.yt)
+
+
+def test_random_features_approximate_the_product_of_ard_and_hamming_kernels():
+    torch.manual_seed(0)
+    model = NeuralProcess(NPConfig(**{**MIXED, "x_dim": 3, "spectral_features": 8192})).eval()
+    choices = torch.tensor([0, 4, 3])
+    x = torch.tensor([[[0.3, 0.125, 0.5], [0.3, 0.375, 0.5], [0.3, 0.125, 1 / 6], [0.3, 0.375, 1 / 6]]])
+    K = model.config.spectral_features
+    amp = torch.full((1, K), 1 / math.sqrt(K))
+    log_ls = torch.tensor([[0.0, 0.0, 1.0]])
+    phi = model.waves(x, amp, log_ls, choices)[0]
+    gram = phi @ phi.T
+    rho = torch.exp(-torch.exp(-log_ls[0]) / CAT_LS_SCALE)
+    expected = torch.tensor([[1, rho[1], rho[2], rho[1] * rho[2]],
+                             [rho[1], 1, rho[1] * rho[2], rho[2]],
+                             [rho[2], rho[1] * rho[2], 1, rho[1]],
+                             [rho[1] * rho[2], rho[2], rho[1], 1]])
+    assert torch.allclose(gram, expected, atol=0.05), (gram, expected)
+
+
+def test_mixed_model_learns_and_draws_differ_between_categories():
+    torch.manual_seed(0)
+    model = NeuralProcess(NPConfig(**MIXED)).train()
+    prior = mixed_prior()
+    val = sample_tasks(prior, 32, 15, 20, torch.Generator().manual_seed(99), active_dims=3).float()
+    before = model.loss(val.xc, val.yc, val.xt, val.yt, choices=val.choices).item()
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    g = torch.Generator().manual_seed(5)
+    for _ in range(80):
+        tb = sample_tasks(prior, 16, 15, 20, g, active_dims=3).float()
+        loss = model.loss(tb.xc, tb.yc, tb.xt, tb.yt, 0.5, tb.choices)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    after = model.loss(val.xc, val.yc, val.xt, val.yt, choices=val.choices).item()
+    assert after < before - 0.2, (before, after)
+    model.eval()
+    # one z decoded at two points that differ only in a categorical input: different values
+    choices = torch.tensor([0, 5, 0, 0])
+    xc = torch.rand(12, 4)
+    xc[:, 1] = (torch.randint(0, 5, (12,)) + 0.5) / 5
+    yc = torch.randn(12)
+    x = torch.tensor([[0.5, 0.1, 0.5, 0.5], [0.5, 0.9, 0.5, 0.5]])
+    draws = model.sample_functions(xc, yc, x, 8, torch.Generator().manual_seed(0), choices=choices)
+    assert (draws[:, 0] - draws[:, 1]).abs().max() > 1e-3
+    again = model.sample_functions(xc, yc, x, 8, torch.Generator().manual_seed(0), choices=choices)
+    assert torch.equal(draws, again)
+
+
+def test_a_prior_refuses_more_choices_than_it_serves_and_continuous_priors_refuse_categoricals():
+    model = NeuralProcess(NPConfig(**MIXED)).eval()
+    x, y = torch.rand(5, 4), torch.randn(5)
+    with pytest.raises(ValueError, match="up to 6 choices"):
+        model.predict(x, y, x, choices=torch.tensor([0, 7, 0, 0]))
+    plain = NeuralProcess(NPConfig(**{**MIXED, "max_choices": 0})).eval()
+    with pytest.raises(ValueError, match="no categorical inputs"):
+        plain.predict(x, y, x, choices=torch.tensor([0, 3, 0, 0]))
+    # all-continuous choices are the same as none
+    a = model.predict(x, y, x, choices=torch.zeros(4, dtype=torch.long))
+    b = model.predict(x, y, x)
+    assert torch.equal(a[0], b[0])
+
+
+def test_max_choices_needs_the_ard_spectrum():
+    with pytest.raises(ValueError, match="max_choices needs spectral 'ard'"):
+        NPConfig(**{**MIXED, "spectral": "fixed"})
