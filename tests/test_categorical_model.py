@@ -18,7 +18,7 @@ from npopt.neural.priors import (
     sample_tasks,
 )
 
-MIXED = dict(x_dim=4, d_model=32, n_heads=2, encoder_layers=1, cross_layers=0, decoder_hidden=32, latent_dim=0,
+MIXED = dict(x_dim=4, d_model=32, n_heads=2, encoder_layers=1, decoder_hidden=32,
              spectral="ard", spectral_features=16, max_choices=6, noise_grid=4, count_feature=True,
              fourier_features=4)
 
@@ -143,4 +143,4 @@ def test_a_prior_refuses_more_choices_than_it_serves_and_continuous_priors_refus
 
 def test_max_choices_needs_the_ard_spectrum():
     with pytest.raises(ValueError, match="max_choices needs spectral 'ard'"):
-        NPConfig(**{**MIXED, "spectral": "fixed"})
+        NPConfig(**{**MIXED, "spectral": "fixed", "refine_steps": 0})

@@ -13,7 +13,9 @@ from npopt.neural.checkpoints import load_model, save_checkpoint, shipped_priors
 from npopt.neural.model import NeuralProcess, NPConfig, lowrank_gaussian_logpdf
 from npopt.neural.priors import Dist, Family, PriorConfig, oracle_log_likelihood, sample_tasks
 
-TINY = dict(d_model=32, n_heads=2, encoder_layers=1, cross_layers=1, decoder_hidden=32, latent_dim=8, fourier_features=4)
+TINY = dict(x_dim=1, d_model=32, n_heads=2, encoder_layers=1, decoder_hidden=32, fourier_features=4, spectral="fixed",
+            spectral_features=16, spectral_max_freq=8.0, refine_steps=0, summary_max_points=0, max_choices=0,
+            noise_grid=6)
 
 
 def tiny_model(**kw) -> NeuralProcess:
@@ -26,8 +28,7 @@ def tasks(B=4, n=7, m=9, seed=0, x_dim=1):
     return sample_tasks(prior, B, n, m, torch.Generator().manual_seed(seed)).float()
 
 
-@pytest.mark.parametrize("kw", [{}, {"latent": "amortized"}, {"latent": "amortized", "decoder": "mlp"},
-                                {"encoder_layers": 0, "cross_layers": 0}, {"x_dim": 3}])
+@pytest.mark.parametrize("kw", [{}, {"encoder_layers": 0}, {"x_dim": 3}, {"x_dim": 3, "spectral": "ard"}])
 def test_shapes(kw):
     model = tiny_model(**kw)
     tb = tasks(x_dim=kw.get("x_dim", 1))
@@ -39,7 +40,7 @@ def test_shapes(kw):
     assert mean.shape == std.shape == (9,) and bool((std >= 0).all())
 
 
-@pytest.mark.parametrize("kw", [{}, {"latent": "amortized"}])
+@pytest.mark.parametrize("kw", [{}, {"spectral": "ard"}])
 def test_order_invariance_over_context(kw):
     model = tiny_model(**kw)
     tb = tasks()
@@ -173,7 +174,7 @@ def test_grid_evidence_matches_dense_gaussian_and_picks_the_true_noise():
 
 
 def test_noise_grid_model_runs_and_is_order_invariant():
-    model = tiny_model(latent_dim=0, spectral_features=8, noise_grid=6, count_feature=True)
+    model = tiny_model(count_feature=True)
     tb = tasks()
     perm = torch.randperm(tb.xc.shape[1], generator=torch.Generator().manual_seed(1))
     a = model.log_likelihood(tb.xc, tb.yc, tb.xt, tb.yt)
@@ -194,7 +195,7 @@ def test_gaussian_logpdf_dense_and_woodbury_forms_agree():
         assert torch.allclose(gaussian_logpdf(r, U, noise), dense, atol=1e-8)
 
 
-ARD = dict(latent_dim=0, spectral="ard", spectral_features=16, noise_grid=6, count_feature=True)
+ARD = dict(spectral="ard", spectral_features=16, noise_grid=6, count_feature=True)
 
 
 def test_ard_model_shapes_invariance_and_exact_posterior():
@@ -257,7 +258,7 @@ def test_refinement_uses_a_bounded_subset_of_a_large_context():
 
 def test_refine_steps_need_the_ard_spectrum():
     with pytest.raises(ValueError, match="refine_steps needs spectral 'ard'"):
-        NPConfig(latent_dim=0, spectral_features=8, refine_steps=5)
+        NPConfig(spectral="fixed", max_choices=0, spectral_features=8, refine_steps=5)
     with pytest.raises(ValueError, match="spectral must be"):
         NPConfig(spectral="iso")
 
@@ -272,3 +273,20 @@ def test_summary_of_a_large_context_comes_from_a_fixed_subset_but_the_posterior_
         sub = model.encode(x[:, keep], y[:, keep])
     assert torch.allclose(big.summary, sub.summary, atol=1e-6)
     assert not torch.allclose(big.z_mean, sub.z_mean, atol=1e-3)  # all 200 points condition z
+
+
+def test_removed_settings_load_at_their_kept_value_and_are_refused_otherwise():
+    old = {**NPConfig().to_dict(), "decoder": "linear", "latent": "bayesian", "latent_dim": 0, "cross_layers": 0,
+           "n_latent_samples": 16}
+    assert NPConfig.from_dict(old) == NPConfig()
+    with pytest.raises(ValueError, match="decoder='mlp' was removed"):
+        NPConfig.from_dict({**old, "decoder": "mlp"})
+    with pytest.raises(ValueError, match="unknown setting.* wings; known: count_feature"):
+        NPConfig.from_dict({**old, "wings": 2})
+
+
+def test_config_defaults_are_the_shipped_16d_prior():
+    import yaml
+
+    committed = yaml.safe_load((Path(__file__).parents[1] / "npopt/neural/configs/np16d.yaml").read_text())
+    assert NPConfig.from_dict(committed["model"]) == NPConfig()

@@ -58,14 +58,14 @@ def test_shipped_checkpoints_carry_exactly_their_committed_configs():
     """`npopt train npopt/neural/configs/NAME.yaml` reproduces the shipped model settings."""
     import yaml
 
-    from npopt.neural.checkpoints import read_checkpoint
+    from npopt.neural.checkpoints import load_model
+    from npopt.neural.model import NPConfig
 
     configs = Path(__file__).parents[1] / "npopt" / "neural" / "configs"
     for path in shipped_priors():
         committed = yaml.safe_load((configs / f"{path.stem}.yaml").read_text())
-        ck = read_checkpoint(path)
-        for key, value in committed["model"].items():
-            assert ck["config"][key] == value, (path.stem, key)
+        model, ck = load_model(path)
+        assert model.config == NPConfig.from_dict(committed["model"]), path.stem
         assert ck["step"] == committed["train"]["steps"]
 
 

@@ -22,8 +22,8 @@ from npopt.neural.train import setup_from_dict, train
 
 TINY = {
     "name": "tiny",
-    "model": {"d_model": 16, "n_heads": 2, "encoder_layers": 1, "cross_layers": 1, "decoder_hidden": 16,
-              "latent_dim": 8, "fourier_features": 3},
+    "model": {"x_dim": 1, "d_model": 16, "n_heads": 2, "encoder_layers": 1, "decoder_hidden": 16, "fourier_features": 3,
+              "spectral": "fixed", "spectral_features": 4, "refine_steps": 0, "summary_max_points": 0, "max_choices": 0},
     "prior": {"families": [{"name": "rbf", "kernel": "rbf", "lengthscale": {"dist": "uniform", "low": 0.1, "high": 0.3}}],
               "context_max": 10, "targets": 10},
     "train": {"steps": 12, "batch_size": 4, "warmup_steps": 2, "eval_every": 6, "eval_tasks": 8,

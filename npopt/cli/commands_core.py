@@ -93,11 +93,10 @@ def prior_list(json_out: bool = typer.Option(False, "--json", help="Print JSON i
         per_dim = prior.get("context_per_dim", 0)
         rows.append({
             "name": path.stem, "dim": c["x_dim"], "dims": f"{dims.start}-{dims.stop - 1}" if len(dims) > 1 else str(dims.start),
-            "z": c["latent_dim"] + 2 * c.get("spectral_features", 0),
-            "basis": (f"{c.get('spectral_features', 0)} {'ARD ' if c.get('spectral') == 'ard' else ''}sinusoids"
-                      if c.get("spectral_features") else "learned")
-            + (f" + {c['latent_dim']} learned" if c.get("spectral_features") and c["latent_dim"] else ""),
-            "latent": c.get("latent", "amortized"), "decoder": c["decoder"], "refine_steps": c.get("refine_steps", 0),
+            "z": 2 * c["spectral_features"],
+            "basis": f"{c['spectral_features']} {'ARD ' if c.get('spectral') == 'ard' else ''}sinusoids",
+            "refine_steps": c.get("refine_steps", 0),
+            "categorical": f"up to {c['max_choices']} choices" if c.get("max_choices") else "no",
             "families": [f["name"] for f in prior.get("families", [])],
             "context": f"{prior.get('context_min', '?')}-{prior.get('context_max', '?')}" + (f" + {per_dim} d" if per_dim else ""),
             "steps": ck.get("step"), "train_minutes": round(ck.get("elapsed_seconds", 0) / 60, 1), "path": str(path),
@@ -109,7 +108,7 @@ def prior_list(json_out: bool = typer.Option(False, "--json", help="Print JSON i
     from rich.table import Table
 
     table = Table(title="Shipped Neural Process priors")
-    columns = ("name", "dims", "z", "basis", "families", "context", "steps", "train_minutes")
+    columns = ("name", "dims", "categorical", "z", "basis", "families", "context", "steps", "train_minutes")
     for col in columns:
         table.add_column(col.replace("_", " "), overflow="fold")
     for r in rows:
@@ -127,6 +126,9 @@ def prior_eval(
                                       "(default: the prior's own mix); without NAME picks the prior for DIM."),
     refine_steps: Optional[int] = typer.Option(None, "--refine-steps", min=0, help="Evidence-refinement steps of an "
                                                "ARD prior (default: the prior's own; 0: the network's values alone)."),
+    mixed: Optional[bool] = typer.Option(None, "--mixed/--continuous", help="Only tasks with categorical inputs "
+                                         "(the oracle knows their Hamming kernel), or only continuous tasks "
+                                         "(default: the prior's own mix)."),
 ) -> None:
     """Compare the prior's predictive log-likelihood with the oracle GP on held-out tasks.
 
@@ -134,14 +136,15 @@ def prior_eval(
     knows each task's true kernel, hyperparameters and noise. Log-likelihoods are per
     target point (targets are never context points), in standardised units.
 
-    Example: npopt prior eval np1d --tasks 1000 --seed 0 --json eval.json
+    Example: npopt prior eval np16d --dim 8 --mixed --tasks 1000 --seed 0 --json eval.json
     """
+    import dataclasses
     import time
 
     from rich.progress import track
 
     from npopt.neural.checkpoints import load_model, prior_path
-    from npopt.neural.train import evaluate, setup_from_dict, validation_set
+    from npopt.neural.train import checkpoint_setup, evaluate, validation_set
 
     from npopt.errors import NoPriorError
     from npopt.neural.checkpoints import covered_dims
@@ -150,15 +153,20 @@ def prior_eval(
     model, ck = load_model(path)
     if dim is not None and dim not in covered_dims(ck):
         raise NoPriorError(f"prior {path.stem} does not cover d={dim} (it covers {list(covered_dims(ck))})")
-    setup = setup_from_dict(ck["setup"], str(path))
+    setup = checkpoint_setup(ck, str(path))
+    prior = setup.prior
+    if mixed is not None:
+        if mixed and not (prior.cat_prob > 0 and model.config.max_choices):
+            raise NoPriorError(f"prior {path.stem} has no categorical inputs; drop --mixed or use np16d")
+        prior = dataclasses.replace(prior, cat_prob=1.0 if mixed else 0.0)
     t0 = time.perf_counter()
-    batches = validation_set(setup.prior, tasks, seed=1_000_000 + seed, active_dims=dim)  # disjoint from training
+    batches = validation_set(prior, tasks, seed=1_000_000 + seed, active_dims=dim)  # disjoint from training
     if refine_steps and model.config.spectral != "ard":
         raise NoPriorError(f"prior {path.stem} has no ARD lengthscales to refine; drop --refine-steps")
     parts = [evaluate(model, [b], refine_steps) for b in track(batches, description="evaluating", transient=True)]
     n = sum(p["tasks"] for p in parts)
     result = {k: sum(p[k] * p["tasks"] for p in parts) / n for k in parts[0] if k != "tasks"}
-    result.update(prior=path.stem, tasks=n, seed=seed, dim=dim,
+    result.update(prior=path.stem, tasks=n, seed=seed, dim=dim, mixed=mixed,
                   refine_steps=model.config.refine_steps if refine_steps is None else refine_steps, gap_target_ll=result["oracle_target_ll"] - result["np_target_ll"],
                   seconds=round(time.perf_counter() - t0, 1))
     if json_path:
@@ -183,7 +191,7 @@ def prior_plot(
     """
     from npopt.neural.checkpoints import load_model, prior_path
     from npopt.neural.plots import demo_tasks, plot_draws
-    from npopt.neural.train import setup_from_dict
+    from npopt.neural.train import checkpoint_setup
 
     try:
         counts = tuple(int(s) for s in sizes.split(","))
@@ -191,7 +199,7 @@ def prior_plot(
         raise typer.BadParameter("--context takes integers such as 5,20") from None
     path = prior_path(name, dim=None if name else 1)
     model, ck = load_model(path)
-    setup = setup_from_dict(ck["setup"], str(path))
+    setup = checkpoint_setup(ck, str(path))
     if setup.model.x_dim != 1:
         raise typer.BadParameter("prior plot draws 1-D priors only")
     tasks, truths, x = demo_tasks(setup.prior, counts, family, seed)

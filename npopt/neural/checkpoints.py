@@ -67,11 +67,17 @@ def read_checkpoint(path: Path) -> dict:
     return ckpt
 
 
+#: Model settings added after checkpoint format 1 was fixed, with the values that reproduce
+#: the model of a checkpoint written before each existed (the then defaults).
+ADDED_SETTINGS = {"spectral": "fixed", "refine_steps": 0, "refine_max_points": 256, "summary_max_points": 0,
+                  "max_choices": 0}
+
+
 def load_model(path: Path) -> tuple[NeuralProcess, dict]:
     """Rebuild the model stored in ``path``; returns ``(model in eval mode, checkpoint dict)``."""
     ckpt = read_checkpoint(path)
     try:
-        model = NeuralProcess(NPConfig.from_dict(ckpt["config"]))
+        model = NeuralProcess(NPConfig.from_dict({**ADDED_SETTINGS, **ckpt["config"]}))
         model.load_state_dict(ckpt["state_dict"])
     except Exception as exc:
         raise CheckpointError(

@@ -1,32 +1,25 @@
 """The Neural Process, in one file that reads top to bottom.
 
-Garnelo et al. (2018): an encoder ``h`` embeds each context pair ``(x, y)``; a mean
-aggregator ``a`` turns the set into one order-invariant representation ``s``; a global
-latent ``z ~ q(z | context) = N(mu_z, diag sigma_z^2)`` is computed from ``s``; a decoder
-``g(z, r(x), x)`` gives a predictive mean and std at each target ``x``.
+Garnelo et al. (2018): an encoder ``h`` embeds each context pair ``(x, y)`` (here followed
+by self-attention over the set, as in Attentive NPs); a mean aggregator ``a`` turns the set
+into one order-invariant representation ``s``; a global latent ``z`` carries the function's
+uncertainty; a decoder ``g`` gives the value at each target ``x``.
 
-Two additions from the NP literature, each behind a config switch, stop the model from
-underfitting:
+The decoder is linear in ``z``: ``g(z, x) = m(x, s) + Phi(x, s) . z`` with homoscedastic noise.
+``Phi`` is a spectral basis: random Fourier features of an ARD kernel whose lengthscales
+and amplitudes come from ``s`` (or, for the 1-D prior, sinusoids of fixed frequencies).
+Because ``g`` is linear, ``q(z | context)`` is the exact conjugate posterior of ``z ~ N(0, I)``
+(Bayesian aggregation: each context pair adds to its natural parameters, an order-invariant
+sum), the targets' marginal is an exact Gaussian with low-rank covariance, training uses the
+exact joint log-likelihood, and each function draw is one ``z`` decoded at all points.
+Categorical inputs multiply the features by random features of a Hamming kernel.
 
-* ``encoder_layers``: self-attention over the context before the mean (as in Attentive NPs).
-* ``cross_layers``: a deterministic path ``r(x)`` in which each target attends to the
-  context tokens (ANP's cross-attention), so the prediction at ``x`` can look at nearby
-  observations instead of only the global summary.
-
-And the decoder comes in two kinds (``decoder``):
-
-* ``"linear"`` (shipped): ``g(z, r, x) = m(r, x) + Phi(r, x) . z`` with homoscedastic
-  noise ``sigma_n``. Because ``g`` is linear in ``z`` the marginal over ``z`` is an exact
-  Gaussian with low-rank covariance ``Phi diag(sigma_z^2) Phi^T + sigma_n^2 I``, so we
-  train on the exact *joint* log-likelihood of the targets (no ELBO, no sampling noise),
-  and every function draw is one ``z`` decoded at all points. Noise that does not depend
-  on ``x`` leaves ``z`` as the only carrier of x-dependent uncertainty, which is exactly
-  what Thompson sampling needs.
-* ``"mlp"``: the classic nonlinear decoder ``g(z, r, x) -> (mean, std)``, trained by a
-  Monte-Carlo estimate of the joint marginal likelihood (``n_latent_samples`` draws).
+Removed (no shipped prior used them; see git history before the 16-D prior): the MLP
+decoder, the amortised latent, learned basis functions, cross-attention and a direct noise
+head. Checkpoints that name them with the values the model still implements load as before.
 
 Shapes: ``B`` tasks, ``n`` context points, ``m`` targets, ``d`` input dims, ``D`` model
-width, ``R`` latent size, ``S`` function draws.
+width, ``K`` spectral frequencies, ``R = 2K`` latent size, ``S`` function draws.
 """
 
 from __future__ import annotations
@@ -43,66 +36,67 @@ LOG_2PI = math.log(2 * math.pi)
 LOG_LS_MID, LOG_LS_HALF_RANGE = math.log(0.3), 4.0
 # a categorical input's Hamming lengthscale is this times its exp(log_ls): 1.2 at the middle
 CAT_LS_SCALE = 4.0
+# settings older checkpoints and configs may name, with the only value this model implements
+# (None: any value, it had no effect on that model)
+REMOVED_SETTINGS = {"decoder": "linear", "latent": "bayesian", "latent_dim": 0, "cross_layers": 0,
+                    "n_latent_samples": None}
 
 
 @dataclass
 class NPConfig:
-    """Everything needed to rebuild a :class:`NeuralProcess` (saved in checkpoints)."""
+    """Everything needed to rebuild a :class:`NeuralProcess` (saved in checkpoints).
 
-    x_dim: int = 1
+    The defaults are the shipped 16-D prior's (``configs/np16d.yaml``)."""
+
+    x_dim: int = 16
     d_model: int = 128
     n_heads: int = 4
     encoder_layers: int = 2  # self-attention blocks over the context (0: plain per-pair h)
-    cross_layers: int = 2  # target -> context cross-attention blocks (0: no deterministic path)
     decoder_hidden: int = 128
     decoder_layers: int = 2
-    latent_dim: int = 64  # R, size of z
-    decoder: str = "linear"  # "linear" | "mlp"
-    latent: str = "bayesian"  # "bayesian": exact conjugate q(z|C); "amortized": q(z|C) = MLP(mean of tokens)
-    n_latent_samples: int = 16  # z draws per task for the "mlp" decoder's objective
-    fourier_features: int = 12  # sin/cos pairs per input dim
-    fourier_max_freq: float = 48.0  # highest frequency, in cycles per unit length
+    fourier_features: int = 8  # sin/cos pairs per input dim, what the networks see of x
+    fourier_max_freq: float = 16.0  # highest of those frequencies, in cycles per unit length
     min_std: float = 0.005  # lower bound of the observation-noise std (standardised units)
-    spectral_features: int = 0  # extra basis functions a_k(s) [cos, sin](2 pi w_k . x) (0: off)
+    spectral_features: int = 128  # K frequencies: the basis a_k(s) [cos, sin](w_k . x), z has 2K entries
+    spectral: str = "ard"  # "ard": base frequencies / per-task ARD lengthscales; "fixed": set frequencies
     spectral_max_freq: float = 32.0  # largest |w_k|, cycles per unit length ("fixed" spectra)
-    spectral: str = "fixed"  # "fixed": set frequencies; "ard": base frequencies / per-task ARD lengthscales
-    refine_steps: int = 0  # inference: ascent steps on the context's exact evidence ("ard" only)
+    refine_steps: int = 60  # inference: ascent steps on the context's exact evidence ("ard" only)
     refine_lr: float = 0.1  # their step size (Adam, on log lengthscales, log signal scale, log noise)
     refine_prior_std: float = 1.0  # sd of the Gaussian that keeps refined log values near the network's
-    refine_max_points: int = 256  # refine on at most this many context points (a fixed random subset)
-    summary_max_points: int = 0  # inference: encode the summary from at most this many points (0: all)
-    count_feature: bool = False  # give the heads log(n): mean aggregation alone hides n
-    noise_grid: int = 0  # >0: noise from the context's exact evidence over this many levels
-    max_choices: int = 0  # categorical inputs with up to this many choices (0: none; spectral "ard")
+    refine_max_points: int = 128  # refine on at most this many context points (a fixed random subset)
+    summary_max_points: int = 128  # inference: encode the summary from at most this many points (0: all)
+    count_feature: bool = True  # give the heads log(n): mean aggregation alone hides n
+    noise_grid: int = 8  # noise from the context's exact evidence over this many levels
+    max_choices: int = 12  # categorical inputs with up to this many choices (0: none; spectral "ard")
 
     def __post_init__(self) -> None:
-        if self.decoder not in ("linear", "mlp"):
-            raise ValueError(f"decoder must be 'linear' or 'mlp', not {self.decoder!r}")
-        if self.latent not in ("bayesian", "amortized"):
-            raise ValueError(f"latent must be 'bayesian' or 'amortized', not {self.latent!r}")
-        if self.latent_dim + 2 * self.spectral_features < 1 or (self.latent_dim < 1 and self.latent != "bayesian"):
-            raise ValueError("need latent_dim >= 1 (or spectral_features >= 1 with latent 'bayesian')")
-        if self.noise_grid and self.latent != "bayesian":
-            raise ValueError("noise_grid needs latent 'bayesian'")
-        if self.spectral_features and self.latent != "bayesian":
-            raise ValueError("spectral_features need latent 'bayesian'")
-        if self.latent == "bayesian" and self.decoder != "linear":
-            raise ValueError("latent 'bayesian' needs decoder 'linear'")
         if self.spectral not in ("fixed", "ard"):
             raise ValueError(f"spectral must be 'fixed' or 'ard', not {self.spectral!r}")
+        if self.spectral_features < 1:
+            raise ValueError("need spectral_features >= 1 (the basis of the decoder)")
+        if self.noise_grid < 1:
+            raise ValueError("need noise_grid >= 1 (the noise levels the evidence chooses from)")
         if self.refine_steps and self.spectral != "ard":
-            raise ValueError("refine_steps needs spectral 'ard' (with spectral_features >= 1)")
-        if self.max_choices and (self.spectral != "ard" or not self.spectral_features):
-            raise ValueError("max_choices needs spectral 'ard' (with spectral_features >= 1)")
+            raise ValueError("refine_steps needs spectral 'ard'")
+        if self.max_choices and self.spectral != "ard":
+            raise ValueError("max_choices needs spectral 'ard'")
         if self.d_model % self.n_heads:
             raise ValueError("d_model must be a multiple of n_heads")
 
     @classmethod
     def from_dict(cls, d: dict) -> "NPConfig":
+        """Settings from a config or checkpoint; removed settings are accepted at the value
+        the model still implements, and refused (naming them) otherwise."""
+        d = dict(d)
+        for key, kept in REMOVED_SETTINGS.items():
+            if key in d:
+                value = d.pop(key)
+                if kept is not None and value != kept:
+                    raise ValueError(f"model setting {key}={value!r} was removed (only {kept!r} remains)")
         known = {f.name for f in fields(cls)}
         unknown = set(d) - known
         if unknown:
-            raise ValueError(f"unknown model settings: {', '.join(sorted(unknown))}")
+            raise ValueError(f"unknown setting(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
         return cls(**d)
 
     def to_dict(self) -> dict:
@@ -158,57 +152,46 @@ class AttentionBlock(nn.Module):
 class Context:
     """A context encoded once, reusable for decoding any number of targets."""
 
-    tokens: Tensor  # B x n x D, encoded context pairs (keys/values for cross-attention)
-    summary: Tensor  # B x D, the mean-aggregated representation s
+    summary: Tensor  # B x S, the mean-aggregated representation s (plus log n)
     z_mean: Tensor  # B x R
     z_factor: Tensor  # B x R x R, S with Cov(z | C) = S S^T
-    noise: Tensor | None  # B, observation-noise std (set by the evidence grid when noise_grid > 0)
-    amp: Tensor | None = None  # B x K, amplitudes of the spectral basis
+    noise: Tensor  # B, observation-noise std (set by the evidence grid)
+    amp: Tensor  # B x K, amplitudes of the spectral basis
     log_ls: Tensor | None = None  # B x d, log ARD lengthscales (spectral "ard")
     choices: Tensor | None = None  # d, choices of each categorical input (0: continuous); None: all continuous
 
 
 class NeuralProcess(nn.Module):
-    """A latent-variable Neural Process with an attentive deterministic path."""
+    """A latent-variable Neural Process with a linear decoder on a spectral basis."""
 
     def __init__(self, config: NPConfig) -> None:
         super().__init__()
         self.config = c = config
-        D = c.d_model
+        D, K = c.d_model, c.spectral_features
         self.embed = FourierEmbedding(c.x_dim, c.fourier_features, c.fourier_max_freq)
         # with categorical inputs the network also sees log(C) / log(max_choices) per input
         in_dim = self.embed.out_dim + (c.x_dim if c.max_choices else 0)
-        # h: per-pair encoder, then optional self-attention over the set
+        # h: per-pair encoder, then self-attention over the set
         self.h = mlp(in_dim + 1, D, D, 2)
         self.self_attn = nn.ModuleList(AttentionBlock(D, c.n_heads) for _ in range(c.encoder_layers))
         self.norm_tokens = nn.LayerNorm(D)
-        # latent path, "amortized": s -> q(z | context) (Bayesian: computed from the basis)
         S = D + int(c.count_feature)  # width of the summary s
-        if c.latent == "amortized":
-            self.to_latent = mlp(S, D, 2 * c.latent_dim, 1)
-        # deterministic path: target queries attend to the context tokens
+        # decoder mean m(x, s), from a per-target embedding and the summary
         self.query = mlp(in_dim, D, D, 1)
-        self.cross_attn = nn.ModuleList(AttentionBlock(D, c.n_heads) for _ in range(c.cross_layers))
-        # decoder g
-        dec_in = D + S + (c.latent_dim if c.decoder == "mlp" else 0)
-        dec_out = 1 + c.latent_dim if c.decoder == "linear" else 2
-        self.decoder = mlp(dec_in, c.decoder_hidden, dec_out, c.decoder_layers)
-        self.to_noise = nn.Linear(S, c.noise_grid or 1)  # noise, or prior logits over the noise grid
-        if c.noise_grid:
-            self.register_buffer("noise_levels", torch.logspace(math.log10(c.min_std), 0.0, c.noise_grid,
-                                                                dtype=torch.float64), persistent=False)
-        if c.spectral_features and c.spectral == "fixed":
+        self.decoder = mlp(D + S, c.decoder_hidden, 1, c.decoder_layers)
+        self.to_noise = nn.Linear(S, c.noise_grid)  # prior logits over the noise grid
+        self.register_buffer("noise_levels", torch.logspace(math.log10(c.min_std), 0.0, c.noise_grid,
+                                                            dtype=torch.float64), persistent=False)
+        g = torch.Generator().manual_seed(0)
+        if c.spectral == "fixed":
             # fixed frequencies: magnitudes evenly spaced up to the maximum, directions random
-            g = torch.Generator().manual_seed(0)
-            dirs = F.normalize(torch.randn(c.spectral_features, c.x_dim, generator=g), dim=-1)
-            mags = torch.linspace(0.0, c.spectral_max_freq, c.spectral_features)
+            dirs = F.normalize(torch.randn(K, c.x_dim, generator=g), dim=-1)
+            mags = torch.linspace(0.0, c.spectral_max_freq, K)
             self.register_buffer("freqs", 2 * math.pi * dirs * mags[:, None])  # K x d
-        elif c.spectral_features:
+        else:
             # random Fourier features of ARD kernels: angular frequency = base / lengthscale per
             # dimension; half the bases are standard normal (the RBF spectrum), half Student-t
             # with 5 degrees of freedom (the Matern-5/2 spectrum); the amplitudes weigh them
-            K = c.spectral_features
-            g = torch.Generator().manual_seed(0)
             base = torch.randn(K, c.x_dim, generator=g)
             chi2 = torch.randn(K - K // 2, 5, generator=g).pow(2).sum(-1) / 5
             base[K // 2:] /= chi2.sqrt()[:, None]
@@ -219,8 +202,7 @@ class NeuralProcess(nn.Module):
                 # and choice; E[sign(c) sign(c')] = [c == c'] (see `waves`)
                 signs = torch.randint(0, 2, (K, c.x_dim, c.max_choices), generator=g).float() * 2 - 1
                 self.register_buffer("cat_signs", signs)  # K x d x C
-        if c.spectral_features:
-            self.to_amplitude = mlp(S, D, c.spectral_features, 1)  # a learned spectral density per task
+        self.to_amplitude = mlp(S, D, K, 1)  # a learned spectral density per task
 
     # ----------------------------------------------------------------- encoding
     def inputs(self, x: Tensor, choices: Tensor | None) -> Tensor:
@@ -264,43 +246,33 @@ class NeuralProcess(nn.Module):
         tokens = self.h(torch.cat([self.inputs(xs, choices), ys[..., None]], -1))  # B x n x D
         for block in self.self_attn:
             tokens = block(tokens, tokens)
-        tokens = self.norm_tokens(tokens)
-        summary = tokens.mean(1)  # B x D: the order-invariant aggregate a(...)
+        summary = self.norm_tokens(tokens).mean(1)  # B x D: the order-invariant aggregate a(...)
         if c.count_feature:  # B x (D+1): the aggregate plus log(n)
             summary = torch.cat([summary, summary.new_full((summary.shape[0], 1), math.log(xs.shape[1]) / 4)], -1)
-        noise = None if c.noise_grid else c.min_std + F.softplus(self.to_noise(summary)[..., 0])  # B
-        ctx = Context(tokens, summary, summary.new_zeros(0), summary.new_zeros(0), noise, choices=choices)
-        if c.spectral_features:
-            ctx.amp = F.softplus(self.to_amplitude(summary)) / math.sqrt(c.spectral_features)  # B x K
-        if c.spectral == "ard" and c.spectral_features:
+        amp = F.softplus(self.to_amplitude(summary)) / math.sqrt(c.spectral_features)  # B x K
+        ctx = Context(summary, summary.new_zeros(0), summary.new_zeros(0), summary.new_zeros(0), amp, choices=choices)
+        if c.spectral == "ard":
             ctx.log_ls = LOG_LS_MID + LOG_LS_HALF_RANGE * torch.tanh(self.to_lengthscale(summary) / LOG_LS_HALF_RANGE)
-        if c.latent == "amortized":
-            z_mean, z_raw = self.to_latent(summary).chunk(2, -1)  # B x R each
-            ctx.z_mean, ctx.z_factor = z_mean, torch.diag_embed(0.01 + 0.99 * torch.sigmoid(z_raw))
-            return ctx
         # Bayesian aggregation: each context pair adds psi psi^T / noise^2 and psi y / noise^2 to
         # the natural parameters of z ~ N(0, I); the sum over pairs is order-invariant.
         m_c, psi_c = self.basis(ctx, xc)  # B x n, B x n x R
         psi, resid = psi_c.double(), (yc - m_c).double()  # B x n x R, B x n
         gram = psi.transpose(1, 2) @ psi  # B x R x R: sum over context pairs of psi psi^T
         proj = (psi.transpose(1, 2) @ resid[..., None])[..., 0]  # B x R: sum of psi y
-        if c.noise_grid:
-            # the noise the context itself supports: its exact evidence at each level, plus the
-            # network's prior over levels; the posterior mean of log(noise) is used. The
-            # evidence only selects (no gradient through its J Choleskys: 4x faster training).
-            with torch.no_grad():
-                evidence = grid_evidence(gram, proj, resid.pow(2).sum(-1), xc.shape[1], self.noise_levels)  # B x J
-            weights = torch.softmax(self.to_noise(summary).double() + evidence, -1)  # B x J
-            ctx.noise = noise = (weights @ self.noise_levels.log()).exp().to(yc.dtype)
+        # the noise the context itself supports: its exact evidence at each level, plus the
+        # network's prior over levels; the posterior mean of log(noise) is used. The
+        # evidence only selects (no gradient through its J Choleskys: 4x faster training).
+        with torch.no_grad():
+            evidence = grid_evidence(gram, proj, resid.pow(2).sum(-1), xc.shape[1], self.noise_levels)  # B x J
+        weights = torch.softmax(self.to_noise(summary).double() + evidence, -1)  # B x J
+        ctx.noise = (weights @ self.noise_levels.log()).exp().to(yc.dtype)
         steps = c.refine_steps if refine_steps is None else refine_steps
         if steps and c.spectral == "ard":
-            learned = psi_c[..., : c.latent_dim]  # the part of the basis refinement leaves alone
-            self._refine(ctx, xc, resid, learned, steps)
-            psi = torch.cat([learned, self.waves(xc, ctx.amp, ctx.log_ls, choices)], -1).double()
+            self._refine(ctx, xc, resid, steps)
+            psi = self.waves(xc, ctx.amp, ctx.log_ls, choices).double()
             gram = psi.transpose(1, 2) @ psi
             proj = (psi.transpose(1, 2) @ resid[..., None])[..., 0]
-            noise = ctx.noise
-        var = noise.double()[:, None, None] ** 2
+        var = ctx.noise.double()[:, None, None] ** 2
         R = psi.shape[-1]
         precision = torch.eye(R, dtype=torch.float64) + gram / var  # B x R x R
         L = torch.linalg.cholesky(precision)
@@ -310,29 +282,17 @@ class NeuralProcess(nn.Module):
         ctx.z_factor = torch.linalg.solve_triangular(L, eye, upper=False).transpose(1, 2).to(yc.dtype)  # L^-T
         return ctx
 
-    def represent(self, ctx: Context, xt: Tensor) -> Tensor:
-        """Per-target input to the decoder: ``[r(x), s]``, ``B x m x 2D``."""
-        r = self.query(self.inputs(xt, ctx.choices))  # B x m x D
-        for block in self.cross_attn:
-            r = block(r, ctx.tokens)
-        s = ctx.summary[:, None, :].expand(-1, xt.shape[1], -1)  # B x m x D
-        return torch.cat([r, s], -1)
-
-    # ----------------------------------------------------------------- linear decoder
+    # ----------------------------------------------------------------- the linear decoder
     def basis(self, ctx: Context, xt: Tensor) -> tuple[Tensor, Tensor]:
-        """Mean ``m(x)`` (``B x m``) and basis ``Phi(x)`` (``B x m x R``) of the linear decoder.
-
-        With ``spectral_features = K`` the basis ends with ``2K`` sinusoids of fixed
-        frequencies whose amplitudes come from the context summary, so ``R = latent_dim + 2K``.
-        """
-        out = self.decoder(self.represent(ctx, xt))  # B x m x (1+latent_dim)
-        mean, phi = out[..., 0], out[..., 1:]
-        if self.config.spectral_features:
-            phi = torch.cat([phi, self.waves(xt, ctx.amp, ctx.log_ls, ctx.choices)], -1)
-        return mean, phi
+        """Mean ``m(x)`` (``B x m``) and basis ``Phi(x)`` (``B x m x R``) of the linear decoder:
+        ``m`` from the target's embedding and the summary, ``Phi`` the spectral basis."""
+        r = self.query(self.inputs(xt, ctx.choices))  # B x m x D
+        s = ctx.summary[:, None, :].expand(-1, xt.shape[1], -1)  # B x m x S
+        mean = self.decoder(torch.cat([r, s], -1))[..., 0]  # B x m
+        return mean, self.waves(xt, ctx.amp, ctx.log_ls, ctx.choices)
 
     def waves(self, xt: Tensor, amp: Tensor, log_ls: Tensor | None, choices: Tensor | None = None) -> Tensor:
-        """The spectral part of the basis, ``B x m x 2K``: ``amp_k g_k(c) [cos, sin](w_k . x)``.
+        """The spectral basis, ``B x m x 2K``: ``amp_k g_k(c) [cos, sin](w_k . x)``.
 
         ``w_k`` is a fixed frequency (spectral "fixed") or ``base_k / lengthscale`` per
         dimension (spectral "ard", ``log_ls``: ``B x d``), applied to the continuous inputs.
@@ -362,19 +322,17 @@ class NeuralProcess(nn.Module):
             amp = amp * gain
         return torch.cat([angle.cos() * amp, angle.sin() * amp], -1)
 
-    def _refine(self, ctx: Context, xc: Tensor, resid: Tensor, learned: Tensor, steps: int) -> None:
+    def _refine(self, ctx: Context, xc: Tensor, resid: Tensor, steps: int) -> None:
         """Move the ARD lengthscales, a signal scale and the noise of ``ctx`` uphill on the
         context's exact log evidence, plus a Gaussian penalty (sd ``refine_prior_std``)
         around the network's values: the network proposes, the data's evidence adjusts.
 
-        ``resid``: ``B x n`` context values minus the decoder's mean; ``learned``: the
-        learned basis functions at the context (``B x n x latent_dim``), which stay fixed.
-        This is the NP analogue of a GP's hyperparameter fit, but on the ``2K``-feature
-        basis with a good starting point, so a few dozen cheap steps suffice."""
+        ``resid``: ``B x n`` context values minus the decoder's mean. This is the NP analogue
+        of a GP's hyperparameter fit, but on the ``2K``-feature basis with a good starting
+        point, so a few dozen cheap steps suffice."""
         c = self.config
         # hyperparameters need far fewer points than n = 1000
-        xc, resid, learned = fixed_subset(c.refine_max_points, xc, resid.detach(), learned.detach())
-        fixed_phi = learned.double()
+        xc, resid = fixed_subset(c.refine_max_points, xc, resid.detach())
         x = xc.double()
         log_ls0, amp0 = ctx.log_ls.detach().double(), ctx.amp.detach().double()
         log_noise0 = ctx.noise.detach().double().log()
@@ -385,7 +343,7 @@ class NeuralProcess(nn.Module):
         lo, hi = math.log(c.min_std), 0.0
         with torch.enable_grad():
             for _ in range(steps):
-                phi = torch.cat([fixed_phi, self.waves(x, amp0 * d_scale.exp()[:, None], log_ls0 + d_ls, ctx.choices)], -1)
+                phi = self.waves(x, amp0 * d_scale.exp()[:, None], log_ls0 + d_ls, ctx.choices)
                 noise = (log_noise0 + d_noise).clamp(lo, hi).exp()
                 evidence = gaussian_logpdf(resid, phi, noise)  # B
                 penalty = (d_ls.pow(2).sum(-1) + d_scale.pow(2) + d_noise.pow(2)) / (2 * c.refine_prior_std**2)
@@ -399,19 +357,10 @@ class NeuralProcess(nn.Module):
 
     def linear_terms(self, ctx: Context, xt: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """Mean (``B x m``), factor ``U = Phi S`` (``B x m x R``) and noise std (``B``) of the
-        exact Gaussian marginal ``N(mean, U U^T + noise^2 I)`` of the linear decoder."""
+        exact Gaussian marginal ``N(mean, U U^T + noise^2 I)`` of the decoder."""
         m_t, phi = self.basis(ctx, xt)
         mean = m_t + (phi @ ctx.z_mean[..., None])[..., 0]  # B x m
         return mean, phi @ ctx.z_factor, ctx.noise
-
-    # ----------------------------------------------------------------- mlp decoder
-    def mlp_decode(self, ctx: Context, xt: Tensor, z: Tensor) -> tuple[Tensor, Tensor]:
-        """Decode ``S`` latent draws ``z`` (``S x B x R``): mean and std, ``S x B x m`` each."""
-        rep = self.represent(ctx, xt)  # B x m x 2D
-        S, m = z.shape[0], xt.shape[1]
-        inp = torch.cat([rep.expand(S, *rep.shape), z[:, :, None, :].expand(-1, -1, m, -1)], -1)
-        mean, raw = self.decoder(inp).unbind(-1)
-        return mean, self.config.min_std + F.softplus(raw)
 
     def _draw_z(self, ctx: Context, S: int, generator: torch.Generator | None) -> Tensor:
         eps = torch.randn((S, *ctx.z_mean.shape), generator=generator).to(ctx.z_mean)  # S x B x R
@@ -427,17 +376,10 @@ class NeuralProcess(nn.Module):
         need); marginal: the mean of per-point marginal densities.
         """
         ctx = self.encode(xc, yc, refine_steps, choices)
-        m = xt.shape[1]
-        if self.config.decoder == "linear":
-            mean, U, noise = self.linear_terms(ctx, xt)
-            var = U.pow(2).sum(-1) + noise[:, None] ** 2  # B x m
-            marginal = (-0.5 * (LOG_2PI + var.log() + (yt - mean) ** 2 / var)).mean(-1)
-            return lowrank_gaussian_logpdf(yt - mean, U, noise) / m, marginal
-        S = self.config.n_latent_samples
-        mean, std = self.mlp_decode(ctx, xt, self._draw_z(ctx, S, None))  # S x B x m
-        point = -0.5 * LOG_2PI - std.log() - 0.5 * ((yt - mean) / std) ** 2  # S x B x m
-        joint = (torch.logsumexp(point.sum(-1), 0) - math.log(S)) / m
-        return joint, (torch.logsumexp(point, 0) - math.log(S)).mean(-1)
+        mean, U, noise = self.linear_terms(ctx, xt)
+        var = U.pow(2).sum(-1) + noise[:, None] ** 2  # B x m
+        marginal = (-0.5 * (LOG_2PI + var.log() + (yt - mean) ** 2 / var)).mean(-1)
+        return lowrank_gaussian_logpdf(yt - mean, U, noise) / xt.shape[1], marginal
 
     def log_likelihood(self, xc: Tensor, yc: Tensor, xt: Tensor, yt: Tensor, joint: bool = True,
                        refine_steps: int | None = None, choices: Tensor | None = None) -> Tensor:
@@ -468,59 +410,34 @@ class NeuralProcess(nn.Module):
             choices: ``d`` choices per categorical input (see :meth:`encode`).
         """
         ctx = self.encode(context_x[None], context_y[None], choices=choices)
-        if self.config.decoder == "linear":
-            mean, U, _ = self.linear_terms(ctx, x[None])
-            return mean[0], U[0].pow(2).sum(-1).sqrt()
-        mean, _ = self.mlp_decode(ctx, x[None], self._draw_z(ctx, 256, None))
-        return mean[:, 0].mean(0), mean[:, 0].std(0)
+        mean, U, _ = self.linear_terms(ctx, x[None])
+        return mean[0], U[0].pow(2).sum(-1).sqrt()
 
     @torch.no_grad()
     def draw_paths(self, context_x: Tensor, context_y: Tensor, n_draws: int,
                    generator: torch.Generator | None = None, choices: Tensor | None = None) -> "FunctionPaths":
-        """``n_draws`` function draws that can be evaluated anywhere, differentiably in ``x``
-        (linear decoder only); the same ``generator`` state gives the same functions as
-        :meth:`sample_functions`."""
-        if self.config.decoder != "linear":
-            raise ValueError("function paths need the linear decoder")
+        """``n_draws`` function draws that can be evaluated anywhere, differentiably in ``x``;
+        the same ``generator`` state gives the same functions as :meth:`sample_functions`."""
         ctx = self.encode(context_x[None], context_y[None], choices=choices)
         return FunctionPaths(self, ctx, self._draw_z(ctx, n_draws, generator)[:, 0])
 
     @torch.no_grad()
-    def sample_functions(
-        self,
-        context_x: Tensor,
-        context_y: Tensor,
-        x: Tensor,
-        n_draws: int,
-        generator: torch.Generator | None = None,
-        noise: bool = False,
-        choices: Tensor | None = None,
-    ) -> Tensor:
+    def sample_functions(self, context_x: Tensor, context_y: Tensor, x: Tensor, n_draws: int,
+                         generator: torch.Generator | None = None, choices: Tensor | None = None) -> Tensor:
         """Coherent function draws: ``n_draws x m``, ONE ``z`` per row decoded at all ``x``.
 
         Args:
             context_x: ``n x d`` context inputs (unit cube); context_y: ``n`` standardised values.
             x: ``m x d`` points at which to evaluate each drawn function.
             n_draws: number of functions ``S``.
-            generator: randomness for ``z`` (and the noise).
-            noise: add the decoder's observation noise (independent per point).
+            generator: randomness for ``z``.
             choices: ``d`` choices per categorical input (see :meth:`encode`).
         """
-        ctx = self.encode(context_x[None], context_y[None], choices=choices)
-        z = self._draw_z(ctx, n_draws, generator)  # S x 1 x R
-        if self.config.decoder == "linear":
-            f = FunctionPaths(self, ctx, z[:, 0])(x)  # S x m
-            std = ctx.noise[0].expand_as(f)
-        else:
-            f, std = self.mlp_decode(ctx, x[None], z)
-            f, std = f[:, 0], std[:, 0]
-        if noise:
-            f = f + std * torch.randn(f.shape, generator=generator).to(f)
-        return f
+        return self.draw_paths(context_x, context_y, n_draws, generator, choices)(x)
 
 
 class FunctionPaths:
-    """Function draws ``f_s(x) = m(x) + Phi(x) . z_s`` of a conditioned linear-decoder NP."""
+    """Function draws ``f_s(x) = m(x) + Phi(x) . z_s`` of a conditioned NP."""
 
     def __init__(self, model: NeuralProcess, ctx: Context, z: Tensor) -> None:
         self.model, self.ctx, self.z = model, ctx, z  # z: S x R

@@ -78,12 +78,26 @@ def setup_from_dict(data: Any, source: str = "config") -> Setup:
     unknown = sorted(set(data) - {"name", "description", "model", "prior", "train"})
     if unknown:
         raise ConfigError(f"{source}: unknown section(s) {', '.join(unknown)} (name, description, model, prior, train)")
-    model = _dataclass_from(NPConfig, data.get("model"), f"{source}: model")
+    model_data = data.get("model")
+    if isinstance(model_data, dict):  # NPConfig knows its removed settings
+        try:
+            model = NPConfig.from_dict(model_data)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{source}: model: {exc}") from None
+    else:
+        model = _dataclass_from(NPConfig, model_data, f"{source}: model")
     prior = _dataclass_from(PriorConfig, data.get("prior"), f"{source}: prior")
     train = _dataclass_from(TrainConfig, data.get("train"), f"{source}: train")
     if prior.x_dim != model.x_dim:
         raise ConfigError(f"{source}: prior.x_dim ({prior.x_dim}) differs from model.x_dim ({model.x_dim})")
     return Setup(str(data["name"]), str(data.get("description", "")), model, prior, train)
+
+
+def checkpoint_setup(ckpt: dict, source: str) -> Setup:
+    """The training setup stored in a checkpoint, its model settings as the model was built."""
+    from npopt.neural.checkpoints import ADDED_SETTINGS
+
+    return setup_from_dict({**ckpt["setup"], "model": {**ADDED_SETTINGS, **ckpt["config"]}}, source)
 
 
 def load_setup(path: Path) -> Setup:

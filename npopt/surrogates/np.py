@@ -94,8 +94,6 @@ class NPSurrogate(Surrogate):
     def paths(self, n_draws: int, generator: torch.Generator):
         if self._X is None:
             raise RuntimeError("condition() the surrogate before sampling")
-        if self.model.config.decoder != "linear":
-            return None
         return _PaddedPaths(self.model.draw_paths(self._X, self._y, n_draws, generator, self._choices), self._pad)
 
     def predict(self, candidates: Tensor) -> tuple[Tensor, Tensor]:
