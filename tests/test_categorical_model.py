@@ -144,3 +144,34 @@ def test_a_prior_refuses_more_choices_than_it_serves_and_continuous_priors_refus
 def test_max_choices_needs_the_ard_spectrum():
     with pytest.raises(ValueError, match="max_choices needs spectral 'ard'"):
         NPConfig(**{**MIXED, "spectral": "fixed", "refine_steps": 0})
+
+
+def _saved(tmp_path, **kw):
+    from npopt.neural.checkpoints import save_checkpoint
+
+    torch.manual_seed(0)
+    model = NeuralProcess(NPConfig(**{**MIXED, **kw}))
+    path = tmp_path / f"mixed{kw.get('max_choices', '')}.pt"
+    save_checkpoint(path, model, name="mixed", setup={"prior": {"active_dims_min": 1, "active_dims_max": 4}})
+    return path
+
+
+def test_np_surrogate_serves_categorical_inputs_and_names_its_limits(tmp_path):
+    from npopt.errors import NoPriorError
+    from npopt.surrogates.np import NPSurrogate
+
+    path = _saved(tmp_path)
+    s = NPSurrogate(path, dim=3, choices=(0, 4, 0))
+    X = torch.rand(10, 3, dtype=torch.float64)
+    X[:, 1] = (torch.randint(0, 4, (10,)) + 0.5) / 4
+    s.condition(X, torch.randn(10, dtype=torch.float64))
+    C = torch.rand(50, 3, dtype=torch.float64)
+    C[:, 1] = (torch.randint(0, 4, (50,)) + 0.5) / 4
+    draws = s.sample(C, 4, torch.Generator().manual_seed(0))
+    paths = s.paths(4, torch.Generator().manual_seed(0))
+    assert draws.shape == (4, 50) and torch.allclose(paths(C), draws)
+    with pytest.raises(NoPriorError, match="at most 6 choices, not 9; use at most 6 choices or --surrogate gp"):
+        NPSurrogate(path, dim=3, choices=(0, 9, 0))
+    plain = _saved(tmp_path, max_choices=0)
+    with pytest.raises(NoPriorError, match="at most 0 choices, not 4; use a prior with categorical inputs"):
+        NPSurrogate(plain, dim=3, choices=(0, 4, 0))
