@@ -2,9 +2,10 @@
 
     import npopt
 
-    space = {"x": npopt.Float(-2, 2), "lr": npopt.Float(1e-5, 1e-1, log=True), "n": npopt.Int(1, 8)}
+    space = {"x": npopt.Float(-2, 2), "lr": npopt.Float(1e-5, 1e-1, log=True), "n": npopt.Int(1, 8),
+             "act": npopt.Categorical(["relu", "tanh"])}
     with npopt.Study.create("my.study.db", space, surrogate="gp") as study:
-        summary = npopt.run(study, lambda x, lr, n: (x - 1) ** 2 + n * lr, budget=20)
+        summary = npopt.run(study, lambda x, lr, n, act: (x - 1) ** 2 + n * lr + (act == "tanh"), budget=20)
         print(study.best)
 
 ``import npopt`` is light: the space types and errors are imported at once, everything
@@ -26,7 +27,7 @@ from npopt.errors import (
     StudyError,
     TrialError,
 )
-from npopt.space import Fixed, Float, Int, Space, load_space_file, to_minimise
+from npopt.space import Categorical, Fixed, Float, Int, Space, load_space_file, to_minimise
 
 __version__ = "0.1.0"
 
@@ -44,6 +45,7 @@ _LAZY = {
 __all__ = [
     "Float",
     "Int",
+    "Categorical",
     "Fixed",
     "Space",
     "load_space_file",

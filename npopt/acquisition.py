@@ -1,15 +1,23 @@
 """Thompson sampling over any :class:`~npopt.surrogates.base.Surrogate`.
 
 Each suggested point is the argmin of ONE coherent function draw over a candidate set
-(space-filling Sobol points plus Gaussian perturbations of the best observations), so a
+(space-filling Sobol points plus local perturbations of the best observations), so a
 batch of ``n`` points comes from ``n`` independent draws. Candidates close to points
 that must not be repeated (pending trials, failed trials, points already observed or
 already picked in this batch) are excluded.
+
+Mixed spaces reach this module only as two facts about the unit cube, never as parameter
+types: ``choices`` (per coordinate, the number of categories ``C >= 2`` or 0) and a
+``snap`` function that moves ``m x d`` points to the unit points of the parameters they
+stand for (integers and categories at their slice centres). Local perturbations resample
+categories instead of adding noise to them; the gradient polish moves the other
+coordinates only, and its result is snapped.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 
 import torch
@@ -63,8 +71,16 @@ def candidate_set(
     y: Tensor | None = None,
     n_space_filling: int | None = None,
     n_best: int = 5,
+    choices: Sequence[int] | None = None,
 ) -> Tensor:
     """A space-filling set plus local perturbations of the best observations.
+
+    Continuous (and integer) coordinates of a perturbation get Gaussian noise at three
+    scales. A categorical coordinate instead keeps its category or, with probability
+    ``1 / (number of categorical coordinates)``, takes a uniformly drawn one (which may be
+    the same); half of the perturbations change at least one categorical coordinate.
+    Categorical coordinates of the perturbations are at category centres
+    ``(i + 0.5) / C``; the Sobol points are left as drawn (snap them afterwards).
 
     Args:
         dim: input dimension ``d``.
@@ -72,6 +88,8 @@ def candidate_set(
         X: ``n x d`` observed points (optional), y: ``n`` standardised values.
         n_space_filling: number of Sobol points (default grows with ``d``).
         n_best: how many of the best observations get local perturbations.
+        choices: per coordinate, the number of categories ``C >= 2`` of a categorical
+            coordinate, 0 otherwise (``d`` entries; default: no categoricals).
 
     Returns:
         ``m x d`` candidates in the unit cube (float64).
@@ -86,8 +104,33 @@ def candidate_set(
         per = 64 * dim
         for scale in (0.01, 0.05, 0.15):
             noise = torch.randn(best.shape[0], per, dim, generator=generator, dtype=torch.float64)
-            parts.append((best[:, None, :] + scale * noise).reshape(-1, dim).clamp(0.0, 1.0))
+            local = (best[:, None, :] + scale * noise).reshape(-1, dim).clamp(0.0, 1.0)  # k*per x d
+            if choices is not None and any(c >= 2 for c in choices):
+                local = _resample_categories(local, best.repeat_interleave(per, 0), choices, generator)
+            parts.append(local)
     return torch.cat(parts, 0)
+
+
+def _resample_categories(local: Tensor, centres: Tensor, choices: Sequence[int], generator: torch.Generator) -> Tensor:
+    """``local`` (``m x d``) with its categorical coordinates set to category centres.
+
+    Each categorical coordinate keeps the category of its row's centre point (``m x d``)
+    or, with probability ``1 / d_cat``, takes a uniformly drawn one; every other row
+    (the even ones) moves one random categorical coordinate to a different category."""
+    cat = torch.tensor([j for j, c in enumerate(choices) if c >= 2])  # d_cat coordinate indices
+    C = torch.tensor([float(choices[j]) for j in cat.tolist()], dtype=torch.float64)  # d_cat
+    m, d_cat = local.shape[0], cat.numel()
+    kept = torch.minimum(torch.floor(centres[:, cat].clamp(0.0, 1.0) * C), C - 1)  # m x d_cat indices
+    drawn = torch.floor(torch.rand(m, d_cat, generator=generator, dtype=torch.float64) * C)  # m x d_cat
+    change = torch.rand(m, d_cat, generator=generator, dtype=torch.float64) < 1.0 / d_cat  # m x d_cat
+    index = torch.where(change, drawn, kept)  # m x d_cat
+    rows = torch.arange(0, m, 2)  # r rows that change for sure
+    j = torch.randint(0, d_cat, (rows.numel(),), generator=generator)  # r coordinates
+    shift = 1 + torch.floor(torch.rand(rows.numel(), generator=generator, dtype=torch.float64) * (C[j] - 1))  # r, 1..C-1
+    index[rows, j] = torch.remainder(kept[rows, j] + shift, C[j])
+    out = local.clone()
+    out[:, cat] = (index + 0.5) / C
+    return out
 
 
 def _too_close(candidates: Tensor, points: Tensor, radius: float) -> Tensor:
@@ -102,25 +145,37 @@ POLISH_STEPS = 30
 
 
 def _polish(paths, i: int, start: Tensor, X: Tensor, avoid: Tensor | None, picked: list[Tensor],
-            radius: float, steps: int, lr: float = 0.01) -> Tensor:
-    """Descend draw ``i`` from ``start`` by Adam steps inside the unit cube; return the
-    lowest point visited (``start`` if none is lower or the best one is too close to a
-    point that must not be repeated)."""
+            radius: float, steps: int, movable: Tensor | None = None,
+            snap: Callable[[Tensor], Tensor] | None = None, lr: float = 0.01) -> Tensor:
+    """Descend draw ``i`` from ``start`` by Adam steps inside the unit cube.
+
+    Only the ``movable`` coordinates (``d`` booleans; default all) move. Returns the lowest
+    point visited, snapped by ``snap`` if given (``m x d -> m x d``, e.g. integers to their
+    slice centres); ``start`` if that point is no lower than ``start`` on the same draw or
+    is too close to a point that must not be repeated."""
     x = start.clone()[None].requires_grad_(True)  # 1 x d
     opt = torch.optim.Adam([x], lr=lr)
-    best_x, best_f = start, math.inf  # the first step's value is the start's
+    best_x, best_f, start_f = start, math.inf, math.inf
     with torch.enable_grad():
-        for _ in range(steps):
+        for step in range(steps):
             f = paths.draw(i, x)[0]
-            if float(f.detach()) < best_f:
-                best_x, best_f = x.detach()[0].clone(), float(f.detach())
-            (x.grad,) = torch.autograd.grad(f, x)  # only x: the model's weights get no gradients
+            value = float(f.detach())
+            if step == 0:
+                start_f = value  # the first step's value is the start's
+            if value < best_f:
+                best_x, best_f = x.detach()[0].clone(), value
+            (grad,) = torch.autograd.grad(f, x)  # only x: the model's weights get no gradients
+            x.grad = grad if movable is None else grad * movable  # Adam leaves zero-gradient coordinates put
             opt.step()
             with torch.no_grad():
                 x.clamp_(0.0, 1.0)
     f = float(paths.draw(i, x.detach()).detach())
     if f < best_f:
         best_x = x.detach()[0].clone()
+    if snap is not None and best_x is not start:
+        best_x = snap(best_x[None])[0]
+        if float(paths.draw(i, best_x[None]).detach()) >= start_f:
+            return start
     d = best_x.shape[0]
     others = [X.to(best_x), *(p[None] for p in picked)]
     if avoid is not None:
@@ -139,6 +194,10 @@ def thompson_suggest(
     candidates: Tensor | None = None,
     radius: float | None = None,
     polish_steps: int | None = None,
+    *,
+    grid: bool = False,
+    choices: Sequence[int] | None = None,
+    snap: Callable[[Tensor], Tensor] | None = None,
 ) -> Tensor:
     """Suggest ``n`` distinct points by Thompson sampling.
 
@@ -149,14 +208,22 @@ def thompson_suggest(
         n: number of points to suggest.
         generator: randomness (same seed -> same suggestions).
         avoid: ``k x d`` points that must not be suggested again (pending, failed).
-        candidates: ``m x d`` fixed candidate set (e.g. a grid); default: :func:`candidate_set`.
+        candidates: ``m x d`` candidate set; default: :func:`candidate_set`.
         radius: exclusion radius around observed/avoided/picked points
-            (default ``1e-6`` for a fixed candidate set, ``1e-3 * sqrt(d)`` otherwise).
+            (default ``1e-6`` on a grid, ``1e-3 * sqrt(d)`` otherwise).
         polish_steps: gradient steps that move each draw's best candidate downhill on
             that same draw, for surrogates with differentiable :meth:`~Surrogate.paths`
-            (never on a fixed candidate set; 0: off). Default: 30 for ``d >= 2``, 0 in
-            1-D, where the candidates already resolve a draw's minimum (polishing measured
-            slightly worse on Forrester and cost 3x the time).
+            (never on a grid; 0: off). Default: 30 for ``d >= 2``, 0 in 1-D, where the
+            candidates already resolve a draw's minimum (polishing measured slightly
+            worse on Forrester and cost 3x the time).
+        grid: ``candidates`` are the only points allowed (e.g. a benchmark's fixed grid):
+            every pick is one of them and nothing is polished.
+        choices: per coordinate, the number of categories ``C >= 2`` of a categorical
+            coordinate, 0 otherwise (``d`` entries). Local candidates resample categories;
+            the polish leaves categorical coordinates where they are.
+        snap: ``m x d -> m x d`` map of unit points to the points of the parameters they
+            stand for (e.g. ``Space.snap_unit``); applied to the candidates (unless
+            ``grid``) and to polished points, so that integers stay integers.
 
     Returns:
         ``n x d`` points (float64).
@@ -166,15 +233,21 @@ def thompson_suggest(
     dim = X.shape[1] if X.ndim == 2 and X.shape[1] > 0 else (candidates.shape[1] if candidates is not None else None)
     if dim is None:
         raise ValueError("cannot infer the dimension: pass X with shape n x d or candidates")
-    fixed = candidates is not None
+    if grid and candidates is None:
+        raise ValueError("grid=True needs the grid as candidates")
+    movable = None if choices is None else torch.tensor([c < 2 for c in choices], dtype=torch.float64)  # d
     if polish_steps is None:
         polish_steps = POLISH_STEPS if dim >= 2 else 0
+    if grid or (movable is not None and not movable.any()):
+        polish_steps = 0
     if candidates is None:
         local = surrogate.local_candidates
-        candidates = candidate_set(dim, generator, X if local else None, y if local else None)
+        candidates = candidate_set(dim, generator, X if local else None, y if local else None, choices=choices)
     candidates = candidates.to(torch.float64)
+    if snap is not None and not grid:
+        candidates = snap(candidates)  # points that stand for the same parameters coincide
     if radius is None:
-        radius = 1e-6 if fixed else 1e-3 * math.sqrt(dim)
+        radius = 1e-6 if grid else 1e-3 * math.sqrt(dim)
     blocked = _too_close(candidates, X, radius)
     if avoid is not None and avoid.numel():
         blocked |= _too_close(candidates, avoid.reshape(-1, dim), radius)
@@ -184,7 +257,7 @@ def thompson_suggest(
         draws = torch.rand(n, candidates.shape[0], generator=generator, dtype=torch.float64)
     else:
         surrogate.condition(X, y)
-        paths = None if (fixed or not polish_steps) else surrogate.paths(n, generator)
+        paths = surrogate.paths(n, generator) if polish_steps else None
         if paths is not None:
             draws = paths(candidates).to(torch.float64)  # n x m, the same draws as sample()
         else:
@@ -195,13 +268,15 @@ def thompson_suggest(
         row = row.masked_fill(blocked, math.inf)
         if torch.isinf(row).all():  # everything blocked: fall back to a uniform point
             point = torch.rand(dim, generator=generator, dtype=torch.float64)
-            if fixed:
+            if grid:
                 free = (~blocked).nonzero().flatten()
                 point = candidates[free[0]] if free.numel() else candidates[0]
+            elif snap is not None:
+                point = snap(point[None])[0]
         else:
             point = candidates[int(torch.argmin(row))]
             if paths is not None:
-                point = _polish(paths, i, point, X, avoid, picked, radius, polish_steps)
+                point = _polish(paths, i, point, X, avoid, picked, radius, polish_steps, movable, snap)
         picked.append(point)
         blocked |= _too_close(candidates, point[None], radius)
     return torch.stack(picked, 0)

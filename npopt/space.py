@@ -9,6 +9,10 @@ parameter, in declaration order) and values to be *minimised*.
 * ``Int(low, high, log=False)``: an integer in ``[low, high]`` (both inclusive). Each integer
   owns an equal slice of the unit interval (the range ``[low - 0.5, high + 0.5]`` is mapped,
   on a log scale if asked), so rounding favours no value, the ends included.
+* ``Categorical(choices)``: one of a list of distinct strings, numbers, booleans or ``None``.
+  With ``C >= 2`` choices, choice ``i`` owns the slice ``[i / C, (i + 1) / C)`` of its unit
+  coordinate and sits at its centre ``(i + 0.5) / C``; a single choice is a constant and
+  takes no coordinate.
 * ``Fixed(value)``: a constant passed to the objective but not optimised.
 
 A space is declared either in Python (``{"x": Float(-2, 2), "n": Int(1, 8)}``) or in a YAML
@@ -19,20 +23,24 @@ or JSON file::
       x: {type: float, low: -2, high: 2}
       lr: {type: float, low: 1e-5, high: 1e-1, log: true}
       layers: {type: int, low: 1, high: 8}
+      kernel: {type: categorical, choices: [rbf, linear, poly]}   # or `kernel: [rbf, linear, poly]`
       batch: {type: fixed, value: 64}      # or simply `batch: 64`
 
 Every malformed space raises :class:`~npopt.errors.SpaceError` naming the parameter and the
-problem. No torch here: this module is imported by ``import npopt`` and the CLI.
+problem. No torch here (numpy only): this module is imported by ``import npopt`` and the CLI.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Union
+
+import numpy as np
 
 from npopt.errors import SpaceError
 
@@ -127,6 +135,10 @@ class Float(_Range):
     def _from_unit(self, u: float) -> float:
         return min(max(self._unscaled(u), self.low), self.high)
 
+    def _snap_unit(self, u: np.ndarray) -> np.ndarray:
+        """``m`` unit coordinates, clipped to ``[0, 1]`` (floats need no other snapping)."""
+        return np.clip(u, 0.0, 1.0)
+
 
 @dataclass(frozen=True)
 class Int(_Range):
@@ -158,6 +170,116 @@ class Int(_Range):
     def _from_unit(self, u: float) -> int:
         return min(max(round(self._unscaled(u)), self.low), self.high)
 
+    def _snap_unit(self, u: np.ndarray) -> np.ndarray:
+        """``m`` unit coordinates moved to the position of the integer each rounds to;
+        the vectorised ``_position(_from_unit(u))`` (numpy rounds half to even, as ``round``)."""
+        a, b = self._edges()
+        t = a + np.clip(u, 0.0, 1.0) * (b - a)
+        n = np.clip(np.round(np.exp(t) if self.log else t), self.low, self.high)  # m integers
+        return ((np.log(n) if self.log else n) - a) / (b - a)
+
+
+def _choice_key(value: Any) -> tuple[str, Any]:
+    """What makes two choices the same: ``1`` and ``1.0`` are, ``1`` and ``True`` are not."""
+    if value is None or isinstance(value, (bool, str)):
+        return (type(value).__name__, value)
+    return ("number", value)
+
+
+class Categorical:
+    """One of a list of distinct choices: strings, numbers, booleans or ``None``.
+
+    The objective receives the choice itself. With ``C >= 2`` choices the parameter takes
+    one unit coordinate, choice ``i`` at ``(i + 0.5) / C``; with one choice it is a
+    constant. Numbers match regardless of int/float (``1`` is ``1.0``), never booleans.
+
+    Args:
+        choices: the choices, in the order that defines their indices (kept as the list
+            :attr:`choices`).
+    """
+
+    def __init__(self, choices: Sequence[Any]) -> None:
+        self.choices: list[Any] = list(choices) if isinstance(choices, (list, tuple)) else choices
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Categorical):
+            return NotImplemented
+        try:
+            return [_choice_key(c) for c in self.choices] == [_choice_key(c) for c in other.choices]
+        except TypeError:  # an unchecked choice list that is not a list
+            return self.choices == other.choices
+
+    def __hash__(self) -> int:
+        return hash(tuple(_choice_key(c) for c in self.choices))
+
+    def __repr__(self) -> str:
+        return f"Categorical({self.choices!r})"
+
+    def _check(self, name: str) -> "Categorical":
+        choices = self.choices
+        if not isinstance(choices, list):
+            raise SpaceError(
+                f"parameter {name!r}: choices must be a list, not {type(choices).__name__}; "
+                "e.g. choices: [rbf, linear]"
+            )
+        if not choices:
+            raise SpaceError(f"parameter {name!r}: a categorical needs at least one choice, e.g. choices: [rbf, linear]")
+        seen: dict[tuple[str, Any], Any] = {}
+        checked = []
+        for c in choices:
+            if isinstance(c, (list, tuple, set, dict, Mapping)):
+                raise SpaceError(
+                    f"parameter {name!r}: choice {c!r} is a {type(c).__name__}; choices must be strings, "
+                    "numbers, booleans or null (write a structured choice as a string)"
+                )
+            if isinstance(c, numbers.Real) and not isinstance(c, bool):  # numpy scalars too
+                c = int(c) if isinstance(c, numbers.Integral) else float(c)
+            if c is not None and not isinstance(c, (str, bool, int, float)):
+                raise SpaceError(
+                    f"parameter {name!r}: choice {c!r} is a {type(c).__name__}; choices must be strings, "
+                    "numbers, booleans or null"
+                )
+            if isinstance(c, float) and not math.isfinite(c):
+                raise SpaceError(f"parameter {name!r}: choice {c!r} is not finite; choices must be finite numbers")
+            key = _choice_key(c)
+            if key in seen:
+                raise SpaceError(
+                    f"parameter {name!r}: choice {c!r} is listed twice (also as {seen[key]!r}); list each choice once"
+                )
+            seen[key] = c
+            checked.append(c)
+        return Categorical(checked)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": "categorical", "choices": list(self.choices)}
+
+    def _index(self, name: str, value: Any) -> int:
+        """The index of ``value`` among the choices (a SpaceError listing them if none)."""
+        try:
+            key = _choice_key(value)
+            for i, c in enumerate(self.choices):
+                if _choice_key(c) == key:
+                    return i
+        except TypeError:  # unhashable values compare unequal to every choice
+            pass
+        raise SpaceError(
+            f"parameter {name!r}: {value!r} is not one of its choices; "
+            f"use one of {', '.join(map(repr, self.choices))}"
+        )
+
+    def _to_unit(self, name: str, value: Any) -> float:
+        return (self._index(name, value) + 0.5) / len(self.choices)
+
+    def _from_unit(self, u: float) -> Any:
+        c = len(self.choices)
+        return self.choices[min(int(math.floor(min(max(u, 0.0), 1.0) * c)), c - 1)]
+
+    def _snap_unit(self, u: np.ndarray) -> np.ndarray:
+        """``m`` unit coordinates moved to the centre of the choice each falls in."""
+        c = len(self.choices)
+        i = np.minimum(np.floor(np.clip(u, 0.0, 1.0) * c), c - 1)  # m choice indices
+        return (i + 0.5) / c
+
 
 @dataclass(frozen=True)
 class Fixed:
@@ -180,7 +302,12 @@ class Fixed:
         return {"type": "fixed", "value": self.value}
 
 
-Param = Union[Float, Int, Fixed]
+Param = Union[Float, Int, Categorical, Fixed]
+
+
+def _is_free(p: Param) -> bool:
+    """Whether a parameter takes a unit-cube coordinate (not a constant)."""
+    return not isinstance(p, Fixed) and not (isinstance(p, Categorical) and len(p.choices) == 1)
 
 
 def _bound(name: str, field: str, value: Any) -> float:
@@ -213,25 +340,24 @@ def _parse_param(name: Any, spec: Any) -> Param:
     """One parameter from a Python object or a space-file entry, checked."""
     if not isinstance(name, str) or not name:
         raise SpaceError(f"parameter names must be non-empty strings, not {name!r}")
-    if isinstance(spec, (Float, Int, Fixed)):
+    if isinstance(spec, (Float, Int, Categorical, Fixed)):
         return spec._check(name)
-    if isinstance(spec, (list, tuple, set)):
-        raise SpaceError(
-            f"parameter {name!r}: categorical parameters (a list of choices) are not "
-            "supported yet; use an int index or a fixed value"
-        )
+    if isinstance(spec, (list, tuple)):
+        return Categorical(spec)._check(name)  # a bare list of choices
+    if isinstance(spec, (set, frozenset)):
+        raise SpaceError(f"parameter {name!r}: write the choices as a list (a set has no order), e.g. [rbf, linear]")
     if not isinstance(spec, Mapping):
         return Fixed(spec)._check(name)  # a bare constant
     kind = spec.get("type")
     kind = kind.lower() if isinstance(kind, str) else kind
-    if kind in _CATEGORICAL or "choices" in spec:
-        raise SpaceError(
-            f"parameter {name!r}: categorical parameters are not supported yet; "
-            "use an int index or a fixed value"
-        )
-    fields = {"float": ("low", "high", "log"), "int": ("low", "high", "log"), "fixed": ("value",)}
+    if kind in _CATEGORICAL or (kind is None and "choices" in spec):
+        kind = "categorical"
+    fields = {
+        "float": ("low", "high", "log"), "int": ("low", "high", "log"), "categorical": ("choices",),
+        "fixed": ("value",),
+    }
     if kind not in fields:
-        expected = "float, int or fixed"
+        expected = "float, int, categorical or fixed"
         problem = "has no type" if kind is None else f"unknown type {kind!r}"
         raise SpaceError(f"parameter {name!r}: {problem} (expected {expected})")
     unknown = [k for k in spec if k != "type" and k not in fields[kind]]
@@ -245,6 +371,8 @@ def _parse_param(name: Any, spec: Any) -> Param:
         raise SpaceError(f"parameter {name!r}: missing {missing[0]!r}")
     if kind == "fixed":
         return Fixed(spec["value"])._check(name)
+    if kind == "categorical":
+        return Categorical(spec["choices"])._check(name)
     cls = Float if kind == "float" else Int
     return cls(spec["low"], spec["high"], spec.get("log", False))._check(name)
 
@@ -256,8 +384,9 @@ class Space:
     """An ordered set of named parameters and the map to and from the unit cube.
 
     Args:
-        params: ``{name: Float | Int | Fixed | file-style dict | constant}``; the order of
-            the free (non-fixed) parameters is the order of the unit-cube coordinates.
+        params: ``{name: Float | Int | Categorical | Fixed | file-style dict | list of
+            choices | constant}``; the order of the free parameters (all but fixed values
+            and one-choice categoricals) is the order of the unit-cube coordinates.
 
     Raises:
         SpaceError: the space is empty, has no free parameter, or a parameter is malformed.
@@ -271,12 +400,15 @@ class Space:
                 f"a space must be a mapping of parameter names to parameters, not {type(params).__name__}"
             )
         if not params:
-            raise SpaceError("the space is empty: declare at least one Float or Int parameter")
+            raise SpaceError("the space is empty: declare at least one Float, Int or Categorical parameter")
         self.params: dict[str, Param] = {name: _parse_param(name, spec) for name, spec in params.items()}
         #: Names of the free parameters, in unit-cube coordinate order.
-        self.names: list[str] = [n for n, p in self.params.items() if not isinstance(p, Fixed)]
+        self.names: list[str] = [n for n, p in self.params.items() if _is_free(p)]
         if not self.names:
-            raise SpaceError("the space has only fixed values: declare at least one Float or Int parameter")
+            raise SpaceError(
+                "the space has only fixed values: declare at least one Float, Int or Categorical "
+                "parameter (with two or more choices)"
+            )
 
     @property
     def dim(self) -> int:
@@ -284,15 +416,26 @@ class Space:
         return len(self.names)
 
     @property
-    def has_int(self) -> bool:
-        """Whether some coordinate is rounded (so distinct unit points may coincide)."""
-        return any(isinstance(self.params[n], Int) for n in self.names)
+    def choices(self) -> tuple[int, ...]:
+        """Per unit-cube coordinate: the number of choices ``C >= 2`` of a categorical, 0 for
+        a float or int (``d`` entries), so that a model knows which inputs are categorical."""
+        return tuple(
+            len(p.choices) if isinstance(p, Categorical) else 0 for p in (self.params[n] for n in self.names)
+        )
+
+    @property
+    def has_discrete(self) -> bool:
+        """Whether some coordinate is an int or a categorical, so that distinct unit points
+        may stand for the same parameters (candidates are then snapped, see :meth:`snap_unit`)."""
+        return any(isinstance(self.params[n], (Int, Categorical)) for n in self.names)
 
     def validate(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        """A complete, checked parameter dict (fixed values filled in, ints as ``int``).
+        """A complete, checked parameter dict (constants filled in, ints as ``int``, floats as
+        ``float``, a categorical value as its choice as declared, e.g. ``1`` for ``1.0``).
 
         Raises:
-            SpaceError: a value is missing, unknown, of the wrong type or out of bounds.
+            SpaceError: a value is missing, unknown, of the wrong type, out of bounds or not
+                one of a categorical's choices.
         """
         if not isinstance(params, Mapping):
             raise SpaceError(f"parameters must be a mapping, not {type(params).__name__}")
@@ -306,8 +449,14 @@ class Space:
                     raise SpaceError(f"parameter {name!r} is fixed at {p.value!r}, got {params[name]!r}")
                 out[name] = p.value
                 continue
+            if isinstance(p, Categorical) and len(p.choices) == 1 and name not in params:
+                out[name] = p.choices[0]  # a constant
+                continue
             if name not in params:
                 raise SpaceError(f"parameter {name!r} is missing")
+            if isinstance(p, Categorical):
+                out[name] = p.choices[p._index(name, params[name])]
+                continue
             p._to_unit(name, params[name])  # checks type and bounds
             out[name] = int(params[name]) if isinstance(p, Int) else float(params[name])
         return out
@@ -318,22 +467,48 @@ class Space:
         return [self.params[n]._to_unit(n, checked[n]) for n in self.names]
 
     def from_unit(self, u: Sequence[float]) -> dict[str, Any]:
-        """The parameter dict of a unit-cube point (clipped to the cube; fixed values included)."""
+        """The parameter dict of a unit-cube point (clipped to the cube; constants included)."""
         if len(u) != self.dim:
             raise SpaceError(f"expected a point with {self.dim} coordinates, got {len(u)}")
         coords = dict(zip(self.names, (float(v) for v in u)))
-        return {
-            name: p.value if isinstance(p, Fixed) else p._from_unit(coords[name])
-            for name, p in self.params.items()
-        }
+        out: dict[str, Any] = {}
+        for name, p in self.params.items():
+            if isinstance(p, Fixed):
+                out[name] = p.value
+            elif name not in coords:  # a one-choice categorical
+                out[name] = p.choices[0]
+            else:
+                out[name] = p._from_unit(coords[name])
+        return out
 
     def snap(self, u: Sequence[float]) -> list[float]:
-        """The unit point of the parameters that ``u`` maps to (integers at their slice centre).
+        """The unit point of the parameters that ``u`` maps to (integers and choices at the
+        centre of their slice); one point at a time, see :meth:`snap_unit` for many.
 
         Points that round to the same parameters snap to the same unit point, so distance
         checks in the unit cube see them as duplicates.
         """
         return self.to_unit(self.from_unit(u))
+
+    def snap_unit(self, U: np.ndarray) -> np.ndarray:
+        """:meth:`snap` for many points at once, without building parameter dicts.
+
+        Float coordinates are clipped to ``[0, 1]``; int coordinates move to the unit
+        position of the integer they round to; categorical ones to ``(i + 0.5) / C``.
+
+        Args:
+            U: ``m x d`` points (any real values; clipped to the cube first).
+
+        Returns:
+            ``m x d`` snapped points (float64, a new array).
+        """
+        U = np.asarray(U, dtype=np.float64)
+        if U.ndim != 2 or U.shape[1] != self.dim:
+            raise SpaceError(f"expected an m x {self.dim} array of points, got shape {U.shape}")
+        out = np.empty_like(U)  # m x d
+        for j, name in enumerate(self.names):
+            out[:, j] = self.params[name]._snap_unit(U[:, j])
+        return out
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         """JSON-serialisable form, the ``space:`` section of a space file."""
@@ -345,17 +520,21 @@ class Space:
         return cls(d)
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Space) and self.to_dict() == other.to_dict()
+        # parameter by parameter: a categorical's True is not its 1 (dict equality would say so)
+        return isinstance(other, Space) and self.params == other.params
 
     def __repr__(self) -> str:
         return f"Space({self.params!r})"
 
     def describe(self) -> str:
-        """One line per parameter, for messages: ``x: float in [-2, 2] (log)``."""
+        """One line per parameter, for messages: ``x: float in [-2, 2] (log)``,
+        ``kernel: categorical ['rbf', 'linear']``."""
         lines = []
         for name, p in self.params.items():
             if isinstance(p, Fixed):
                 lines.append(f"{name}: fixed {p.value!r}")
+            elif isinstance(p, Categorical):
+                lines.append(f"{name}: categorical {p.choices!r}")
             else:
                 kind = "float" if isinstance(p, Float) else "int"
                 lines.append(f"{name}: {kind} in [{p.low:g}, {p.high:g}]" + (" (log)" if p.log else ""))

@@ -165,7 +165,7 @@ class Study:
         if not isinstance(seed, int) or isinstance(seed, bool):
             raise StudyError(f"seed must be an integer, not {seed!r}")
         if not exist_ok or not (path.is_file() and path.stat().st_size > 0):
-            make_surrogate(surrogate, space.dim)  # fail before writing anything (e.g. no NP prior)
+            make_surrogate(surrogate, space.dim, choices=space.choices)  # fail before writing anything (e.g. no NP prior)
         meta = {
             "space": space.to_dict(), "direction": direction, "surrogate": surrogate, "seed": seed,
             "npopt_version": _version(),
@@ -224,7 +224,7 @@ class Study:
         if self._surrogate is None:
             from npopt.surrogates import make_surrogate
 
-            self._surrogate = make_surrogate(self.surrogate_name, self.space.dim)
+            self._surrogate = make_surrogate(self.surrogate_name, self.space.dim, choices=self.space.choices)
         return self._surrogate
 
     # ------------------------------------------------------------ ask / tell
@@ -250,7 +250,7 @@ class Study:
         """
         import torch
 
-        from npopt.acquisition import candidate_set, standardise, thompson_suggest
+        from npopt.acquisition import standardise, thompson_suggest
 
         if not isinstance(n, int) or n < 1:
             raise TrialError(f"n must be a positive integer, not {n!r}", code="bad_n")
@@ -273,14 +273,9 @@ class Study:
             )  # n_obs
             avoid = _unit(space, avoided, dim)  # k x d
             generator = torch.Generator().manual_seed(_generator_seed(self.seed, len(trials)))
-            candidates = None
-            if space.has_int:  # snap so that points rounding to the same params coincide
-                local = surrogate.local_candidates  # random search: space-filling only
-                raw = candidate_set(dim, generator, X if local else None, y if local else None)
-                candidates = torch.tensor([space.snap(u) for u in raw.tolist()], dtype=torch.float64)
             U = thompson_suggest(
-                surrogate, X, y, n, generator, avoid=avoid, candidates=candidates,
-                radius=1e-3 * math.sqrt(dim),
+                surrogate, X, y, n, generator, avoid=avoid, radius=1e-3 * math.sqrt(dim),
+                choices=space.choices, snap=_snapper(space) if space.has_discrete else None,
             )  # n x d
             params = _distinct(space, [space.from_unit(u) for u in U.tolist()], trials, generator)
             owner = None if detached else this_process()
@@ -365,6 +360,13 @@ def _unit(space: Space, trials: list[Trial], dim: int):
     return torch.tensor([space.to_unit(t.params) for t in trials], dtype=torch.float64).reshape(-1, dim)
 
 
+def _snapper(space: Space) -> Callable:
+    """:meth:`Space.snap_unit` on tensors (``m x d`` float64 -> ``m x d`` float64)."""
+    import torch
+
+    return lambda U: torch.from_numpy(space.snap_unit(U.detach().cpu().numpy()))
+
+
 def _key(params: Mapping[str, Any]) -> str:
     return json.dumps(params, sort_keys=True)
 
@@ -399,7 +401,7 @@ def _space_difference(stored: Space, given: Space) -> str:
             return f"stored parameter {name!r} is missing"
         if name not in a:
             return f"parameter {name!r} is new"
-        if a[name] != b[name]:
+        if stored.params[name] != given.params[name]:  # not a[name] != b[name]: True == 1 there
             return f"parameter {name!r}: stored {a[name]}, given {b[name]}"
     return "parameter order differs"
 

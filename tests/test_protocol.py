@@ -275,6 +275,34 @@ def test_ask_and_tell_commands(tmp_path):
     assert shown[2]["state"] == "running"  # every refused tell left it alone
 
 
+CATEGORICAL_YAML = """\
+space:
+  x: {type: float, low: 0, high: 1}
+  kernel: {type: categorical, choices: [rbf, null, true, 2, 0.5]}
+  loss: [l2]
+"""
+
+
+def test_categorical_values_travel_as_json_through_serve_and_ask(tmp_path):
+    choices = ["rbf", None, True, 2, 0.5]
+    study = tmp_path / "cat.db"
+    server = Server(study, write_space(tmp_path, CATEGORICAL_YAML), surrogate="random", seed=4)
+    trials = server.ok({"op": "ask", "n": 8})["trials"]
+    for t in trials:
+        k = t["params"]["kernel"]
+        assert any(k == c and type(k) is type(c) for c in choices), k  # null, true, 2 and 0.5 as they are
+        assert t["params"]["loss"] == "l2"
+        server.ok({"op": "tell", "number": t["number"], "value": choices.index(k) + t["params"]["x"]})
+    assert len({json.dumps(t["params"]["kernel"]) for t in trials}) >= 4
+    best = server.ok({"op": "best"})["trial"]
+    assert best["params"] == min(trials, key=lambda t: choices.index(t["params"]["kernel"]) + t["params"]["x"])["params"]
+    assert [t["params"] for t in server.ok({"op": "trials"})["trials"]] == [t["params"] for t in trials]
+    assert server.close() == 0
+    result = _npopt("ask", "--study", str(study))
+    (line,) = result.stdout.splitlines()
+    assert json.loads(line)["params"]["kernel"] in choices
+
+
 def _trials(study) -> dict[int, dict]:
     """The trials in the study file, read in process."""
     from npopt.study import Study

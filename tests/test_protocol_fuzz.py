@@ -14,7 +14,7 @@ from collections import Counter
 
 import pytest
 
-from serve_client import Server, objective, write_space
+from serve_client import SPACE_YAML, Server, objective, write_space
 
 from npopt import protocol
 
@@ -115,7 +115,8 @@ def _is_ask_reply(reply: dict) -> bool:
 @pytest.mark.timeout(120)
 def test_fuzzed_lines_are_all_answered_and_change_nothing(tmp_path):
     rng = random.Random(SEED)
-    server = Server(tmp_path / "fuzz.db", write_space(tmp_path), surrogate="random", seed=1)
+    space = write_space(tmp_path, SPACE_YAML + "  kernel: [rbf, null, true, 2]\n")  # categoricals too
+    server = Server(tmp_path / "fuzz.db", space, surrogate="random", seed=1)
     trials = server.ok({"op": "ask", "n": 6})["trials"]
     for t in trials[:5]:
         server.ok({"op": "tell", "number": t["number"], "value": objective(t["params"])})

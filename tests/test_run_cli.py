@@ -164,6 +164,61 @@ def test_run_refuses_to_mix_spaces_or_surrogates(in_tmp):
     assert result.exit_code == 1 and "holds a study over a different space (parameter 'x'" in result.stderr
 
 
+CATEGORICAL = """\
+import npopt
+space = {"x": npopt.Float(0, 1), "kernel": npopt.Categorical(["rbf", "linear", None, True, 2])}
+def objective(x, kernel):
+    return (x - 0.3) ** 2 + ["rbf", "linear", None, True, 2].index(kernel) * 0.1
+"""
+
+
+def test_run_and_show_a_categorical_space(in_tmp):
+    write(in_tmp / "cat.py", CATEGORICAL)
+    result = invoke("run", "cat.py", "--budget", "12", "--surrogate", "random", "--seed", "2")
+    assert result.exit_code == 0, result.output
+    records = json.loads(invoke("show", "--study", "cat.study.db", "--format", "json").stdout)
+    kernels = [r["params"]["kernel"] for r in records]
+    assert all(any(k == c and type(k) is type(c) for c in ["rbf", "linear", None, True, 2]) for k in kernels)
+    with Study.open(in_tmp / "cat.study.db") as st:
+        assert [t.params["kernel"] for t in st.trials] == kernels  # JSON gives back the stored values
+    table = invoke("show", "--study", "cat.study.db").stdout
+    shown = {"rbf": "rbf", "linear": "linear", True: "True", 2: "2"}
+    for k in set(map(json.dumps, kernels)) - {"null"}:
+        assert f" {shown[json.loads(k)]} " in table  # as they are: no quotes
+    assert "'rbf'" not in table and '"rbf"' not in table
+
+
+@pytest.mark.parametrize(
+    "space, message",
+    [
+        ("space:\n  x: {type: float, low: 0, high: 1}\n  kernel: {type: categorical, choices: []}\n",
+         "Error: space file {path}: parameter 'kernel': a categorical needs at least one choice"),
+        ("space:\n  x: {type: float, low: 0, high: 1}\n  kernel: [rbf, rbf]\n",
+         "Error: space file {path}: parameter 'kernel': choice 'rbf' is listed twice"),
+        ("space:\n  x: {type: float, low: 0, high: 1}\n  kernel: [rbf, {a: 1}]\n",
+         "Error: space file {path}: parameter 'kernel': choice {{'a': 1}} is a dict"),
+    ],
+)
+def test_run_refuses_a_bad_categorical_in_one_line(in_tmp, space, message):
+    write(in_tmp / "obj.py", "def objective(x, kernel):\n    return x\n")
+    path = write(in_tmp / "space.yaml", space)
+    result = invoke("run", "obj.py", "--space", "space.yaml", "--surrogate", "random", "--budget", "2")
+    assert result.exit_code == 1
+    assert result.stderr.startswith(message.format(path=path.resolve())), result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.output
+    assert not (in_tmp / "obj.study.db").exists()
+
+
+def test_run_with_a_yaml_categorical_and_a_one_choice_constant(in_tmp):
+    write(in_tmp / "obj.py", "def objective(x, act, loss):\n    assert loss == 'l2'\n    return x + (act == 'tanh')\n")
+    write(in_tmp / "space.yaml", "direction: min\nspace:\n  x: {type: float, low: 0, high: 1}\n"
+                                 "  act: [relu, tanh]\n  loss: {type: choice, choices: [l2]}\n")
+    result = invoke("run", "obj.py", "--space", "space.yaml", "--surrogate", "gp", "--budget", "6", "-q")
+    assert result.exit_code == 0, result.output
+    best = json.loads(result.stdout)
+    assert best["params"]["loss"] == "l2" and best["params"]["act"] in ("relu", "tanh")
+
+
 # ---------------------------------------------------------------- npopt show
 
 

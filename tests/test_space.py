@@ -10,7 +10,10 @@ import sys
 import pytest
 
 from npopt.errors import SpaceError
+import numpy as np
+
 from npopt.space import (
+    Categorical,
     Fixed,
     Float,
     Int,
@@ -37,7 +40,8 @@ def test_dim_and_names_skip_fixed_values():
     space = Space(MIXED)
     assert space.names == ["x", "lr", "layers", "width"]
     assert space.dim == 4
-    assert space.has_int
+    assert space.has_discrete and space.choices == (0, 0, 0, 0)
+    assert not Space({"x": Float(0, 1)}).has_discrete
 
 
 @pytest.mark.parametrize("value", [-2.0, -0.37, 0.0, 1.5, 2.0])
@@ -113,6 +117,118 @@ def test_to_unit_refuses_bad_params(params, message):
     assert message in str(info.value)
 
 
+# ---------------------------------------------------------------- categoricals
+
+CHOICES = ["rbf", 1, 2.5, True, False, None]
+
+
+def test_categorical_keeps_the_choices_and_round_trips_each_one():
+    p = Categorical(CHOICES)
+    assert p.choices == CHOICES
+    space = Space({"x": Float(0, 1), "k": p})
+    assert space.names == ["x", "k"] and space.choices == (0, 6) and space.has_discrete
+    for i, c in enumerate(CHOICES):
+        u = space.to_unit({"x": 0.5, "k": c})
+        assert u[1] == pytest.approx((i + 0.5) / 6)
+        back = space.from_unit(u)["k"]
+        assert back == c and type(back) is type(c)  # True stays a bool, 1 an int, None None
+
+
+def test_categorical_unit_slices_are_equal_and_clipped():
+    space = Space({"k": ["a", "b", "c", "d"]})
+    counts = dict.fromkeys("abcd", 0)
+    for i in range(4000):
+        counts[space.from_unit([(i + 0.5) / 4000])["k"]] += 1
+    assert counts == dict.fromkeys("abcd", 1000)
+    assert space.from_unit([-3.0])["k"] == "a" and space.from_unit([1.0])["k"] == space.from_unit([7.0])["k"] == "d"
+
+
+def test_categorical_matches_numbers_by_value_but_never_booleans():
+    space = Space({"k": [1, True, 2.0, "1"]})
+    assert space.dim == 1
+    assert space.validate({"k": 1.0}) == {"k": 1} and type(space.validate({"k": 1.0})["k"]) is int
+    assert space.validate({"k": 2}) == {"k": 2.0}
+    assert space.validate({"k": True})["k"] is True
+    assert space.to_unit({"k": "1"}) == [3.5 / 4]
+    with pytest.raises(SpaceError) as info:
+        space.validate({"k": False})
+    assert str(info.value) == "parameter 'k': False is not one of its choices; use one of 1, True, 2.0, '1'"
+    for bad in ("rbf", [1], {"a": 1}, None, 1.5):
+        with pytest.raises(SpaceError, match="parameter 'k': .* is not one of its choices; use one of"):
+            space.to_unit({"k": bad})
+
+
+def test_one_choice_categorical_is_a_constant():
+    space = Space({"x": Float(0, 1), "k": ["only"], "n": [None]})
+    assert space.names == ["x"] and space.choices == (0,) and not space.has_discrete
+    assert space.from_unit([0.5]) == {"x": 0.5, "k": "only", "n": None}
+    assert space.validate({"x": 0.5}) == {"x": 0.5, "k": "only", "n": None}
+    assert space.validate({"x": 0.5, "k": "only", "n": None})["n"] is None
+    with pytest.raises(SpaceError, match="'other' is not one of its choices; use one of 'only'"):
+        space.validate({"x": 0.5, "k": "other"})
+
+
+def test_categorical_declarations_agree_and_serialise_to_json():
+    python = Space({"k": Categorical(("a", None, True)), "x": Float(0, 1)})
+    for declared in (
+        {"k": ["a", None, True], "x": Float(0, 1)},
+        {"k": {"type": "categorical", "choices": ["a", None, True]}, "x": Float(0, 1)},
+        {"k": {"type": "choice", "choices": ["a", None, True]}, "x": Float(0, 1)},
+        {"k": {"choices": ["a", None, True]}, "x": Float(0, 1)},
+    ):
+        assert Space(declared) == python
+    d = json.loads(json.dumps(python.to_dict()))
+    assert d["k"] == {"type": "categorical", "choices": ["a", None, True]}
+    assert Space.from_dict(d) == python
+    assert Space({"k": [1, 0]}) != Space({"k": [True, False]})  # a bool is not a number
+    assert Space({"k": [1, 0]}) == Space({"k": [1.0, 0.0]})
+    assert Space({"k": ["a", "b"]}) != Space({"k": ["b", "a"]})  # the order defines the indices
+
+
+def test_categorical_in_a_yaml_file(tmp_path):
+    path = tmp_path / "space.yaml"
+    path.write_text("space:\n  kernel: {type: categorical, choices: [rbf, linear]}\n  shrink: [true, false]\n"
+                    "  gamma: [scale, auto, null, 0.1]\n")
+    space, _ = load_space_file(path)
+    assert space.params["kernel"] == Categorical(["rbf", "linear"])
+    assert space.params["shrink"].choices == [True, False]
+    assert space.params["gamma"].choices == ["scale", "auto", None, 0.1]
+    assert space.describe().splitlines() == [
+        "kernel: categorical ['rbf', 'linear']", "shrink: categorical [True, False]",
+        "gamma: categorical ['scale', 'auto', None, 0.1]",
+    ]
+
+
+# ---------------------------------------------------------------- vectorised snapping
+
+
+def test_snap_unit_agrees_with_snap_on_every_type():
+    space = Space({
+        "x": Float(-2, 2), "lr": Float(1e-5, 1e-1, log=True), "n": Int(0, 3), "w": Int(16, 1024, log=True),
+        "k": ["a", "b", "c"], "b": [True, False], "c": Fixed(1), "one": ["x"],
+    })
+    assert space.choices == (0, 0, 0, 0, 3, 2)
+    rng = np.random.default_rng(0)
+    U = rng.uniform(-0.1, 1.1, size=(2000, space.dim))  # outside the cube too
+    U[:5] = [[0.0] * 6, [1.0] * 6, [0.5] * 6, [1 / 3] * 6, [0.25] * 6]  # slice edges
+    snapped = space.snap_unit(U)
+    assert snapped.shape == U.shape and snapped.dtype == np.float64
+    np.testing.assert_allclose(snapped, np.array([space.snap(u) for u in U]), rtol=0, atol=1e-12)
+    assert np.array_equal(space.snap_unit(snapped), snapped)  # snapping is idempotent
+    assert np.array_equal(snapped[:, :2], np.clip(U[:, :2], 0, 1))  # floats are only clipped
+    assert set(np.round(snapped[:, 4] * 6, 9)) == {1, 3, 5}  # choice i at (i + 0.5) / C
+    with pytest.raises(SpaceError, match="expected an m x 6 array"):
+        space.snap_unit(U[:, :5])
+
+
+def test_snap_unit_on_ints_is_the_dict_round_trip():
+    space = Space({"n": Int(1, 4), "m": Int(2, 5, log=True)})
+    u = np.linspace(0, 1, 1001)
+    U = np.stack([u, u], 1)
+    expected = np.array([space.to_unit(space.from_unit(p)) for p in U])
+    np.testing.assert_allclose(space.snap_unit(U), expected, rtol=0, atol=1e-12)
+
+
 # ---------------------------------------------------------------- bad spaces
 
 
@@ -132,14 +248,25 @@ def test_to_unit_refuses_bad_params(params, message):
         ({"x": Float(None, 1)}, "parameter 'x': low must be a number, not None"),
         ({"x": Float(0, 1, log="yes")}, "parameter 'x': log must be true or false"),
         ({"n": Int(0.5, 3)}, "parameter 'n': int low must be a whole number"),
-        ({"x": {"type": "flaot", "low": 0, "high": 1}}, "parameter 'x': unknown type 'flaot' (expected float, int or fixed)"),
+        ({"x": {"type": "flaot", "low": 0, "high": 1}}, "parameter 'x': unknown type 'flaot' (expected float, int, categorical or fixed)"),
         ({"x": {"low": 0, "high": 1}}, "parameter 'x': has no type"),
         ({"x": {"type": "float", "low": 0}}, "parameter 'x': missing 'high'"),
         ({"x": {"type": "float", "low": 0, "hi": 1}}, "parameter 'x': unknown field 'hi'"),
         ({"x": {"type": "fixed"}}, "parameter 'x': missing 'value'"),
-        ({"opt": ["adam", "sgd"]}, "parameter 'opt': categorical parameters (a list of choices) are not supported yet"),
-        ({"opt": {"type": "categorical", "choices": ["a", "b"]}}, "parameter 'opt': categorical parameters are not supported yet"),
-        ({"opt": {"type": "choice", "choices": ["a"]}}, "parameter 'opt': categorical parameters are not supported yet"),
+        ({"opt": Categorical([])}, "parameter 'opt': a categorical needs at least one choice"),
+        ({"opt": []}, "parameter 'opt': a categorical needs at least one choice"),
+        ({"opt": ["adam", "sgd", "adam"]}, "parameter 'opt': choice 'adam' is listed twice (also as 'adam'); list each choice once"),
+        ({"opt": [1, 2, 1.0]}, "parameter 'opt': choice 1.0 is listed twice (also as 1)"),
+        ({"opt": [None, None]}, "parameter 'opt': choice None is listed twice"),
+        ({"opt": ["a", ["b", "c"]]}, "parameter 'opt': choice ['b', 'c'] is a list; choices must be strings, numbers, booleans or null"),
+        ({"opt": ["a", {"b": 1}]}, "parameter 'opt': choice {'b': 1} is a dict"),
+        ({"opt": [1, math.inf]}, "parameter 'opt': choice inf is not finite"),
+        ({"opt": [1, object]}, "parameter 'opt': choice <class 'object'> is a type"),
+        ({"opt": {"adam", "sgd"}}, "parameter 'opt': write the choices as a list"),
+        ({"opt": {"type": "categorical"}}, "parameter 'opt': missing 'choices'"),
+        ({"opt": {"type": "categorical", "choices": "adam"}}, "parameter 'opt': choices must be a list, not str"),
+        ({"opt": {"type": "choice", "choices": ["a"], "low": 0}}, "parameter 'opt': unknown field 'low' for type categorical"),
+        ({"opt": ["only"]}, "the space has only fixed values"),
         ({"c": Fixed(math.inf), "x": Float(0, 1)}, "parameter 'c': fixed value must be finite"),
         ({"c": Fixed([1, 2]), "x": Float(0, 1)}, "parameter 'c': fixed value must be a number, string or boolean"),
         ({"": Float(0, 1)}, "parameter names must be non-empty strings"),
@@ -217,7 +344,9 @@ def test_example_space_file_loads():
     "name, text, message",
     [
         ("s.yaml", "space: {x: {type: float, low: 1, high: 0}}", "space file {path}: parameter 'x': low (1) must be less than high (0)"),
-        ("s.yaml", "space: {x: {type: categorical, choices: [a, b]}}", "parameter 'x': categorical parameters are not supported yet"),
+        ("s.yaml", "space: {x: {type: categorical, choices: [a, b, a]}}", "space file {path}: parameter 'x': choice 'a' is listed twice"),
+        ("s.yaml", "space: {x: {type: categorical, choices: []}}", "space file {path}: parameter 'x': a categorical needs at least one choice"),
+        ("s.yaml", "space: {x: [a, [b]]}", "space file {path}: parameter 'x': choice ['b'] is a list"),
         ("s.yaml", "x: {type: float, low: 0, high: 1}", "must be a mapping with a 'space' key"),
         ("s.yaml", "- 1\n- 2", "must be a mapping with a 'space' key"),
         ("s.yaml", "space: {x: {type: float, low: 0, high: 1}}\ndirections: max", "unknown key 'directions'"),

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from npopt.errors import NpoptError, StudyError, TrialError
-from npopt.space import Float, Int, Space
+from npopt.space import Categorical, Float, Int, Space
 from npopt.study import INTERRUPTED, Study, TrialState, run
 
 SPACE = {"x": Float(-2, 2)}
@@ -182,6 +182,152 @@ def test_recently_failed_points_are_not_suggested_again(tmp_path):
 def test_ask_budget_caps_new_trials(study):
     assert len(study.ask(3, budget=2)) == 2
     assert study.ask(1, budget=2) == []
+
+
+# ---------------------------------------------------------------- categorical parameters
+
+CHOICES = ["rbf", None, True, 2, 0.5]
+
+
+@pytest.mark.parametrize("surrogate", ["random", "gp"])
+def test_categorical_values_reach_the_objective_and_come_back_exactly(tmp_path, surrogate):
+    seen = []
+
+    def objective(x, k, n, c):
+        seen.append(k)
+        assert c == "const"
+        return (x - 0.3) ** 2 + CHOICES.index(k) * 0.1 + (k is None) * 0.01 + n * 0.01
+
+    space = {"x": Float(0, 1), "k": Categorical(CHOICES), "n": Int(0, 3), "c": ["const"]}
+    with Study.create(tmp_path / "s.db", space, surrogate=surrogate, seed=2) as s:
+        run(s, objective, 12)
+        trials = s.trials
+    assert all(t.state is TrialState.COMPLETE for t in trials), [t.reason for t in trials]
+    assert [t.params["k"] for t in trials] == seen
+    for t in trials:  # the choice itself, with its JSON type: None stays null, True a boolean
+        assert any(t.params["k"] == c and type(t.params["k"]) is type(c) for c in CHOICES)
+    assert len({json.dumps(t.params["k"]) for t in trials}) >= 3
+    with Study.open(tmp_path / "s.db") as s:
+        assert s.space.params["k"].choices == CHOICES
+        assert [t.params for t in s.trials] == [t.params for t in trials]
+
+
+def test_a_categorical_space_never_repeats_a_point_until_exhausted(tmp_path):
+    space = {"k": ["a", "b", "c"], "flag": [True, False], "one": [None]}
+    with Study.create(tmp_path / "s.db", space, surrogate="random") as s:
+        seen = []
+        for _ in range(3):
+            batch = s.ask(2)
+            seen += [(t.params["k"], t.params["flag"]) for t in batch]
+            assert all(t.params["one"] is None for t in batch)
+            s.tell(batch[0].number, 1.0)  # one complete, one still running
+        assert sorted(seen) == sorted((k, f) for k in "abc" for f in (True, False))
+
+
+def test_a_stored_value_that_is_not_a_choice_is_named(tmp_path):
+    path = tmp_path / "s.db"
+    with Study.create(path, {"k": ["a", "b"], "x": Float(0, 1)}, surrogate="random") as s:
+        (t,) = s.ask()
+        s.tell(t.number, 1.0)
+    with sqlite3.connect(path) as conn:  # a file edited by hand
+        conn.execute("UPDATE trials SET params = ? WHERE number = 0", (json.dumps({"k": "c", "x": 0.5}),))
+    with Study.open(path) as s, pytest.raises(NpoptError) as info:
+        s.ask()
+    assert str(info.value) == "parameter 'k': 'c' is not one of its choices; use one of 'a', 'b'"
+    with Study.open(path) as s:
+        assert len(s.trials) == 1  # nothing recorded is lost
+
+
+def test_study_refuses_another_choice_list(tmp_path):
+    path = tmp_path / "s.db"
+    Study.create(path, {"k": [1, 0]}, surrogate="random").close()
+    Study.open_or_create(path, {"k": [1.0, 0.0]}).close()  # the same numbers
+    with pytest.raises(StudyError, match=r"different space \(parameter 'k': stored"):
+        Study.open_or_create(path, {"k": [True, False]})
+
+
+class _Bowl:
+    """A surrogate with differentiable paths: every draw is ``|u - target|^2``."""
+
+    min_observations, local_candidates = 1, True
+
+    def __init__(self, target):
+        import torch
+
+        self.target = torch.tensor(target, dtype=torch.float64)
+        self.polished = 0
+
+    def condition(self, X, y):
+        pass
+
+    def paths(self, n, generator):
+        bowl = self
+
+        class Paths:
+            def draw(self, i, x):
+                bowl.polished += 1
+                return ((x - bowl.target) ** 2).sum(-1)
+
+            def __call__(self, x):
+                return self.draw(0, x).expand(n, -1)
+
+        return Paths()
+
+
+def test_float_int_space_is_polished_and_ints_stay_integers(tmp_path, monkeypatch):
+    """Regression: the study passed snapped candidates, which read as a fixed grid, so a
+    space with an Int was never polished."""
+    import npopt.surrogates
+
+    bowl = _Bowl([0.31337, 0.62])  # n = 6 in Int(0, 9): slice [0.6, 0.7)
+    monkeypatch.setattr(npopt.surrogates, "make_surrogate", lambda name, dim, choices=None, **kw: bowl)
+    with Study.create(tmp_path / "s.db", {"x": Float(0, 1), "n": Int(0, 9)}, surrogate="random") as s:
+        for x, n in ((0.9, 1), (0.1, 8)):
+            s.tell(s.ask()[0].number, 1.0)  # two observations, wherever they are
+        (t,) = s.ask()
+    assert bowl.polished > 30
+    assert t.params["n"] == 6 and type(t.params["n"]) is int
+    assert abs(t.params["x"] - 0.31337) < 1e-3  # finer than the candidate set reaches
+
+
+# ---------------------------------------------------------------- old study files
+
+_FORMAT_1_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE trials (
+    number INTEGER PRIMARY KEY,
+    state TEXT NOT NULL CHECK (state IN ('running', 'complete', 'failed')),
+    params TEXT NOT NULL, value REAL, reason TEXT, started_at TEXT NOT NULL, finished_at TEXT, owner TEXT
+);
+"""
+
+
+def test_a_study_file_written_before_categoricals_still_opens(tmp_path):
+    """A file as npopt 0.1.0 wrote it (format 1, float/int/fixed only) opens, reads and continues."""
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(_FORMAT_1_SCHEMA)
+    meta = {
+        "format_version": 1, "created_at": "2024-05-01T10:00:00.000+00:00", "npopt_version": "0.1.0",
+        "space": {"x": {"type": "float", "low": -2.0, "high": 2.0, "log": False},
+                  "n": {"type": "int", "low": 1, "high": 8, "log": True}, "batch": {"type": "fixed", "value": 64}},
+        "direction": "maximize", "surrogate": "random", "seed": 4,
+    }
+    conn.executemany("INSERT INTO meta VALUES (?, ?)", [(k, json.dumps(v)) for k, v in meta.items()])
+    conn.executemany(
+        "INSERT INTO trials VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [(0, "complete", json.dumps({"x": 0.5, "n": 2, "batch": 64}), 1.5, None, "t0", "t1", None),
+         (1, "failed", json.dumps({"x": -1.0, "n": 8, "batch": 64}), None, "boom", "t2", "t3", None)],
+    )
+    conn.commit()
+    conn.close()
+    with Study.open(path) as s:
+        assert s.space == Space({"x": Float(-2, 2), "n": Int(1, 8, log=True), "batch": 64})
+        assert (s.direction, s.surrogate_name, s.seed) == ("maximize", "random", 4)
+        assert s.best.number == 0 and s.trials[1].reason == "boom"
+        (t,) = s.ask()
+        s.tell(t.number, 2.0)
+        assert s.best.number == t.number and set(t.params) == {"x", "n", "batch"}
 
 
 # ---------------------------------------------------------------- interrupted trials
@@ -374,5 +520,9 @@ def test_example_objectives_load():
     mixed = load_objective(examples / "mixed.py")
     assert mixed.direction == "maximize" and mixed.space.dim == 3
     assert mixed(dropout=0.2, lr=3e-3, layers=5) == pytest.approx(1.0)
+    svc = load_objective(examples / "svc.py")
+    assert svc.direction == "maximize" and svc.space.choices == (4, 0, 0, 0, 0, 2)
+    accuracy = svc(kernel="linear", C=1.0, gamma=0.1, degree=3, coef0=0.0, shrinking=True)
+    assert 0.9 < accuracy <= 1.0
     yaml_objective = load_objective(examples / "objective_with_yaml.py", space_file=examples / "space.yaml")
     assert yaml_objective(x=0.5, lr=1e-3, layers=4, batch_size=64) == pytest.approx(0.0)
