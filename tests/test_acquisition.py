@@ -1,0 +1,144 @@
+"""Thompson sampling on mixed spaces: candidates, category perturbations, the polish."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from npopt import acquisition
+from npopt.acquisition import candidate_set, thompson_suggest
+from npopt.space import Float, Int, Space
+from npopt.surrogates.base import Surrogate
+
+
+class _BowlPaths:
+    """Draw ``i`` is ``|x - target|^2``: smooth, so the polish can descend it."""
+
+    def __init__(self, target: torch.Tensor, n: int) -> None:
+        self.target, self.n, self.calls = target, n, 0
+
+    def draw(self, i: int, x: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        return ((x - self.target) ** 2).sum(-1)  # k
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.stack([self.draw(i, x) for i in range(self.n)])  # n x m
+
+
+class Bowl(Surrogate):
+    """A surrogate whose every draw is the same bowl around ``target`` (in the unit cube)."""
+
+    name = "bowl"
+
+    def __init__(self, target: list[float]) -> None:
+        self.target = torch.tensor(target, dtype=torch.float64)
+        self.made: list[_BowlPaths] = []
+
+    def condition(self, X, y) -> None:
+        pass
+
+    def paths(self, n_draws, generator):
+        self.made.append(_BowlPaths(self.target, n_draws))
+        return self.made[-1]
+
+    def sample(self, candidates, n_draws, generator):
+        return _BowlPaths(self.target, n_draws)(candidates)
+
+
+def _snapper(space: Space):
+    return lambda U: torch.from_numpy(space.snap_unit(U.numpy()))
+
+
+def _observed(space: Space, n: int = 4, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    X = _snapper(space)(torch.rand(n, space.dim, generator=g, dtype=torch.float64))
+    return X, torch.randn(n, generator=g, dtype=torch.float64)
+
+
+# ---------------------------------------------------------------- candidates
+
+
+def test_local_candidates_change_categories_and_keep_them_at_centres():
+    choices = (0, 3, 0, 4)
+    X = torch.tensor([[0.3, 0.5, 0.7, 0.125], [0.9, 1 / 6, 0.1, 0.875]], dtype=torch.float64)
+    y = torch.tensor([0.0, 1.0], dtype=torch.float64)
+    plain = candidate_set(4, torch.Generator().manual_seed(0), n_space_filling=64)
+    cands = candidate_set(4, torch.Generator().manual_seed(0), X, y, n_space_filling=64, choices=choices)
+    assert torch.equal(cands[:64], plain)  # the Sobol part is untouched
+    local = cands[64:]  # 3 scales x 2 best x 256 perturbations
+    assert local.shape == (3 * 2 * 64 * 4, 4)
+    centres = X[torch.argsort(y)].repeat_interleave(256, 0).repeat(3, 1)
+    for j, C in ((1, 3), (3, 4)):
+        index = local[:, j] * C - 0.5
+        assert torch.allclose(index, index.round(), atol=1e-12)  # at a category's centre
+        assert set(index.round().long().tolist()) == set(range(C))  # every category is reached
+    changed = (local[:, [1, 3]] != centres[:, [1, 3]]).any(1)
+    assert bool(changed[::2].all())  # half of the perturbations change a category for sure
+    assert 0.5 < changed.float().mean() < 0.95  # ... and the others sometimes
+    moved = local[:, [0, 2]] != centres[:, [0, 2]]
+    assert moved.float().mean() > 0.9  # continuous coordinates get Gaussian noise
+
+
+def test_no_categorical_coordinate_leaves_candidates_as_before():
+    X = torch.rand(5, 3, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    y = torch.arange(5, dtype=torch.float64)
+    a = candidate_set(3, torch.Generator().manual_seed(2), X, y)
+    b = candidate_set(3, torch.Generator().manual_seed(2), X, y, choices=(0, 0, 0))
+    assert torch.equal(a, b)
+
+
+# ---------------------------------------------------------------- the polish on mixed spaces
+
+
+def test_float_int_space_is_polished_and_the_int_stays_snapped():
+    """Regression: snapped candidates used to be read as a fixed grid, so a Float+Int space
+    was never polished."""
+    space = Space({"x": Float(0, 1), "n": Int(0, 9)})
+    surrogate = Bowl([0.3137, 0.62])  # n: 0.62 is in the slice of 6 (centre 0.65)
+    X, y = _observed(space)
+    g = torch.Generator().manual_seed(3)
+    point = thompson_suggest(surrogate, X, y, 1, g, choices=space.choices, snap=_snapper(space))[0]
+    assert surrogate.made and surrogate.made[0].calls > acquisition.POLISH_STEPS  # the polish ran
+    assert point[1] == pytest.approx(0.65, abs=1e-12)  # snapped: integer 6
+    assert space.from_unit(point.tolist())["n"] == 6
+    g = torch.Generator().manual_seed(3)
+    cands = _snapper(space)(candidate_set(2, g, X, y, choices=space.choices))
+    best_candidate = float((cands[:, 0] - 0.3137).abs().min())
+    assert abs(float(point[0]) - 0.3137) < best_candidate / 3  # polished past every candidate
+    assert not bool((cands[:, 0] == point[0]).any())
+
+
+def test_polish_never_moves_a_categorical_coordinate():
+    space = Space({"x": Float(0, 1), "k": ["a", "b"], "n": Int(1, 4)})
+    surrogate = Bowl([0.77, 0.5, 0.5])  # k's target between its two centres 0.25 and 0.75
+    X, y = _observed(space, n=6)
+    for seed in range(3):
+        point = thompson_suggest(
+            surrogate, X, y, 2, torch.Generator().manual_seed(seed), choices=space.choices, snap=_snapper(space)
+        )
+        assert set(point[:, 1].tolist()) <= {0.25, 0.75}
+        assert torch.equal(point, _snapper(space)(point))  # every coordinate snapped
+        assert float((point[:, 0] - 0.77).abs().min()) < 5e-3  # the float coordinate did move
+
+
+def test_only_categorical_coordinates_are_not_polished():
+    space = Space({"k": ["a", "b", "c"], "j": [1, 2]})
+    surrogate = Bowl([0.5, 0.5])
+    X, y = _observed(space, n=2)
+    point = thompson_suggest(surrogate, X, y, 1, torch.Generator().manual_seed(0),
+                             choices=space.choices, snap=_snapper(space))[0]
+    assert not surrogate.made  # nothing to polish: no paths asked for
+    assert torch.equal(point, _snapper(space)(point[None])[0])
+
+
+def test_a_grid_is_never_polished_even_in_two_dimensions():
+    grid = torch.rand(200, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    surrogate = Bowl([0.3137, 0.62])
+    X, y = grid[:3], torch.zeros(3, dtype=torch.float64)
+    picks = thompson_suggest(surrogate, X, y, 3, torch.Generator().manual_seed(1), candidates=grid, grid=True)
+    assert bool((picks[:, None, :] == grid[None]).all(-1).any(-1).all())  # every pick is a grid point
+    assert not surrogate.made
+    polished = thompson_suggest(surrogate, X, y, 1, torch.Generator().manual_seed(1), candidates=grid)
+    assert surrogate.made and not bool((polished == grid).all(-1).any())  # a candidate set is polished
+    with pytest.raises(ValueError, match="grid=True needs"):
+        thompson_suggest(surrogate, X, y, 1, torch.Generator(), grid=True)
