@@ -47,7 +47,8 @@ def trials_table(trials: Sequence[Any], title: str | None = None, best_number: i
     style = {"complete": "", "failed": "red", "running": "yellow"}
     for t in trials:
         cells = [str(t.number), t.state.value, fmt_value(t.value)]
-        cells += [fmt_value(t.params.get(n)) for n in names]
+        # "-": the trial has no such parameter; a choice that is None shows as None
+        cells += [("None" if t.params[n] is None else fmt_value(t.params[n])) if n in t.params else "-" for n in names]
         if len(table.columns) > len(cells):
             cells.append(t.reason or "")
         table.add_row(*cells, style="bold green" if t.number == best_number else style[t.state.value])

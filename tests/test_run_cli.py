@@ -182,9 +182,9 @@ def test_run_and_show_a_categorical_space(in_tmp):
     with Study.open(in_tmp / "cat.study.db") as st:
         assert [t.params["kernel"] for t in st.trials] == kernels  # JSON gives back the stored values
     table = invoke("show", "--study", "cat.study.db").stdout
-    shown = {"rbf": "rbf", "linear": "linear", True: "True", 2: "2"}
-    for k in set(map(json.dumps, kernels)) - {"null"}:
-        assert f" {shown[json.loads(k)]} " in table  # as they are: no quotes
+    shown = {"rbf": "rbf", "linear": "linear", True: "True", 2: "2", None: "None"}
+    for k in set(map(json.dumps, kernels)):
+        assert f" {shown[json.loads(k)]} " in table  # as they are: no quotes; a None choice is not "-"
     assert "'rbf'" not in table and '"rbf"' not in table
 
 
