@@ -10,10 +10,14 @@ Two suites (issue 5):
   the shared starting point included, so random search needs ``(G + 1) / 2`` on
   average and a method that knows the argmin needs at most 2; steps are capped at
   ``max_steps`` (default: the grid size).
-- ``synthetic``: problems with known optima (:data:`npopt.problems.SYNTHETIC`). For each
-  repeat every method starts from the same ``n_init`` scrambled Sobol points and runs
-  to ``budget`` evaluations (default ``10 d + 10``); the score is the final simple
-  regret ``best value - optimal value``.
+- ``synthetic``: problems with known optima (:data:`npopt.problems.SYNTHETIC`, 1-D to
+  16-D). For each repeat every method starts from the same ``n_init`` scrambled Sobol
+  points and runs to ``budget`` evaluations (default ``10 d + 10``); the score is the
+  final simple regret ``best value - optimal value``.
+- ``mixed``: the same protocol on problems with int and categorical parameters
+  (:data:`npopt.problems.MIXED`). Their space snaps the starting points and, inside
+  Thompson sampling, the candidates (``snap``); surrogates get the per-coordinate
+  number of choices (``choices``), as a study's would.
 
 Surrogates see standardised values (:func:`npopt.acquisition.standardise`), except the
 ``gp-oracle``, whose known prior is in raw units (``standardised_y = False``). Each
@@ -36,7 +40,7 @@ from torch import Tensor
 
 from npopt.acquisition import single_thread, standardise, thompson_suggest
 from npopt.errors import ConfigError, NoPriorError
-from npopt.problems import SYNTHETIC, GP1DFunction, Problem, derived_seed, gp1d_function, make_problem
+from npopt.problems import SUITES, GP1DFunction, Problem, derived_seed, gp1d_function, make_problem
 from npopt.surrogates.base import Surrogate
 
 #: Methods the benchmark knows by name.
@@ -59,7 +63,7 @@ def build_surrogate(method: str, problem: Problem) -> Surrogate:
         raise ConfigError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
     from npopt.surrogates import make_surrogate
 
-    return make_surrogate(method, problem.dim)
+    return make_surrogate(method, problem.dim, choices=problem.choices)
 
 
 def resolve_methods(methods: Sequence[str] | Mapping[str, Factory]) -> dict[str, Factory]:
@@ -213,11 +217,12 @@ def _seen_by(surrogate: Surrogate, y: Tensor) -> Tensor:
     return standardise(y) if getattr(surrogate, "standardised_y", True) else y
 
 
-def _timed_suggest(surrogate: Surrogate, X: Tensor, y: Tensor, generator, candidates=None):
-    """One Thompson suggestion; returns ``(point, seconds)``."""
+def _timed_suggest(surrogate: Surrogate, X: Tensor, y: Tensor, generator, candidates=None, **space):
+    """One Thompson suggestion; returns ``(point, seconds)``. ``space``: the ``choices``
+    and ``snap`` of a problem with int or categorical coordinates."""
     y_in = _seen_by(surrogate, y)
     t0 = time.perf_counter()
-    point = thompson_suggest(surrogate, X, y_in, 1, generator, candidates=candidates)[0]
+    point = thompson_suggest(surrogate, X, y_in, 1, generator, candidates=candidates, **space)[0]
     return point, time.perf_counter() - t0
 
 
@@ -231,7 +236,7 @@ def run_grid(surrogate: Surrogate, fn: GP1DFunction, generator: torch.Generator,
     while not evaluated[fn.argmin] and len(order) < max_steps:
         free = (~evaluated).nonzero().flatten()  # unevaluated grid indices
         idx = torch.tensor(order)
-        point, seconds = _timed_suggest(surrogate, fn.grid[idx], fn.values[idx], generator, fn.grid[free])
+        point, seconds = _timed_suggest(surrogate, fn.grid[idx], fn.values[idx], generator, fn.grid[free], grid=True)
         pick = int(free[torch.cdist(point[None], fn.grid[free]).argmin()])
         order.append(pick)
         evaluated[pick] = True
@@ -244,11 +249,18 @@ def run_grid(surrogate: Surrogate, fn: GP1DFunction, generator: torch.Generator,
 def run_budget(
     surrogate: Surrogate, problem: Problem, X0: Tensor, budget: int, generator: torch.Generator, index: int
 ) -> Run:
-    """The synthetic protocol: start from ``X0`` (``n_init x d``), run to ``budget`` evaluations."""
+    """The synthetic protocol: start from ``X0`` (``n_init x d``), run to ``budget`` evaluations.
+
+    On a problem with int or categorical coordinates, ``X0`` and the candidates are snapped
+    by the problem's space and the acquisition knows which coordinates are categorical."""
     run = Run("", problem.name, index, problem.optimal_value)
+    space = {}
+    if problem.space is not None and problem.space.has_discrete:
+        space = {"choices": problem.choices, "snap": problem.snap}
+        X0 = problem.snap(X0)
     X, y = X0.clone(), problem.evaluate(X0)
     while X.shape[0] < budget:
-        point, seconds = _timed_suggest(surrogate, X, y, generator)
+        point, seconds = _timed_suggest(surrogate, X, y, generator, **space)
         X = torch.cat([X, point[None]])
         y = torch.cat([y, problem.evaluate(point[None])])
         run.ask_seconds.append(seconds)
@@ -307,14 +319,27 @@ def run_gp1d(
 @single_thread()
 def run_synthetic(
     methods: Sequence[str] | Mapping[str, Factory] = ("np", "gp", "random"),
-    problems: Sequence[str] = SYNTHETIC,
+    problems: Sequence[str] | None = None,
     repeats: int = 5,
     budget: int | None = None,
     seed: int = 0,
     n_init: int = 2,
     progress: Progress | None = None,
+    suite: str = "synthetic",
 ) -> BenchmarkResult:
-    """The ``synthetic`` suite: budget ``10 d + 10`` unless ``budget`` is given."""
+    """The ``synthetic`` or ``mixed`` suite: budget ``10 d + 10`` unless ``budget`` is given.
+
+    Args:
+        problems: names from the suite (default: all of ``npopt.problems.SUITES[suite]``).
+        suite: ``synthetic`` or ``mixed``; a problem's seeds depend on its position there.
+    """
+    if suite not in SUITES:
+        raise ConfigError(f"unknown suite {suite!r}; choose from {', '.join(SUITES)}")
+    names = SUITES[suite]
+    problems = names if problems is None else problems
+    unknown = [p for p in problems if p not in names]
+    if unknown:
+        raise ConfigError(f"unknown {suite} problem {unknown[0]!r}; choose from {', '.join(names)}")
     if repeats < 1:
         raise ConfigError("--repeats must be at least 1")
     if budget is not None and budget <= n_init:
@@ -324,12 +349,13 @@ def run_synthetic(
     budgets = {p.name: budget if budget is not None else 10 * p.dim + 10 for p in probs}
     dims = {p.name: p.dim for p in probs}
     settings = {"repeats": repeats, "n_init": n_init, "budgets": budgets, "dims": dims}
-    result = BenchmarkResult("synthetic", seed, list(factories), [p.name for p in probs], settings)
+    if suite == "mixed":
+        settings["choices"] = {p.name: list(p.choices) for p in probs}
+    result = BenchmarkResult(suite, seed, list(factories), [p.name for p in probs], settings)
     result.settings["optimal_values"] = {p.name: p.optimal_value for p in probs}
 
     def execute(surrogate, problem, index):
-        pi = SYNTHETIC.index(problem.name) if problem.name in SYNTHETIC else 0
-        s = derived_seed(seed, pi, index)
+        s = derived_seed(seed, names.index(problem.name), index)
         X0 = torch.quasirandom.SobolEngine(problem.dim, scramble=True, seed=s % 2**31).draw(
             n_init, dtype=torch.float64
         )

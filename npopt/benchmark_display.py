@@ -64,9 +64,10 @@ def gp1d_table(summary: dict) -> Table:
 
 
 def synthetic_table(summary: dict) -> Table:
-    """Final simple regret per problem and method; score = median / random's median."""
+    """Final simple regret per problem and method (synthetic or mixed suite); score =
+    median / random's median."""
     table = _table(
-        f"synthetic: {summary['repeats']} repeats, seed {summary['seed']}, {summary['n_init']} shared "
+        f"{summary['suite']}: {summary['repeats']} repeats, seed {summary['seed']}, {summary['n_init']} shared "
         "Sobol starting points; score = median regret / random's",
         ("problem (budget)", "method", "median regret", "IQR", "score", "s/ask"),
         left=2,

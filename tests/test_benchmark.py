@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from npopt.benchmark import METHODS, run_gp1d, run_synthetic, thompson_frames
 from npopt.cli import app
-from npopt.problems import SYNTHETIC, Forrester, gp1d_function, make_problem
+from npopt.problems import MIXED, SYNTHETIC, Forrester, gp1d_function, make_problem
 from npopt.surrogates.base import Surrogate
 from npopt.surrogates.oracle import OracleGPSurrogate
 
@@ -45,7 +45,53 @@ def test_problems_reach_their_optimal_values():
         assert p.bounds.shape == (2, p.dim)
         U = torch.rand(256, p.dim, dtype=torch.float64)
         assert (p.evaluate(U) >= p.optimal_value - 1e-4).all()
-    assert [make_problem(n).dim for n in SYNTHETIC] == [1, 2, 3, 4, 6]
+    assert [make_problem(n).dim for n in SYNTHETIC] == [1, 2, 3, 4, 6, 10, 10, 12, 16]
+
+
+def test_new_synthetic_problems_reach_their_optima_at_the_known_minimisers():
+    from npopt.problems import HARTMANN6_12_ACTIVE, STYBLINSKI_TANG_X
+
+    def at(name, x):  # x in user units
+        p = make_problem(name)
+        lo, hi = p.bounds
+        return float(p.evaluate(((x - lo) / (hi - lo))[None])), p.optimal_value
+
+    assert at("ackley10", torch.zeros(10, dtype=torch.float64)) == pytest.approx((0.0, 0.0), abs=1e-9)
+    assert at("levy10", torch.ones(10, dtype=torch.float64)) == pytest.approx((0.0, 0.0), abs=1e-9)
+    x = torch.full((12,), 0.9, dtype=torch.float64)  # the ignored inputs can be anything
+    x[list(HARTMANN6_12_ACTIVE)] = torch.tensor([0.20169, 0.150011, 0.476874, 0.275332, 0.311652, 0.6573], dtype=torch.float64)
+    value, optimum = at("hartmann6_12", x)
+    assert value == pytest.approx(optimum, abs=1e-4)
+    value, optimum = at("styblinski16", torch.full((16,), STYBLINSKI_TANG_X, dtype=torch.float64))
+    assert value == pytest.approx(optimum, abs=1e-9) and optimum == pytest.approx(-39.16616570377142 * 16)
+
+
+def test_mixed_problems_have_categoricals_and_reach_their_optima():
+    for name in MIXED:
+        p = make_problem(name)
+        assert p.space.dim == p.dim and any(p.choices), name
+        U = p.snap(torch.rand(64, p.dim, generator=torch.Generator().manual_seed(0), dtype=torch.float64))
+        assert torch.equal(U, p.snap(U))
+        assert (p.evaluate(U) >= p.optimal_value - 1e-9).all(), name
+        if p.minimiser is not None:
+            u = torch.tensor([p.space.to_unit(p.minimiser)], dtype=torch.float64)
+            assert float(p.evaluate(u)) == pytest.approx(p.optimal_value, abs=1e-6), name
+    assert [make_problem(n).choices for n in MIXED] == [
+        (0, 0, 4), (0, 0, 0, 5, 3), (0, 0, 0, 10, 0, 0), (3, 0, 0, 0, 0)
+    ]
+
+
+def test_the_svc_task_is_fast_and_uses_every_kernel():
+    import time
+
+    p = make_problem("svc_cancer")
+    for kernel in ("rbf", "poly", "sigmoid"):
+        params = {"kernel": kernel, "C": 1e3, "gamma": 10.0, "degree": 5, "coef0": 1.0}
+        t0 = time.perf_counter()
+        error = p.value(params)
+        assert time.perf_counter() - t0 < 1.0 and 0.0 <= error <= 1.0
+    good = p.value({"kernel": "rbf", "C": 10.0, "gamma": 0.01, "degree": 3, "coef0": 0.0})
+    assert p.optimal_value <= good < 0.05
 
 
 def test_gp1d_functions_are_seeded_and_in_range():
@@ -161,6 +207,56 @@ def test_synthetic_schema_and_every_method_runs():
     assert all(row["best_so_far"] <= row["value"] for row in rows)
 
 
+def test_new_problems_get_10d_plus_10_and_old_seeds_are_unchanged():
+    """The committed synthetic results stay comparable: random search on branin, repeat 0,
+    seed 0, replays the committed CSV exactly; the new problems' budget is 10 d + 10."""
+    import pathlib
+
+    result = run_synthetic(["random"], problems=["branin"], repeats=1, seed=0)
+    committed = pathlib.Path(__file__).parents[1] / "benchmarks" / "results" / "synthetic.csv"
+    with open(committed) as f:
+        rows = [r for r in csv.DictReader(f) if (r["method"], r["problem"], r["run"]) == ("random", "branin", "0")]
+    assert result.runs[0].values == pytest.approx([float(r["value"]) for r in rows], rel=1e-12)
+    settings = run_synthetic(["random"], problems=["ackley10"], repeats=1, budget=3).settings
+    assert settings["dims"] == {"ackley10": 10}
+    defaults = {p: 10 * make_problem(p).dim + 10 for p in SYNTHETIC[5:]}
+    assert defaults == {"ackley10": 110, "levy10": 110, "hartmann6_12": 130, "styblinski16": 170}
+
+
+class Spy(Surrogate):
+    """Random draws; records every X it is conditioned on and the choices it was given."""
+
+    min_observations = 0
+
+    def __init__(self, problem, seen) -> None:
+        self.choices, self.seen = problem.choices, seen
+
+    def condition(self, X, y) -> None:
+        self.seen.append(X.clone())
+
+    def sample(self, candidates, n_draws, generator):
+        return torch.rand(n_draws, candidates.shape[0], generator=generator, dtype=torch.float64)
+
+
+def test_mixed_suite_snaps_every_point_and_passes_choices():
+    seen = []
+    result = run_synthetic({"spy": lambda p: Spy(p, seen)},
+                           problems=["mix6"], repeats=1, budget=8, suite="mixed")
+    assert result.suite == "mixed" and result.summary()["choices"] == {"mix6": [0, 0, 0, 10, 0, 0]}
+    p = make_problem("mix6")
+    assert seen and all(torch.equal(X, p.snap(X)) for X in seen)
+    assert seen[-1].shape == (7, 6)
+    assert result.summary()["problems"]["mix6"]["spy"]["status"] == "ok"
+
+
+def test_mixed_suite_runs_the_mixed_gp():
+    result = run_synthetic(["gp"], problems=["branin_shift"], repeats=1, budget=5, suite="mixed")
+    entry = result.summary()["problems"]["branin_shift"]
+    assert entry["gp"]["status"] == "ok" and entry["random"]["status"] == "ok"
+    with pytest.raises(Exception, match="unknown mixed problem 'branin'"):
+        run_synthetic(["gp"], problems=["branin"], suite="mixed")
+
+
 # ------------------------------------------------------------------ Figure 5
 
 
@@ -224,6 +320,18 @@ def test_cli_synthetic_writes_json_and_plot(tmp_path):
     assert set(summary["problems"]) == {"forrester", "branin"}
     assert SYNTHETIC_KEYS <= set(summary["problems"]["branin"]["random"])
     assert (tmp_path / "s.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_cli_mixed_smoke(tmp_path):
+    out = runner.invoke(app, ["benchmark", "--suite", "mixed", "--vs", "random", "--repeats", "1",
+                              "--budget", "5", "--json", str(tmp_path / "m.json")])
+    assert out.exit_code == 0, out.output
+    summary = json.loads((tmp_path / "m.json").read_text())
+    assert summary["suite"] == "mixed" and list(summary["problems"]) == list(MIXED)
+    for problem in MIXED:
+        assert summary["problems"][problem]["random"]["status"] == "ok"
+        assert summary["problems"][problem]["np"]["status"] in ("ok", "no_prior")
+    assert "mixed: 1 repeats" in out.output
 
 
 def test_cli_plot_ts(tmp_path):

@@ -15,7 +15,7 @@ import typer
 from npopt.cli import app
 from npopt.errors import ConfigError
 
-SUITES = ("gp1d", "synthetic")
+SUITES = ("gp1d", "synthetic", "mixed")
 
 
 def _methods(vs: str) -> list[str]:
@@ -31,15 +31,16 @@ def _methods(vs: str) -> list[str]:
 
 @app.command()
 def benchmark(
-    suite: str = typer.Option("gp1d", "--suite", help="gp1d (the paper's Table 1) or synthetic."),
+    suite: str = typer.Option("gp1d", "--suite", help="gp1d (the paper's Table 1), synthetic (1-16-D "
+                              "problems with known optima) or mixed (int and categorical parameters)."),
     vs: str = typer.Option("gp,random", "--vs", help="Methods compared against np, comma-separated: "
                            "gp, gp-oracle (gp1d only), random. Random search is always run."),
     functions: int = typer.Option(100, "--functions", help="gp1d: number of GP functions."),
-    repeats: int = typer.Option(5, "--repeats", help="synthetic: seeds per problem."),
-    budget: Optional[int] = typer.Option(None, "--budget", help="synthetic: evaluations per run "
+    repeats: int = typer.Option(5, "--repeats", help="synthetic/mixed: seeds per problem."),
+    budget: Optional[int] = typer.Option(None, "--budget", help="synthetic/mixed: evaluations per run "
                                          "(default 10*d + 10)."),
-    problems: Optional[str] = typer.Option(None, "--problems", help="synthetic: comma-separated subset of "
-                                           "forrester, branin, hartmann3, levy4, hartmann6."),
+    problems: Optional[str] = typer.Option(None, "--problems", help="synthetic/mixed: comma-separated "
+                                           "subset of the suite's problems (see benchmarks/README.md)."),
     seed: int = typer.Option(0, "--seed", help="Suite seed (functions, starts, initial designs)."),
     json_path: Optional[Path] = typer.Option(None, "--json", help="Write the summary as JSON."),
     csv_path: Optional[Path] = typer.Option(None, "--csv", help="Write one row per (method, function, step)."),
@@ -47,9 +48,11 @@ def benchmark(
     prior: Optional[str] = typer.Option(None, "--prior", help="The np method's prior: a shipped name or a .pt "
                                         "from `npopt train` (default: the shipped prior for each dimension)."),
 ) -> None:
-    """Compare np with other methods on the gp1d (Table 1) or synthetic suite.
+    """Compare np with other methods on the gp1d (Table 1), synthetic or mixed suite.
 
     Example: npopt benchmark --suite gp1d --vs gp,gp-oracle,random --functions 100 --json out.json
+
+    Example: npopt benchmark --suite mixed --vs gp,random --repeats 10 --json mixed.json
     """
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -58,7 +61,7 @@ def benchmark(
     from npopt.benchmark import run_gp1d, run_synthetic
 
     if suite not in SUITES:
-        raise ConfigError(f"unknown suite {suite!r}; choose gp1d or synthetic")
+        raise ConfigError(f"unknown suite {suite!r}; choose gp1d, synthetic or mixed")
     methods = _methods(vs)
     if prior is not None:
         from npopt.benchmark import resolve_methods
@@ -67,8 +70,8 @@ def benchmark(
 
         checkpoint = prior_path(prior)  # a bad name fails now, with the list of shipped priors
         methods = resolve_methods(methods)
-        methods["np"] = lambda p: make_surrogate("np", p.dim, checkpoint=checkpoint)
-    if suite == "synthetic" and "gp-oracle" in methods:
+        methods["np"] = lambda p: make_surrogate("np", p.dim, choices=p.choices, checkpoint=checkpoint)
+    if suite != "gp1d" and "gp-oracle" in methods:
         raise ConfigError("gp-oracle needs the true kernel, so it only runs on the gp1d suite")
     if plot is not None:
         show.pyplot()  # fail now, not after the run, if matplotlib is missing
@@ -85,7 +88,8 @@ def benchmark(
         else:
             names = [p.strip() for p in problems.split(",") if p.strip()] if problems else None
             kwargs = {"problems": names} if names else {}
-            result = run_synthetic(methods, repeats=repeats, budget=budget, seed=seed, progress=progress, **kwargs)
+            result = run_synthetic(methods, repeats=repeats, budget=budget, seed=seed, progress=progress,
+                                   suite=suite, **kwargs)
 
     summary = result.summary()
     console = Console()

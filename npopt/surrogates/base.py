@@ -28,6 +28,11 @@ class Surrogate(ABC):
     #: Whether the default candidate set adds perturbations of the best observations
     #: (model-based surrogates) or is purely space-filling (random search).
     local_candidates: bool = True
+    #: Per unit-cube coordinate, the number of choices ``C`` of a categorical parameter
+    #: (0 for float and int coordinates); empty: every coordinate is continuous. Choice
+    #: ``i`` of ``C`` sits at ``(i + 0.5) / C``; a unit coordinate ``u`` is choice
+    #: ``min(floor(u * C), C - 1)`` (``Space.choices`` gives the tuple).
+    choices: tuple[int, ...] = ()
 
     def supports(self, dim: int) -> bool:
         return self.max_dim is None or dim <= self.max_dim

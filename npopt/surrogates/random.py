@@ -2,7 +2,9 @@
 
 The argmin of a row of iid uniform values is a uniformly random candidate, so Thompson
 sampling over this surrogate *is* random search and goes through the same code path as
-the model-based surrogates.
+the model-based surrogates. It covers every parameter type: the candidates are uniform
+in the unit cube and snapped by the space (ints and categories to their slice centres,
+each with its share of the cube), whatever :attr:`choices` says.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ class RandomSurrogate(Surrogate):
     name = "random"
     min_observations = 0
     local_candidates = False  # uniform search: no extra candidates near the incumbent
+
+    def __init__(self, choices: tuple[int, ...] = ()) -> None:
+        self.choices = tuple(choices) if any(choices) else ()
 
     def condition(self, X: Tensor, y: Tensor) -> None:
         """Nothing to learn."""
