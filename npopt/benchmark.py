@@ -29,10 +29,13 @@ never silently skipped.
 
 from __future__ import annotations
 
+import json
 import math
+import os
 import statistics
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 import torch
@@ -268,8 +271,52 @@ def run_budget(
     return run
 
 
-def _run_methods(result, factories, tasks, execute, progress) -> BenchmarkResult:
-    """Shared loop: every method on every ``(problem, index)`` task; statuses recorded."""
+class RunStore:
+    """Finished runs kept in a JSON-lines file, so that a long benchmark can stop and go on.
+
+    Each line is one :class:`Run` plus the key it answers: suite, seed, settings, method,
+    the method's ``variant`` (e.g. its prior) and problem. A later benchmark with the same
+    key reuses the run instead of computing it again; anything else in the file is left
+    alone. Lines are appended and fsynced one at a time; a torn last line (a crash while
+    writing) is skipped. Delete the file, or use another, to compute everything afresh."""
+
+    def __init__(self, path: str | Path, context: dict, per_problem: Mapping[str, dict] | None = None) -> None:
+        self.path = Path(path)
+        self.context = json.loads(json.dumps(context))  # as it reads back from the file
+        self.per_problem = json.loads(json.dumps(per_problem or {}))  # e.g. each problem's budget
+        self.runs: dict[str, dict] = {}
+        if self.path.exists():
+            for line in self.path.read_text(encoding="utf-8").splitlines():
+                try:
+                    record = json.loads(line)
+                    self.runs[record["key"]] = record["run"]
+                except (ValueError, KeyError, TypeError):
+                    continue  # a torn or foreign line
+
+    def key(self, method: str, variant: str, problem: str, index: int) -> str:
+        return json.dumps({**self.context, **self.per_problem.get(problem, {}), "method": method,
+                           "variant": variant, "problem": problem, "run": index}, sort_keys=True)
+
+    def get(self, key: str) -> Run | None:
+        data = self.runs.get(key)
+        return None if data is None else Run(**data)
+
+    def add(self, key: str, run: Run) -> None:
+        data = asdict(run)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps({"key": key, "run": data}) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        self.runs[key] = data
+
+
+def _run_methods(result, factories, tasks, execute, progress, store: RunStore | None = None,
+                 variants: Mapping[str, str] | None = None) -> BenchmarkResult:
+    """Shared loop: every method on every ``(problem, index)`` task; statuses recorded.
+
+    With a ``store``, runs it already holds are reused and new ones added to it;
+    ``variants`` names what else distinguishes a method's runs (e.g. a non-default prior)."""
     total, done = len(factories) * len(tasks), 0
     t0 = time.perf_counter()
     for method, factory in factories.items():
@@ -277,8 +324,17 @@ def _run_methods(result, factories, tasks, execute, progress) -> BenchmarkResult
             key = (problem.name, method)
             if key not in result.status:  # a method that failed on a problem is not retried
                 try:
-                    run = execute(factory(problem), problem, index)
-                    run.method = method
+                    stored = None
+                    if store is not None:
+                        run_key = store.key(method, (variants or {}).get(method, ""), problem.name, index)
+                        stored = store.get(run_key)
+                    if stored is not None:
+                        run = stored
+                    else:
+                        run = execute(factory(problem), problem, index)
+                        run.method = method
+                        if store is not None:
+                            store.add(run_key, run)
                     result.runs.append(run)
                 except NoPriorError as exc:
                     result.status[key] = Status("no_prior", f"no prior for d={problem.dim} ({exc})")
@@ -299,8 +355,10 @@ def run_gp1d(
     grid_size: int = 400,
     max_steps: int | None = None,
     progress: Progress | None = None,
+    runs: str | Path | None = None,
+    variants: Mapping[str, str] | None = None,
 ) -> BenchmarkResult:
-    """The ``gp1d`` suite (see the module docstring)."""
+    """The ``gp1d`` suite (see the module docstring); ``runs``: a :class:`RunStore` file."""
     if functions < 1 or grid_size < 2:
         raise ConfigError("gp1d needs --functions >= 1 and a grid of at least 2 points")
     max_steps = grid_size if max_steps is None else min(max_steps, grid_size)
@@ -313,7 +371,8 @@ def run_gp1d(
         gen = torch.Generator().manual_seed(derived_seed(seed, index, 1))
         return run_grid(surrogate, fn, gen, max_steps)
 
-    return _run_methods(result, factories, [(fn, fn.index) for fn in fns], execute, progress)
+    store = None if runs is None else RunStore(runs, {"suite": "gp1d", "seed": seed, **settings})
+    return _run_methods(result, factories, [(fn, fn.index) for fn in fns], execute, progress, store, variants)
 
 
 @single_thread()
@@ -326,12 +385,16 @@ def run_synthetic(
     n_init: int = 2,
     progress: Progress | None = None,
     suite: str = "synthetic",
+    runs: str | Path | None = None,
+    variants: Mapping[str, str] | None = None,
 ) -> BenchmarkResult:
     """The ``synthetic`` or ``mixed`` suite: budget ``10 d + 10`` unless ``budget`` is given.
 
     Args:
         problems: names from the suite (default: all of ``npopt.problems.SUITES[suite]``).
         suite: ``synthetic`` or ``mixed``; a problem's seeds depend on its position there.
+        runs: a :class:`RunStore` file: its matching runs are reused, new ones added.
+        variants: per method, what else distinguishes its runs (e.g. ``{"np": "my.pt"}``).
     """
     if suite not in SUITES:
         raise ConfigError(f"unknown suite {suite!r}; choose from {', '.join(SUITES)}")
@@ -363,7 +426,11 @@ def run_synthetic(
         return run_budget(surrogate, problem, X0, budgets[problem.name], gen, index)
 
     tasks = [(p, r) for p in probs for r in range(repeats)]
-    return _run_methods(result, factories, tasks, execute, progress)
+    store = None
+    if runs is not None:  # a run depends on its own problem's budget, not on the other problems
+        store = RunStore(runs, {"suite": suite, "seed": seed, "n_init": n_init},
+                         {p.name: {"budget": budgets[p.name]} for p in probs})
+    return _run_methods(result, factories, tasks, execute, progress, store, variants)
 
 
 def thompson_frames(

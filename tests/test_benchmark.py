@@ -356,3 +356,39 @@ def test_cli_unknown_prior_is_a_clear_error():
     out = runner.invoke(app, ["benchmark", "--suite", "synthetic", "--prior", "np9d"])
     assert out.exit_code == 1
     assert out.output.startswith("Error: no prior called 'np9d'; shipped priors: np1d, np6d")
+
+
+def test_a_run_store_reuses_matching_runs_and_survives_a_torn_line(tmp_path):
+    from npopt.surrogates.random import RandomSurrogate
+
+    built = []
+
+    def counting(problem):
+        built.append(problem.name)
+        return RandomSurrogate()
+
+    store = tmp_path / "runs.jsonl"
+    first = run_synthetic({"random": counting}, problems=["branin"], repeats=2, budget=6, runs=store)
+    assert len(built) == 2 and len(store.read_text().splitlines()) == 2
+    with open(store, "a") as fh:
+        fh.write('{"key": "torn')  # a crash while writing the next line
+    again = run_synthetic({"random": counting}, problems=["branin"], repeats=3, budget=6, runs=store)
+    assert len(built) == 3  # only the third repeat was computed
+    assert [r.values for r in again.runs[:2]] == [r.values for r in first.runs]
+    assert [r.ask_seconds for r in again.runs[:2]] == [r.ask_seconds for r in first.runs]
+    # another budget or seed is another run
+    run_synthetic({"random": counting}, problems=["branin"], repeats=1, budget=7, runs=store)
+    run_synthetic({"random": counting}, problems=["branin"], repeats=1, budget=6, seed=1, runs=store)
+    assert len(built) == 5
+
+
+def test_benchmark_cli_runs_file_makes_the_same_summary_without_recomputing(tmp_path):
+    args = ["benchmark", "--suite", "synthetic", "--problems", "forrester", "--vs", "random", "--repeats", "2",
+            "--budget", "5", "--runs", str(tmp_path / "r.jsonl")]
+    one = CliRunner().invoke(app, args + ["--json", str(tmp_path / "a.json")])
+    assert one.exit_code == 0, one.output
+    lines = (tmp_path / "r.jsonl").read_text()
+    two = CliRunner().invoke(app, args + ["--json", str(tmp_path / "b.json")])
+    assert two.exit_code == 0, two.output
+    a, b = (json.loads((tmp_path / f).read_text()) for f in ("a.json", "b.json"))
+    assert a["problems"] == b["problems"] and (tmp_path / "r.jsonl").read_text() == lines

@@ -47,12 +47,16 @@ def benchmark(
     plot: Optional[Path] = typer.Option(None, "--plot", help="Write a PNG figure (needs matplotlib)."),
     prior: Optional[str] = typer.Option(None, "--prior", help="The np method's prior: a shipped name or a .pt "
                                         "from `npopt train` (default: the shipped prior for each dimension)."),
+    runs: Optional[Path] = typer.Option(None, "--runs", help="Keep finished runs in this JSON-lines file and "
+                                        "reuse the ones it holds: an interrupted benchmark goes on where it "
+                                        "stopped, and methods can be run at different times. Delete it to "
+                                        "start afresh."),
 ) -> None:
     """Compare np with other methods on the gp1d (Table 1), synthetic or mixed suite.
 
     Example: npopt benchmark --suite gp1d --vs gp,gp-oracle,random --functions 100 --json out.json
 
-    Example: npopt benchmark --suite mixed --vs gp,random --repeats 10 --json mixed.json
+    Example: npopt benchmark --suite mixed --vs gp,random --repeats 10 --runs mixed.runs.jsonl --json mixed.json
     """
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -83,13 +87,15 @@ def benchmark(
         def progress(done: int, total: int, label: str) -> None:
             bar.update(task, completed=done, total=total, description=label)
 
+        variants = {"np": str(prior)} if prior is not None else None
         if suite == "gp1d":
-            result = run_gp1d(methods, functions=functions, seed=seed, progress=progress)
+            result = run_gp1d(methods, functions=functions, seed=seed, progress=progress, runs=runs,
+                              variants=variants)
         else:
             names = [p.strip() for p in problems.split(",") if p.strip()] if problems else None
             kwargs = {"problems": names} if names else {}
             result = run_synthetic(methods, repeats=repeats, budget=budget, seed=seed, progress=progress,
-                                   suite=suite, **kwargs)
+                                   suite=suite, runs=runs, variants=variants, **kwargs)
 
     summary = result.summary()
     console = Console()
