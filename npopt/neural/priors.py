@@ -8,6 +8,9 @@ noise, and the numbers of context and target points.
 
 All inputs live in the unit cube. Lengthscales and periods are in unit-cube units: the
 paper's setting, lengthscale ~ U[0.1, 0.6] on [-2, 2], is U[0.025, 0.15] here.
+Mixed tasks make some inputs categorical: choice ``i`` of ``C`` sits at ``(i + 0.5) / C``,
+as npopt encodes it, and the kernel is multiplied by an exponentiated Hamming kernel over
+those inputs (:func:`hamming_kernel`); the continuous kernel and the trend ignore them.
 
 A sampled :class:`TaskBatch` is standardised the way npopt standardises observations
 (context mean and std), and keeps the raw values and hyperparameters so that the oracle
