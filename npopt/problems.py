@@ -22,7 +22,7 @@ from torch import Tensor
 
 from npopt.errors import ConfigError, NpoptError
 from npopt.space import Categorical, Float, Int, Space
-from npopt.surrogates.oracle import rbf_kernel
+from npopt.gpmath import rbf_kernel
 
 
 class Problem:

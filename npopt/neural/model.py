@@ -31,6 +31,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from npopt.gpmath import choice_index
+
 LOG_2PI = math.log(2 * math.pi)
 # ARD lengthscales (unit-cube units) live in exp(LOG_LS_MID +- LOG_LS_HALF_RANGE) = [0.005, 16]
 LOG_LS_MID, LOG_LS_HALF_RANGE = math.log(0.3), 4.0
@@ -308,7 +310,7 @@ class NeuralProcess(nn.Module):
             return self._sinusoids(xt @ freqs.transpose(1, 2), amp)
         cat = (choices > 0).nonzero().flatten()  # k categorical inputs
         angle = (xt * (choices == 0).to(xt.dtype)) @ freqs.transpose(1, 2)  # B x m x K
-        idx = torch.minimum(torch.floor(xt[..., cat].detach().clamp(0, 1) * choices[cat]), choices[cat] - 1).long()  # B x m x k
+        idx = choice_index(xt[..., cat].detach(), choices[cat])  # B x m x k
         signs = self.cat_signs[:, cat][:, torch.arange(cat.numel()), idx].to(xt.dtype)  # K x B x m x k
         rho = torch.exp(-torch.exp(-log_ls[:, cat].to(xt.dtype)) / CAT_LS_SCALE)[:, None, :, None]  # B x 1 x k x 1
         gain = (rho.sqrt() + (1 - rho).sqrt() * signs.permute(1, 2, 3, 0)).prod(-2)  # B x m x K

@@ -25,7 +25,9 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
-KERNELS = ("rbf", "matern52", "periodic")
+from npopt.gpmath import KERNELS, choice_index, hamming_kernel, kernel, posterior_from_factor
+
+__all__ = ["KERNELS", "choice_index", "hamming_kernel", "kernel"]  # the kernels' home is npopt.gpmath
 JITTER = 1e-6  # relative to the signal variance, part of the "true" function kernel
 
 
@@ -132,45 +134,6 @@ class PriorConfig:
             raise ValueError("need 1 <= active_dims_min <= active_dims_max <= x_dim")
 
 
-def kernel(kind: Tensor, x1: Tensor, x2: Tensor, lengthscale: Tensor, period: Tensor) -> Tensor:
-    """Unit-variance stationary kernels, one kind per task.
-
-    Args:
-        kind: ``B`` indices into :data:`KERNELS`.
-        x1: ``B x N x d``; x2: ``B x M x d``.
-        lengthscale: ``B`` (isotropic) or ``B x d`` (ARD); period: ``B``.
-
-    Returns:
-        ``B x N x M`` kernel matrices.
-    """
-    ls = lengthscale if lengthscale.ndim == 2 else lengthscale[:, None]  # B x d (or B x 1)
-    periodic_used = bool((kind == 2).any())
-    if bool((ls == ls[:, :1]).all()):  # isotropic: the same arithmetic as the 1-D prior was trained with
-        diff = x1[:, :, None, :] - x2[:, None, :, :]  # B x N x M x d
-        ls = ls[:, :1, None]  # B x 1 x 1
-        r = diff.pow(2).sum(-1).add(1e-12).sqrt() / ls
-        if periodic_used:
-            sin2 = torch.sin(math.pi * diff.abs() / period[:, None, None, None]).pow(2).sum(-1) / ls**2
-    elif not periodic_used:
-        # ARD without periodic tasks: squared distances of the scaled inputs by one matmul
-        # (the B x N x M x d differences cost seconds at N = 260, d = 16)
-        a, b = x1 / ls[:, None, :], x2 / ls[:, None, :]
-        sq = (a * a).sum(-1)[:, :, None] + (b * b).sum(-1)[:, None, :] - 2 * a @ b.transpose(1, 2)
-        r = sq.clamp_min(0.0).add(1e-12).sqrt()
-    else:
-        diff = x1[:, :, None, :] - x2[:, None, :, :]
-        r = (diff / ls[:, None, None, :]).pow(2).sum(-1).add(1e-12).sqrt()
-        sin2 = (torch.sin(math.pi * diff.abs() / period[:, None, None, None]) / ls[:, None, None, :]).pow(2).sum(-1)
-    rbf = torch.exp(-0.5 * r * r)
-    s5 = math.sqrt(5.0) * r
-    matern = (1 + s5 + s5 * s5 / 3) * torch.exp(-s5)
-    k = kind[:, None, None]
-    if not periodic_used:
-        return torch.where(k == 0, rbf, matern)
-    periodic = torch.exp(-2 * sin2)
-    return torch.where(k == 0, rbf, torch.where(k == 1, matern, periodic))
-
-
 @dataclass
 class TaskBatch:
     """``B`` tasks, standardised by their context (the way npopt standardises)."""
@@ -191,25 +154,6 @@ class TaskBatch:
     def float(self) -> "TaskBatch":
         f = lambda t: t.float()  # noqa: E731
         return TaskBatch(f(self.xc), f(self.yc), f(self.xt), f(self.yt), self.shift, self.scale, self.hyper)
-
-
-def choice_index(x: Tensor, choices: Tensor) -> Tensor:
-    """Choice indices of unit-cube coordinates ``x`` (``... x d``) for ``choices`` (``d``, >= 1):
-    ``min(floor(x C), C - 1)``, the inverse of npopt's ``(i + 0.5) / C``."""
-    C = choices.clamp_min(1).to(x.dtype)
-    return torch.minimum(torch.floor(x.clamp(0.0, 1.0) * C), C - 1).long()
-
-
-def hamming_kernel(x1: Tensor, x2: Tensor, choices: Tensor, lengthscale: Tensor) -> Tensor:
-    """Exponentiated Hamming kernel ``exp(-sum_j [c_j != c'_j] / l_j)`` over the categorical
-    inputs (``choices > 0``); x1: ``B x N x d``, x2: ``B x M x d``, lengthscale: ``B x d``.
-    Returns ``B x N x M`` (ones if no input is categorical)."""
-    cat = (choices > 0).nonzero().flatten()
-    if cat.numel() == 0:
-        return x1.new_ones(x1.shape[0], x1.shape[1], x2.shape[1])
-    c1, c2 = choice_index(x1[..., cat], choices[cat]), choice_index(x2[..., cat], choices[cat])
-    differ = (c1[:, :, None, :] != c2[:, None, :, :]).to(x1.dtype)  # B x N x M x k
-    return torch.exp(-(differ / lengthscale[:, None, None, cat]).sum(-1))
 
 
 def full_kernel(hyper: dict[str, Tensor], x1: Tensor, x2: Tensor) -> Tensor:
@@ -343,13 +287,9 @@ def gp_posterior(hyper: dict[str, Tensor], xc: Tensor, yc: Tensor, xt: Tensor) -
     jitter = JITTER * hyper["signal_std"][:, None, None] ** 2
     noise2 = hyper["noise_std"][:, None, None] ** 2
     n, m = xc.shape[1], xt.shape[1]
-    Kcc = full_kernel(hyper, xc, xc) + (jitter + noise2) * torch.eye(n, dtype=torch.float64)
-    Ktc = full_kernel(hyper, xt, xc)
-    L = torch.linalg.cholesky(Kcc)
-    A = torch.cholesky_solve(Ktc.transpose(1, 2), L)  # B x n x m
-    mean = (A.transpose(1, 2) @ yc[..., None])[..., 0]  # B x m
-    cov = full_kernel(hyper, xt, xt) + jitter * torch.eye(m, dtype=torch.float64) - Ktc @ A
-    return mean, cov
+    L = torch.linalg.cholesky(full_kernel(hyper, xc, xc) + (jitter + noise2) * torch.eye(n, dtype=torch.float64))
+    K_tt = full_kernel(hyper, xt, xt) + jitter * torch.eye(m, dtype=torch.float64)
+    return posterior_from_factor(L, yc, full_kernel(hyper, xt, xc), K_tt)
 
 
 def oracle_log_likelihood(tasks: TaskBatch) -> tuple[Tensor, Tensor]:

@@ -22,7 +22,7 @@ import torch
 from torch import Tensor
 
 from npopt.surrogates.base import Surrogate
-from npopt.surrogates.oracle import jittered_cholesky
+from npopt.gpmath import choice_index, jittered_cholesky
 
 
 class GPFitWarning(UserWarning):
@@ -67,9 +67,8 @@ class GPSurrogate(Surrogate):
         if not self.cat_dims:
             return U
         out = U.clone()
-        for i in self.cat_dims:
-            C = self.choices[i]
-            out[:, i] = torch.floor(U[:, i] * C).clamp(0, C - 1)
+        cat = torch.tensor(self.cat_dims)
+        out[:, cat] = choice_index(U[:, cat], torch.tensor([self.choices[i] for i in self.cat_dims])).to(U.dtype)
         return out
 
     def _new_model(self, X: Tensor, Y: Tensor):

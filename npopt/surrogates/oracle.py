@@ -13,35 +13,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from npopt.gpmath import jittered_cholesky, posterior_from_factor, psd_sqrt, rbf_kernel
 from npopt.surrogates.base import Surrogate
-
-
-def rbf_kernel(a: Tensor, b: Tensor, lengthscale: float, signal_std: float) -> Tensor:
-    """``s^2 exp(-|a - b|^2 / (2 l^2))`` between ``n x d`` and ``m x d`` points (``n x m``)."""
-    return signal_std**2 * torch.exp(-0.5 * torch.cdist(a, b).square() / lengthscale**2)
-
-
-def jittered_cholesky(A: Tensor, jitter: float) -> Tensor | None:
-    """Lower Cholesky factor of ``A`` plus the smallest diagonal jitter that works, growing
-    tenfold from ``jitter`` (relative to the mean diagonal); ``None`` if none does."""
-    eye = torch.eye(A.shape[0], dtype=A.dtype)
-    scale = A.diagonal().mean().clamp_min(1e-300)
-    for k in range(7):
-        L, info = torch.linalg.cholesky_ex(A + jitter * 10**k * scale * eye)
-        if int(info) == 0:
-            return L
-    return None
-
-
-def psd_sqrt(A: Tensor, jitter: float) -> Tensor:
-    """A matrix ``S`` with ``S S^T ~= A`` for a PSD ``m x m`` matrix ``A``: the jittered
-    Cholesky factor, or (not triangular) an eigendecomposition with negative eigenvalues
-    clipped if no jitter makes Cholesky succeed."""
-    L = jittered_cholesky(A, jitter)
-    if L is not None:
-        return L
-    evals, evecs = torch.linalg.eigh(A)
-    return evecs * evals.clamp_min(0).sqrt()
 
 
 class OracleGPSurrogate(Surrogate):
@@ -73,15 +46,12 @@ class OracleGPSurrogate(Surrogate):
         L = jittered_cholesky(self._k(self.X, self.X), self.jitter)  # n x n, lower triangular
         if L is None:  # cholesky_solve and solve_triangular below need a triangular factor
             raise RuntimeError("the oracle's kernel matrix is not positive definite even with jitter")
-        self.L = L
-        self.alpha = torch.cholesky_solve(y.to(torch.float64).reshape(-1, 1), self.L)  # n x 1
+        self.L, self.y = L, y.to(torch.float64)
 
     def _posterior(self, candidates: Tensor) -> tuple[Tensor, Tensor]:
         """Posterior mean (``m``) and covariance (``m x m``) at ``candidates``."""
         C = candidates.to(torch.float64)
-        K_cx = self._k(C, self.X)  # m x n
-        V = torch.linalg.solve_triangular(self.L, K_cx.T, upper=False)  # n x m
-        return (K_cx @ self.alpha).squeeze(-1), self._k(C, C) - V.T @ V
+        return posterior_from_factor(self.L, self.y, self._k(C, self.X), self._k(C, C))
 
     def sample(self, candidates: Tensor, n_draws: int, generator: torch.Generator) -> Tensor:
         """``n_draws x m`` exact joint posterior draws."""
