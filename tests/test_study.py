@@ -369,11 +369,6 @@ def test_same_seed_same_points(tmp_path, surrogate, budget):
 
 
 def test_same_seed_same_points_np(tmp_path):
-    import npopt
-
-    checkpoints = Path(npopt.__file__).parent / "neural" / "checkpoints"
-    if not list(checkpoints.glob("*.pt")):
-        pytest.skip("no shipped NP prior yet")
     spec = {"x": Float(0, 1)}
     runs = []
     for name in ("a", "b"):
