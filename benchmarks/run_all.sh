@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Regenerates every committed result under benchmarks/results/ and docs/ (about 20 minutes
-# on 2 CPU cores). Run from the repository root after `make setup`.
+# Regenerates every committed result under benchmarks/results/ and docs/ (several hours on
+# 2 CPU cores, most of it the GP on the 8-16-D synthetic problems). Run from the repository root after `make setup`.
 set -euo pipefail
 NPOPT=${NPOPT:-.venv/bin/npopt}
 R=benchmarks/results
@@ -21,9 +21,22 @@ for d in 1 2 3 4 5 6; do
     "$NPOPT" prior eval np6d --dim "$d" --tasks 1000 --seed 0 --refine-steps 0 --json "$R/prior_eval_np6d_d${d}_norefine.json"
 done
 
-# Synthetic problems, 10 seeds each
-"$NPOPT" benchmark --suite synthetic --vs gp,random --repeats 10 --seed 0 \
+# Synthetic problems (1-D to 16-D), 10 seeds each. The GP's 8-16-D runs take hours on 2 cores:
+# finished runs are kept in the --runs file, so the command can be stopped and run again
+"$NPOPT" benchmark --suite synthetic --vs gp,random --repeats 10 --seed 0 --runs "$R/synthetic.runs.jsonl" \
     --json "$R/synthetic.json" --csv "$R/synthetic.csv" --plot "$R/synthetic.png"
 
 # Time per ask in 6-D as observations grow
 "${PYTHON:-.venv/bin/python}" benchmarks/speed.py --dim 6 --sizes 50,200,1000 --json "$R/speed_d6.json"
+
+# The 16-D prior with categorical inputs, per dimension: continuous tasks and tasks with
+# 1-6 categorical inputs, against the oracle GP that knows the (mixed) kernel
+for d in $(seq 1 16); do
+    "$NPOPT" prior eval np16d --dim "$d" --continuous --tasks 320 --seed 0 --json "$R/prior_eval_np16d_d$d.json"
+    "$NPOPT" prior eval np16d --dim "$d" --mixed --tasks 320 --seed 0 --json "$R/prior_eval_np16d_d${d}_mixed.json"
+done
+
+# Problems with int and categorical parameters, 10 seeds each; finished runs are kept in
+# the --runs file, so an interrupted run goes on where it stopped (delete it to recompute)
+"$NPOPT" benchmark --suite mixed --vs gp,random --repeats 10 --seed 0 --runs "$R/mixed.runs.jsonl" \
+    --json "$R/mixed.json" --csv "$R/mixed.csv" --plot "$R/mixed.png"
