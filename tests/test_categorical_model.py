@@ -98,6 +98,32 @@ def test_random_features_approximate_the_product_of_ard_and_hamming_kernels():
     assert torch.allclose(gram, expected, atol=0.05), (gram, expected)
 
 
+def test_every_feature_keeps_its_power_with_many_categorical_inputs():
+    """Six categorical inputs at the shipped basis size: each feature's [cos, sin] pair has
+    the same power at every point (a random phase, not a random gain, carries the choice),
+    and the gram still approximates the Hamming kernel."""
+    torch.manual_seed(0)
+    K = 128
+    model = NeuralProcess(NPConfig(**{**MIXED, "x_dim": 7, "spectral_features": K, "max_choices": 5})).eval()
+    choices = torch.tensor([0, 5, 5, 5, 5, 5, 5])
+    g = torch.Generator().manual_seed(1)
+    idx = torch.randint(0, 5, (200, 6), generator=g)
+    x = torch.cat([torch.rand(200, 1, generator=g), (idx + 0.5) / 5], -1)[None]
+    amp = torch.full((1, K), 1 / math.sqrt(K))
+    log_ls = torch.zeros(1, 7)  # Hamming lengthscale 4: rho = exp(-1/4) per differing input
+    phi = model.waves(x, amp, log_ls, choices)[0]  # 200 x 2K
+    power = phi[:, :K] ** 2 + phi[:, K:] ** 2  # 200 x K
+    assert torch.allclose(power, torch.full_like(power, 1 / K), rtol=1e-4)
+    # points that share the continuous input: the gram is rho ** (number of differing choices)
+    x[..., 0] = 0.5
+    phi = model.waves(x, amp, log_ls, choices)[0]
+    gram = phi @ phi.T
+    differ = (idx[:, None, :] != idx[None, :, :]).sum(-1)
+    expected = math.exp(-1 / CAT_LS_SCALE) ** differ
+    off = ~torch.eye(200, dtype=torch.bool)
+    assert (gram - expected)[off].abs().mean() < 0.08  # Monte Carlo error of 128 features
+
+
 def test_mixed_model_learns_and_draws_differ_between_categories():
     torch.manual_seed(0)
     model = NeuralProcess(NPConfig(**MIXED)).train()

@@ -200,10 +200,9 @@ class NeuralProcess(nn.Module):
             self.register_buffer("base_freqs", base)  # K x d
             self.to_lengthscale = mlp(S, D, c.x_dim, 1)
             if c.max_choices:
-                # random features of the Hamming kernel: a fixed random sign per feature, input
-                # and choice; E[sign(c) sign(c')] = [c == c'] (see `waves`)
-                signs = torch.randint(0, 2, (K, c.x_dim, c.max_choices), generator=g).float() * 2 - 1
-                self.register_buffer("cat_signs", signs)  # K x d x C
+                # random features of the Hamming kernel: a fixed standard-normal phase per
+                # feature, input and choice (see `waves`)
+                self.register_buffer("cat_phases", torch.randn(K, c.x_dim, c.max_choices, generator=g))  # K x d x C
         self.to_amplitude = mlp(S, D, K, 1)  # a learned spectral density per task
 
     # ----------------------------------------------------------------- encoding
@@ -294,15 +293,17 @@ class NeuralProcess(nn.Module):
         return mean, self.waves(xt, ctx.amp, ctx.log_ls, ctx.choices)
 
     def waves(self, xt: Tensor, amp: Tensor, log_ls: Tensor | None, choices: Tensor | None = None) -> Tensor:
-        """The spectral basis, ``B x m x 2K``: ``amp_k g_k(c) [cos, sin](w_k . x)``.
+        """The spectral basis, ``B x m x 2K``: ``amp_k [cos, sin](theta_k(x))``.
 
-        ``w_k`` is a fixed frequency (spectral "fixed") or ``base_k / lengthscale`` per
-        dimension (spectral "ard", ``log_ls``: ``B x d``), applied to the continuous inputs.
-        With categorical inputs (``choices``: ``d``) each feature is multiplied by
-        ``g_k(c) = prod_j (sqrt(rho_j) + sqrt(1 - rho_j) sign_kj(c_j))`` with fixed random
-        signs, ``rho_j = exp(-1 / l_j)``: then ``E[g_k(c) g_k(c')] = prod_j rho_j^[c_j != c'_j]``,
-        the exponentiated Hamming kernel, so the features are random features of the
-        product of the ARD kernel and a Hamming kernel with lengthscale ``l_j`` per input."""
+        ``theta_k = w_k . x`` with a fixed frequency ``w_k`` (spectral "fixed") or
+        ``base_k / lengthscale`` per dimension (spectral "ard", ``log_ls``: ``B x d``). With
+        categorical inputs (``choices``: ``d``) the continuous part sees only the continuous
+        inputs and each categorical input ``j`` adds a phase ``v_kj(c_j) / sqrt(l_j)``, with a
+        fixed standard-normal ``v`` per feature, input and choice and ``l_j = 4 exp(log_ls_j)``.
+        Two different choices then shift a feature's phase by ``N(0, 2 / l_j)``, so
+        ``E cos(theta_k(x) - theta_k(x')) = k_ARD(x - x') prod_j exp(-[c_j != c'_j] / l_j)``:
+        random features of the ARD kernel times an exponentiated Hamming kernel. Every
+        feature keeps unit power whatever the number of categorical inputs."""
         if log_ls is None:
             return self._sinusoids(xt @ self.freqs.to(xt.dtype).T, amp)  # B x m x K angles
         freqs = self.base_freqs.to(xt.dtype)[None] * torch.exp(-log_ls.to(xt.dtype))[:, None, :]  # B x K x d
@@ -311,17 +312,15 @@ class NeuralProcess(nn.Module):
         cat = (choices > 0).nonzero().flatten()  # k categorical inputs
         angle = (xt * (choices == 0).to(xt.dtype)) @ freqs.transpose(1, 2)  # B x m x K
         idx = choice_index(xt[..., cat].detach(), choices[cat])  # B x m x k
-        signs = self.cat_signs[:, cat][:, torch.arange(cat.numel()), idx].to(xt.dtype)  # K x B x m x k
-        rho = torch.exp(-torch.exp(-log_ls[:, cat].to(xt.dtype)) / CAT_LS_SCALE)[:, None, :, None]  # B x 1 x k x 1
-        gain = (rho.sqrt() + (1 - rho).sqrt() * signs.permute(1, 2, 3, 0)).prod(-2)  # B x m x K
-        return self._sinusoids(angle, amp, gain)
+        phases = self.cat_phases[:, cat][:, torch.arange(cat.numel()), idx].to(xt.dtype)  # K x B x m x k
+        scale = torch.exp(-0.5 * log_ls[:, cat].to(xt.dtype)) / math.sqrt(CAT_LS_SCALE)  # B x k: 1 / sqrt(l_j)
+        angle = angle + torch.einsum("kbmj,bj->bmk", phases, scale)  # B x m x K
+        return self._sinusoids(angle, amp)
 
     @staticmethod
-    def _sinusoids(angle: Tensor, amp: Tensor, gain: Tensor | None = None) -> Tensor:
-        """``[cos, sin](angle) * amp (* gain)``: ``B x m x 2K`` from ``B x m x K`` angles."""
+    def _sinusoids(angle: Tensor, amp: Tensor) -> Tensor:
+        """``[cos, sin](angle) * amp``: ``B x m x 2K`` from ``B x m x K`` angles."""
         amp = amp.to(angle.dtype)[:, None, :]
-        if gain is not None:
-            amp = amp * gain
         return torch.cat([angle.cos() * amp, angle.sin() * amp], -1)
 
     def _refine(self, ctx: Context, xc: Tensor, resid: Tensor, steps: int) -> None:
