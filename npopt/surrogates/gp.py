@@ -155,37 +155,49 @@ class GPSurrogate(Surrogate):
             return paths(candidates).reshape(n_draws, -1)  # n_draws x m
 
     def _subset_draws(self, candidates: Tensor, n_draws: int, generator: torch.Generator) -> Tensor:
-        """Exact joint draws at a random subset ``S`` of ``joint_max`` candidates; every
-        other candidate ``r`` gets the draw's conditional mean ``E[f(r) | f(S), data]``.
+        """Exact joint draws at a subset ``S`` of ``joint_max`` candidates; every other
+        candidate ``r`` gets the draw's conditional mean ``E[f(r) | f(S), data]``.
 
-        Each row is one coherent function (the posterior mean plus a correction that is
-        smooth in the kernel), exact in distribution on ``S``; off ``S`` it lacks the
-        residual variance, so argmins fall mostly on ``S`` or near it. Computed in the
-        model's standardised output space from the fitted kernel, then untransformed.
+        ``S`` holds the half of ``joint_max`` candidates with the lowest lower confidence
+        bound (posterior mean - 2 std: where a draw's minimum most likely is) and a random
+        draw of the others, so the exact part of each draw covers the promising candidates.
+        Each row is one coherent function, exact in distribution on ``S``; off ``S`` it lacks
+        the residual variance. Computed in the model's standardised output space from the
+        fitted kernel, then untransformed.
         """
+        from npopt.errors import NpoptError
+
         model, m = self.model, candidates.shape[0]
-        perm = torch.randperm(m, generator=generator)
-        S, R = perm[: self.joint_max], perm[self.joint_max :]
-        z = torch.randn(n_draws, S.numel(), generator=generator, dtype=torch.float64)
         with torch.no_grad():
             X = model.train_inputs[0]  # n x d
             kernel = model.covar_module
             K = kernel(X).to_dense() + model.likelihood.noise * torch.eye(X.shape[0], dtype=X.dtype)
             L = jittered_cholesky(K, 1e-8)  # n x n
             if L is None:
-                raise RuntimeError("the mixed GP's kernel matrix is not positive definite even with jitter")
+                raise NpoptError("the mixed GP's kernel matrix is not positive definite even with jitter; "
+                                 "try --surrogate np or random", code="gp_failed")
             resid = (model.train_targets - model.mean_module(X)).reshape(-1, 1)  # n x 1
             A = torch.linalg.solve_triangular(L, kernel(candidates, X).to_dense().T, upper=False)  # n x m
             mean = model.mean_module(candidates) + A.T @ torch.linalg.solve_triangular(L, resid, upper=False).squeeze(-1)
+            std = (kernel(candidates, diag=True) - A.pow(2).sum(0)).clamp_min(0).sqrt()  # m
+            s = min(self.joint_max, m)
+            best = torch.argsort(mean - 2 * std)[: s // 2]  # the most promising half of S
+            rest = torch.ones(m, dtype=torch.bool)
+            rest[best] = False
+            others = rest.nonzero().flatten()
+            others = others[torch.randperm(others.numel(), generator=generator)]
+            S, R = torch.cat([best, others[: s - best.numel()]]), others[s - best.numel():]
+            z = torch.randn(n_draws, S.numel(), generator=generator, dtype=torch.float64)
             cov_SS = kernel(candidates[S]).to_dense() - A[:, S].T @ A[:, S]  # s x s
-            cov_RS = kernel(candidates[R], candidates[S]).to_dense() - A[:, R].T @ A[:, S]  # (m - s) x s
             L_S = jittered_cholesky(cov_SS, 1e-8)  # s x s
             if L_S is None:
-                raise RuntimeError("the mixed GP's posterior at the candidates is not positive definite")
+                raise NpoptError("the mixed GP's posterior at the candidates is not positive definite; "
+                                 "try --surrogate np or random", code="gp_failed")
             draws = torch.empty(n_draws, m, dtype=torch.float64)
             draws[:, S] = mean[S] + z @ L_S.T
-            # cov_SS^-1 (f_S - mean_S) = L_S^-T z, so the conditional mean at R is:
-            draws[:, R] = mean[R] + (cov_RS @ torch.linalg.solve_triangular(L_S.T, z.T, upper=True)).T
+            if R.numel():  # cov_SS^-1 (f_S - mean_S) = L_S^-T z, so the conditional mean at R is:
+                cov_RS = kernel(candidates[R], candidates[S]).to_dense() - A[:, R].T @ A[:, S]  # (m - s) x s
+                draws[:, R] = mean[R] + (cov_RS @ torch.linalg.solve_triangular(L_S.T, z.T, upper=True)).T
             draws = model.outcome_transform.untransform(draws.unsqueeze(-1))[0].squeeze(-1)  # Standardize
         return draws  # n_draws x m
 
