@@ -42,7 +42,7 @@ import torch
 from torch import Tensor
 
 from npopt.acquisition import single_thread, standardise, thompson_suggest
-from npopt.errors import ConfigError, NoPriorError
+from npopt.errors import ConfigError, NoPriorError, NpoptError
 from npopt.problems import SUITES, GP1DFunction, Problem, derived_seed, gp1d_function, make_problem
 from npopt.surrogates.base import Surrogate
 
@@ -285,10 +285,16 @@ class RunStore:
         self.context = json.loads(json.dumps(context))  # as it reads back from the file
         self.per_problem = json.loads(json.dumps(per_problem or {}))  # e.g. each problem's budget
         self.runs: dict[str, dict] = {}
+        self._torn = False  # the file ends inside a line: the next record starts a new one
+        if self.path.is_dir():
+            raise ConfigError(f"--runs {self.path} is a directory; give a file such as {self.path / 'runs.jsonl'}")
         if self.path.exists():
-            for line in self.path.read_text(encoding="utf-8").splitlines():
+            text = self.path.read_text(encoding="utf-8", errors="replace")
+            self._torn = bool(text) and not text.endswith("\n")
+            for line in text.splitlines():
                 try:
                     record = json.loads(line)
+                    Run(**record["run"])  # a line of another format is skipped, not trusted
                     self.runs[record["key"]] = record["run"]
                 except (ValueError, KeyError, TypeError):
                     continue  # a torn or foreign line
@@ -303,43 +309,75 @@ class RunStore:
 
     def add(self, key: str, run: Run) -> None:
         data = asdict(run)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps({"key": key, "run": data}) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.path, "a", encoding="utf-8") as fh:
+                fh.write(("\n" if self._torn else "") + json.dumps({"key": key, "run": data}) + "\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+        except OSError as exc:
+            raise ConfigError(f"cannot write the --runs file {self.path}: {exc.strerror or exc}") from None
+        self._torn = False
         self.runs[key] = data
 
 
+#: What else than its name distinguishes a method's runs on a problem (e.g. its prior).
+Variant = Callable[[Problem], str]
+
+
+def prior_fingerprint(checkpoint: str | Path | None = None) -> Variant:
+    """The ``np`` method's variant: a hash of the prior it uses on a problem (``checkpoint``,
+    or the shipped prior chosen for the problem's dimension and choices), so stored runs of
+    another prior, or of a retrained one, are never reused."""
+    import hashlib
+
+    from npopt.neural.checkpoints import prior_path
+
+    def variant(problem: Problem) -> str:
+        try:
+            path = Path(checkpoint) if checkpoint else prior_path(dim=problem.dim, choices=max(problem.choices, default=0))
+            return path.stem + ":" + hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+        except (NpoptError, OSError):
+            return ""  # no prior: nothing is run or stored
+
+    return variant
+
+
 def _run_methods(result, factories, tasks, execute, progress, store: RunStore | None = None,
-                 variants: Mapping[str, str] | None = None) -> BenchmarkResult:
+                 variants: Mapping[str, Variant] | None = None) -> BenchmarkResult:
     """Shared loop: every method on every ``(problem, index)`` task; statuses recorded.
 
     With a ``store``, runs it already holds are reused and new ones added to it;
-    ``variants`` names what else distinguishes a method's runs (e.g. a non-default prior)."""
+    ``variants`` says what else distinguishes a method's runs (default: the np method's
+    prior, :func:`prior_fingerprint`)."""
+    variants = {"np": prior_fingerprint(), **(variants or {})}
     total, done = len(factories) * len(tasks), 0
     t0 = time.perf_counter()
     for method, factory in factories.items():
         for problem, index in tasks:
             key = (problem.name, method)
             if key not in result.status:  # a method that failed on a problem is not retried
+                run, run_key = None, None
+                if store is not None:
+                    variant = variants.get(method)
+                    run_key = store.key(method, variant(problem) if variant else "", problem.name, index)
+                    run = store.get(run_key)
                 try:
-                    stored = None
-                    if store is not None:
-                        run_key = store.key(method, (variants or {}).get(method, ""), problem.name, index)
-                        stored = store.get(run_key)
-                    if stored is not None:
-                        run = stored
-                    else:
+                    if run is None:
                         run = execute(factory(problem), problem, index)
                         run.method = method
-                        if store is not None:
-                            store.add(run_key, run)
-                    result.runs.append(run)
+                    else:
+                        run_key = None  # reused, not written again
                 except NoPriorError as exc:
-                    result.status[key] = Status("no_prior", f"no prior for d={problem.dim} ({exc})")
+                    result.status[key] = Status("no_prior", f"no prior for this space ({exc})")
+                    run = None
                 except Exception as exc:  # a broken method must not stop the others
                     result.status[key] = Status("failed", f"{type(exc).__name__}: {exc}")
+                    run = None
+                if run is not None:
+                    result.runs.append(run)
+                    if store is not None and run_key is not None:
+                        store.add(run_key, run)  # outside the try: a failed write is an error, not a failed method
             done += 1
             if progress is not None:
                 progress(done, total, f"{method} · {problem.name} #{index}")

@@ -376,10 +376,38 @@ def test_a_run_store_reuses_matching_runs_and_survives_a_torn_line(tmp_path):
     assert len(built) == 3  # only the third repeat was computed
     assert [r.values for r in again.runs[:2]] == [r.values for r in first.runs]
     assert [r.ask_seconds for r in again.runs[:2]] == [r.ask_seconds for r in first.runs]
+    # the run written after the torn line starts a line of its own and is reused
+    run_synthetic({"random": counting}, problems=["branin"], repeats=3, budget=6, runs=store)
+    assert len(built) == 3
     # another budget or seed is another run
     run_synthetic({"random": counting}, problems=["branin"], repeats=1, budget=7, runs=store)
     run_synthetic({"random": counting}, problems=["branin"], repeats=1, budget=6, seed=1, runs=store)
     assert len(built) == 5
+    # a line of another format is not trusted: that run is computed again
+    store.write_text(store.read_text() + '{"key": "x", "run": {"method": "random", "wings": 2}}\n')
+    run_synthetic({"random": counting}, problems=["branin"], repeats=1, budget=6, runs=store)
+    assert len(built) == 5
+
+
+def test_a_run_store_names_a_bad_path_and_keys_np_runs_by_their_prior(tmp_path):
+    from npopt.benchmark import prior_fingerprint
+    from npopt.errors import ConfigError
+    from npopt.neural.checkpoints import shipped_priors
+
+    with pytest.raises(ConfigError, match="is a directory"):
+        run_synthetic(("random",), problems=["branin"], repeats=1, budget=4, runs=tmp_path)
+    if len(shipped_priors()) >= 2:
+        one, two = shipped_priors()[:2]
+        branin = make_problem("branin")
+        assert prior_fingerprint(one)(branin) != prior_fingerprint(two)(branin)
+        assert prior_fingerprint(one)(branin).startswith(one.stem + ":")
+        assert prior_fingerprint()(branin) == prior_fingerprint(prior_path_for(branin))(branin)
+
+
+def prior_path_for(problem):
+    from npopt.neural.checkpoints import prior_path
+
+    return prior_path(dim=problem.dim)
 
 
 def test_benchmark_cli_runs_file_makes_the_same_summary_without_recomputing(tmp_path):

@@ -62,7 +62,7 @@ def benchmark(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from npopt import benchmark_display as show
-    from npopt.benchmark import run_gp1d, run_synthetic
+    from npopt.benchmark import prior_fingerprint, run_gp1d, run_synthetic
 
     if suite not in SUITES:
         raise ConfigError(f"unknown suite {suite!r}; choose gp1d, synthetic or mixed")
@@ -87,7 +87,7 @@ def benchmark(
         def progress(done: int, total: int, label: str) -> None:
             bar.update(task, completed=done, total=total, description=label)
 
-        variants = {"np": str(prior)} if prior is not None else None
+        variants = {"np": prior_fingerprint(checkpoint)} if prior is not None else None
         if suite == "gp1d":
             result = run_gp1d(methods, functions=functions, seed=seed, progress=progress, runs=runs,
                               variants=variants)
