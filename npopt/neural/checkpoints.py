@@ -128,6 +128,8 @@ def prior_path(name_or_path: str | None = None, dim: int | None = None, choices:
             covering.append((ckpt["config"]["x_dim"] != dim, ckpt["config"]["x_dim"], path))
     if covering:
         return min(covering)[2]
+    if choices and not most:
+        raise NoPriorError("no shipped Neural Process prior takes categorical parameters; use --surrogate gp")
     if choices > most:
         raise NoPriorError(
             f"a categorical parameter has {choices} choices but the shipped Neural Process priors "
