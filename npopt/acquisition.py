@@ -23,6 +23,7 @@ from contextlib import contextmanager
 import torch
 from torch import Tensor
 
+from npopt.gpmath import choice_index
 from npopt.surrogates.base import Surrogate
 
 
@@ -78,7 +79,7 @@ def candidate_set(
     Continuous (and integer) coordinates of a perturbation get Gaussian noise at three
     scales. A categorical coordinate instead keeps its category or, with probability
     ``1 / (number of categorical coordinates)``, takes a uniformly drawn one (which may be
-    the same); half of the perturbations change at least one categorical coordinate.
+    the same); at least half of the perturbations change a categorical coordinate.
     Categorical coordinates of the perturbations are at category centres
     ``(i + 0.5) / C``; the Sobol points are left as drawn (snap them afterwards).
 
@@ -120,7 +121,7 @@ def _resample_categories(local: Tensor, centres: Tensor, choices: Sequence[int],
     cat = torch.tensor([j for j, c in enumerate(choices) if c >= 2])  # d_cat coordinate indices
     C = torch.tensor([float(choices[j]) for j in cat.tolist()], dtype=torch.float64)  # d_cat
     m, d_cat = local.shape[0], cat.numel()
-    kept = torch.minimum(torch.floor(centres[:, cat].clamp(0.0, 1.0) * C), C - 1)  # m x d_cat indices
+    kept = choice_index(centres[:, cat], C).to(torch.float64)  # m x d_cat indices
     drawn = torch.floor(torch.rand(m, d_cat, generator=generator, dtype=torch.float64) * C)  # m x d_cat
     change = torch.rand(m, d_cat, generator=generator, dtype=torch.float64) < 1.0 / d_cat  # m x d_cat
     index = torch.where(change, drawn, kept)  # m x d_cat
@@ -131,6 +132,12 @@ def _resample_categories(local: Tensor, centres: Tensor, choices: Sequence[int],
     out = local.clone()
     out[:, cat] = (index + 0.5) / C
     return out
+
+
+def on_tensors(fn: Callable) -> Callable[[Tensor], Tensor]:
+    """``fn`` (a numpy ``m x d -> m x d`` map such as :meth:`npopt.space.Space.snap_unit`) on
+    float64 tensors: the ``snap`` that :func:`thompson_suggest` takes."""
+    return lambda U: torch.from_numpy(fn(U.detach().to(torch.float64).cpu().numpy()))
 
 
 def _too_close(candidates: Tensor, points: Tensor, radius: float) -> Tensor:

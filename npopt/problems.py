@@ -46,7 +46,9 @@ class Problem:
         for a problem without them)."""
         if self.space is None or not self.space.has_discrete:
             return U
-        return torch.from_numpy(self.space.snap_unit(U.detach().to(torch.float64).numpy()))
+        from npopt.acquisition import on_tensors
+
+        return on_tensors(self.space.snap_unit)(U)
 
     def evaluate_true(self, X: Tensor) -> Tensor:
         """``n x d`` points in user units -> ``n`` values."""

@@ -250,7 +250,7 @@ class Study:
         """
         import torch
 
-        from npopt.acquisition import standardise, thompson_suggest
+        from npopt.acquisition import on_tensors, standardise, thompson_suggest
 
         if not isinstance(n, int) or n < 1:
             raise TrialError(f"n must be a positive integer, not {n!r}", code="bad_n")
@@ -275,7 +275,7 @@ class Study:
             generator = torch.Generator().manual_seed(_generator_seed(self.seed, len(trials)))
             U = thompson_suggest(
                 surrogate, X, y, n, generator, avoid=avoid, radius=1e-3 * math.sqrt(dim),
-                choices=space.choices, snap=_snapper(space) if space.has_discrete else None,
+                choices=space.choices, snap=on_tensors(space.snap_unit) if space.has_discrete else None,
             )  # n x d
             params = _distinct(space, [space.from_unit(u) for u in U.tolist()], trials, generator)
             owner = None if detached else this_process()
@@ -358,13 +358,6 @@ def _unit(space: Space, trials: list[Trial], dim: int):
     import torch
 
     return torch.tensor([space.to_unit(t.params) for t in trials], dtype=torch.float64).reshape(-1, dim)
-
-
-def _snapper(space: Space) -> Callable:
-    """:meth:`Space.snap_unit` on tensors (``m x d`` float64 -> ``m x d`` float64)."""
-    import torch
-
-    return lambda U: torch.from_numpy(space.snap_unit(U.detach().cpu().numpy()))
 
 
 def _key(params: Mapping[str, Any]) -> str:

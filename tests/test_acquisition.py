@@ -46,7 +46,7 @@ class Bowl(Surrogate):
 
 
 def _snapper(space: Space):
-    return lambda U: torch.from_numpy(space.snap_unit(U.numpy()))
+    return acquisition.on_tensors(space.snap_unit)
 
 
 def _observed(space: Space, n: int = 4, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -119,6 +119,19 @@ def test_polish_never_moves_a_categorical_coordinate():
         assert set(point[:, 1].tolist()) <= {0.25, 0.75}
         assert torch.equal(point, _snapper(space)(point))  # every coordinate snapped
         assert float((point[:, 0] - 0.77).abs().min()) < 5e-3  # the float coordinate did move
+
+
+def test_the_polish_itself_leaves_categorical_coordinates_alone():
+    """No snap afterwards to hide a moved coordinate: the gradient of a categorical
+    coordinate is masked, however far the draw's minimum lies along it."""
+    surrogate = Bowl([0.77, 0.9, 0.4])
+    paths = surrogate.paths(1, torch.Generator().manual_seed(0))
+    start = torch.tensor([0.3, 0.25, 0.6], dtype=torch.float64)
+    movable = torch.tensor([1.0, 0.0, 1.0], dtype=torch.float64)
+    X = torch.zeros(0, 3, dtype=torch.float64)
+    point = acquisition._polish(paths, 0, start, X, None, [], 1e-6, 30, movable, None)
+    assert point[1] == 0.25  # the categorical coordinate did not move
+    assert abs(float(point[0]) - 0.3) > 0.1 and abs(float(point[2]) - 0.6) > 0.1  # the others did
 
 
 def test_only_categorical_coordinates_are_not_polished():

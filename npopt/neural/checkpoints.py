@@ -73,11 +73,17 @@ ADDED_SETTINGS = {"spectral": "fixed", "refine_steps": 0, "refine_max_points": 2
                   "max_choices": 0}
 
 
+def model_settings(ckpt: dict) -> dict:
+    """The model settings a checkpoint was built with, those added since it was written
+    filled in with the values that reproduce it."""
+    return {**ADDED_SETTINGS, **ckpt["config"]}
+
+
 def load_model(path: Path) -> tuple[NeuralProcess, dict]:
     """Rebuild the model stored in ``path``; returns ``(model in eval mode, checkpoint dict)``."""
     ckpt = read_checkpoint(path)
     try:
-        model = NeuralProcess(NPConfig.from_dict({**ADDED_SETTINGS, **ckpt["config"]}))
+        model = NeuralProcess(NPConfig.from_dict(model_settings(ckpt)))
         model.load_state_dict(ckpt["state_dict"])
     except Exception as exc:
         raise CheckpointError(

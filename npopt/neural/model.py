@@ -80,6 +80,8 @@ class NPConfig:
             raise ValueError("need noise_grid >= 1 (the noise levels the evidence chooses from)")
         if self.refine_steps and self.spectral != "ard":
             raise ValueError("refine_steps needs spectral 'ard'")
+        if self.max_choices == 1 or self.max_choices < 0:
+            raise ValueError("max_choices is 0 (no categorical inputs) or at least 2")
         if self.max_choices and self.spectral != "ard":
             raise ValueError("max_choices needs spectral 'ard'")
         if self.d_model % self.n_heads:

@@ -95,9 +95,9 @@ def setup_from_dict(data: Any, source: str = "config") -> Setup:
 
 def checkpoint_setup(ckpt: dict, source: str) -> Setup:
     """The training setup stored in a checkpoint, its model settings as the model was built."""
-    from npopt.neural.checkpoints import ADDED_SETTINGS
+    from npopt.neural.checkpoints import model_settings
 
-    return setup_from_dict({**ckpt["setup"], "model": {**ADDED_SETTINGS, **ckpt["config"]}}, source)
+    return setup_from_dict({**ckpt["setup"], "model": model_settings(ckpt)}, source)
 
 
 def load_setup(path: Path) -> Setup:
