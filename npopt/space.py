@@ -199,7 +199,11 @@ class Categorical:
     """
 
     def __init__(self, choices: Sequence[Any]) -> None:
-        self.choices: list[Any] = list(choices) if isinstance(choices, (list, tuple)) else choices
+        # any ordered collection (list, tuple, range, numpy array) becomes a list; a set has
+        # no order and a string is not a list of choices: both are refused by _check
+        ordered = not isinstance(choices, (str, bytes, set, frozenset, Mapping)) and hasattr(choices, "__iter__") \
+            and hasattr(choices, "__len__")
+        self.choices: list[Any] = list(choices) if ordered else choices
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Categorical):
@@ -232,6 +236,8 @@ class Categorical:
                     f"parameter {name!r}: choice {c!r} is a {type(c).__name__}; choices must be strings, "
                     "numbers, booleans or null (write a structured choice as a string)"
                 )
+            if isinstance(c, np.bool_):
+                c = bool(c)
             if isinstance(c, numbers.Real) and not isinstance(c, bool):  # numpy scalars too
                 c = int(c) if isinstance(c, numbers.Integral) else float(c)
             if c is not None and not isinstance(c, (str, bool, int, float)):

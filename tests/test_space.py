@@ -384,3 +384,15 @@ def test_directions():
 def test_space_and_storage_do_not_import_torch():
     code = "import sys, npopt, npopt.space, npopt.storage, npopt.study; assert 'torch' not in sys.modules, 'torch'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_categorical_takes_any_ordered_collection_and_numpy_values():
+    import numpy as np
+
+    space = Space({"a": Categorical(range(3)), "b": Categorical(np.array([1.5, 2.5])),
+                   "c": Categorical([np.True_, np.False_])})
+    assert space.params["a"].choices == [0, 1, 2] and space.params["b"].choices == [1.5, 2.5]
+    assert space.params["c"].choices == [True, False] and all(type(c) is bool for c in space.params["c"].choices)
+    for bad in ("abc", {1, 2}):
+        with pytest.raises(SpaceError, match="parameter 'a': choices must be a list"):
+            Space({"a": Categorical(bad)})
