@@ -32,8 +32,8 @@ done
 # The 16-D prior with categorical inputs, per dimension: continuous tasks and tasks with
 # 1-6 categorical inputs, against the oracle GP that knows the (mixed) kernel
 for d in $(seq 1 16); do
-    "$NPOPT" prior eval np16d --dim "$d" --continuous --tasks 320 --seed 0 --json "$R/prior_eval_np16d_d$d.json"
-    "$NPOPT" prior eval np16d --dim "$d" --mixed --tasks 320 --seed 0 --json "$R/prior_eval_np16d_d${d}_mixed.json"
+    "$NPOPT" prior eval np16d --dim "$d" --continuous --tasks 160 --seed 0 --json "$R/prior_eval_np16d_d$d.json"
+    "$NPOPT" prior eval np16d --dim "$d" --mixed --tasks 160 --seed 0 --json "$R/prior_eval_np16d_d${d}_mixed.json"
 done
 
 # Problems with int and categorical parameters, 10 seeds each; finished runs are kept in
