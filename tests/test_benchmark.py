@@ -355,7 +355,7 @@ def test_cli_prior_option_picks_the_np_prior(tmp_path):
 def test_cli_unknown_prior_is_a_clear_error():
     out = runner.invoke(app, ["benchmark", "--suite", "synthetic", "--prior", "np9d"])
     assert out.exit_code == 1
-    assert out.output.startswith("Error: no prior called 'np9d'; shipped priors: np1d, np6d")
+    assert out.output.startswith("Error: no prior called 'np9d'; shipped priors: np16d, np1d, np6d")
 
 
 def test_a_run_store_reuses_matching_runs_and_survives_a_torn_line(tmp_path):

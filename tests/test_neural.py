@@ -139,7 +139,9 @@ shipped = pytest.mark.skipif(not shipped_priors(), reason="no shipped prior in t
 
 @shipped
 def test_shipped_prior_draws_are_coherent_and_pass_near_the_context():
-    model, _ = load_model(shipped_priors()[0])
+    from npopt.neural.checkpoints import prior_path
+
+    model, _ = load_model(prior_path(dim=1))  # the 1-D prior
     prior = PriorConfig(families=[Family("paper", lengthscale=Dist("uniform", 0.05, 0.15))],
                         noise_std=Dist("fixed", 0.01, 0.01))
     tb = sample_tasks(prior, 1, 12, 1, torch.Generator().manual_seed(4)).float()
