@@ -36,7 +36,7 @@ for d in $(seq 1 16); do
     "$NPOPT" prior eval np16d --dim "$d" --mixed --tasks 160 --seed 0 --json "$R/prior_eval_np16d_d${d}_mixed.json"
 done
 
-# Problems with int and categorical parameters, 10 seeds each; finished runs are kept in
+# Problems with int and categorical parameters, 5 seeds each (10 to come); finished runs are kept in
 # the --runs file, so an interrupted run goes on where it stopped (delete it to recompute)
-"$NPOPT" benchmark --suite mixed --vs gp,random --repeats 10 --seed 0 --runs "$R/mixed.runs.jsonl" \
+"$NPOPT" benchmark --suite mixed --vs gp,random --repeats 5 --seed 0 --runs "$R/mixed.runs.jsonl" \
     --json "$R/mixed.json" --csv "$R/mixed.csv" --plot "$R/mixed.png"
