@@ -30,7 +30,7 @@ done
 "${PYTHON:-.venv/bin/python}" benchmarks/speed.py --dim 6 --sizes 50,200,1000 --json "$R/speed_d6.json"
 
 # The 16-D prior with categorical inputs, per dimension: continuous tasks and tasks with
-# 1-6 categorical inputs, against the oracle GP that knows the (mixed) kernel
+# 1 to d categorical inputs, against the oracle GP that knows the (mixed) kernel
 for d in $(seq 1 16); do
     "$NPOPT" prior eval np16d --dim "$d" --continuous --tasks 160 --seed 0 --json "$R/prior_eval_np16d_d$d.json"
     "$NPOPT" prior eval np16d --dim "$d" --mixed --tasks 160 --seed 0 --json "$R/prior_eval_np16d_d${d}_mixed.json"
