@@ -27,7 +27,6 @@ from torch import Tensor
 
 from npopt.gpmath import KERNELS, choice_index, hamming_kernel, kernel, posterior_from_factor
 
-__all__ = ["KERNELS", "choice_index", "hamming_kernel", "kernel"]  # the kernels' home is npopt.gpmath
 JITTER = 1e-6  # relative to the signal variance, part of the "true" function kernel
 
 

@@ -35,9 +35,7 @@ def make_surrogate(name: str, dim: int, choices: Sequence[int] | None = None, **
     if name == "np":
         from npopt.surrogates.np import NPSurrogate
 
-        if choices:  # only then, so priors without categorical support still load
-            kwargs["choices"] = choices
-        return NPSurrogate.for_dim(dim, **kwargs)
+        return NPSurrogate.for_dim(dim, choices=choices, **kwargs)
     if name == "gp":
         from npopt.surrogates.gp import GPSurrogate
 
