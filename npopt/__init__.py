@@ -36,8 +36,8 @@ _LAZY = {
     "Study": "npopt.study",
     "Trial": "npopt.study",
     "TrialState": "npopt.study",
-    "RunSummary": "npopt.study",
-    "run": "npopt.study",
+    "RunSummary": "npopt.runner",
+    "run": "npopt.runner",
     "load_objective": "npopt.objective",
     "make_surrogate": "npopt.surrogates",
 }

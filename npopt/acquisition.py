@@ -190,8 +190,15 @@ def _polish(paths, i: int, start: Tensor, X: Tensor, avoid: Tensor | None, picke
     return start if bool(_too_close(best_x[None], torch.cat(others, 0), radius)[0]) else best_x
 
 
+def thompson_suggest(surrogate: Surrogate, X: Tensor, y: Tensor, n: int, generator: torch.Generator,
+                     *args, **kwargs) -> Tensor:
+    """Suggest ``n`` distinct points by Thompson sampling: ``n x d``, the first choice of
+    each draw of :func:`thompson_ranked` (same arguments, without ``keep``)."""
+    return thompson_ranked(surrogate, X, y, n, generator, *args, keep=1, **kwargs)[:, 0]
+
+
 @single_thread()
-def thompson_suggest(
+def thompson_ranked(
     surrogate: Surrogate,
     X: Tensor,
     y: Tensor,
@@ -205,8 +212,14 @@ def thompson_suggest(
     grid: bool = False,
     choices: Sequence[int] | None = None,
     snap: Callable[[Tensor], Tensor] | None = None,
+    keep: int = 1,
 ) -> Tensor:
-    """Suggest ``n`` distinct points by Thompson sampling.
+    """Suggest ``n`` distinct points by Thompson sampling, each with ranked alternatives.
+
+    Draw ``i``'s first choice is its (polished) argmin over the candidates that are not
+    excluded; its alternatives are its next-lowest candidates, so that a caller that
+    learns of new points to avoid later (another process's trials) can redo the exclusion
+    without drawing again.
 
     Args:
         surrogate: any surrogate.
@@ -231,9 +244,11 @@ def thompson_suggest(
         snap: ``m x d -> m x d`` map of unit points to the points of the parameters they
             stand for (e.g. ``Space.snap_unit``); applied to the candidates (unless
             ``grid``) and to polished points, so that integers stay integers.
+        keep: choices per draw: the first and ``keep - 1`` alternatives.
 
     Returns:
-        ``n x d`` points (float64).
+        ``n x keep x d`` points (float64); draw ``i``'s row is best first (the last is
+        repeated where fewer candidates were free).
     """
     X = X.to(torch.float64)
     y = y.to(torch.float64)
@@ -271,19 +286,25 @@ def thompson_suggest(
             draws = surrogate.sample(candidates, n, generator).to(torch.float64)  # n x m
 
     picked: list[Tensor] = []
+    ranked: list[Tensor] = []
     for i, row in enumerate(draws):
         row = row.masked_fill(blocked, math.inf)
-        if torch.isinf(row).all():  # everything blocked: fall back to a uniform point
+        order = torch.topk(row, min(keep, row.numel()), largest=False).indices  # lowest first
+        order = order[torch.isfinite(row[order])]
+        if not order.numel():  # everything blocked: fall back to a uniform point
             point = torch.rand(dim, generator=generator, dtype=torch.float64)
             if grid:
                 free = (~blocked).nonzero().flatten()
                 point = candidates[free[0]] if free.numel() else candidates[0]
             elif snap is not None:
                 point = snap(point[None])[0]
+            others = point[None]
         else:
-            point = candidates[int(torch.argmin(row))]
+            point = candidates[int(order[0])]
             if paths is not None:
                 point = _polish(paths, i, point, X, avoid, picked, radius, polish_steps, movable, snap)
+            others = torch.cat([point[None], candidates[order[1:]]], 0)
         picked.append(point)
+        ranked.append(torch.cat([others, others[-1:].expand(keep - others.shape[0], -1)], 0))
         blocked |= _too_close(candidates, point[None], radius)
-    return torch.stack(picked, 0)
+    return torch.stack(ranked, 0)

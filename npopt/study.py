@@ -1,41 +1,37 @@
 """A study: the search space, the surrogate settings and every trial, in one SQLite file.
 
-``ask`` suggests new trials (Thompson sampling over the surrogate), ``tell`` records their
-outcome, and :func:`run` is nothing but a loop over the two. Each state change is one
+``ask`` suggests new trials (the suggestion itself lives in :mod:`npopt.suggest` and is
+computed outside the write lock), ``tell`` records their outcome, and
+:func:`npopt.runner.run` is nothing but a loop over the two. Each state change is one
 committed transaction, so a process killed at any moment loses no finished evaluation and
 re-running the same command continues the study.
 
 Trials left ``running`` by a process that died stay so until :meth:`Study.mark_interrupted`
-marks them ``failed`` with reason ``"interrupted"`` (:func:`run` does this when it starts).
+marks them ``failed`` with reason ``"interrupted"`` (``run`` does this when it starts).
 Only trials whose asking process is known to be gone are touched, so several processes can
 share one study; trials asked with ``detached=True`` (handed to another program) are left
 alone. Interrupted trials do not count towards a budget, and their points may be suggested
 again.
 
-torch is imported only inside :meth:`Study.ask`, so opening and reading a study is light.
+torch is imported only when :meth:`Study.ask` suggests, so opening and reading a study is light.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import numbers
-import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from npopt.errors import NpoptError, StudyError, TrialError
+from npopt.errors import StudyError, TrialError
 from npopt.space import Space, check_direction, to_minimise
 from npopt.storage import Storage, process_alive, this_process
 
 #: Reason given to trials whose process stopped before they finished.
 INTERRUPTED = "interrupted"
-#: Failed trials among the last this-many trials are not suggested again.
-FAILED_MEMORY = 20
 
 
 class TrialState(str, Enum):
@@ -87,12 +83,6 @@ def _trial(row: Mapping[str, Any]) -> Trial:
 def counts_towards_budget(trial: Trial) -> bool:
     """Complete, failed or still running -- everything but interrupted trials."""
     return not trial.interrupted
-
-
-def _generator_seed(seed: int, n_trials: int) -> int:
-    """A well-mixed 63-bit seed from the study seed and the number of trials so far."""
-    digest = hashlib.sha256(f"npopt:{seed}:{n_trials}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") >> 1
 
 
 class Study:
@@ -234,9 +224,11 @@ class Study:
 
         Points of running trials (from any process sharing the file), of observed trials
         and of recently failed trials are not suggested again; points that round to the
-        same parameters count as the same point. The study file's write lock is held
-        from reading the trials to inserting the new ones, so concurrent asks from
-        processes sharing the file take turns and see each other's points.
+        same parameters count as the same point. The suggestion (surrogate and Thompson
+        sampling, :func:`npopt.suggest.suggest`) is computed from a snapshot of the trials
+        without any lock, so other processes' ``tell`` and ``ask`` go on meanwhile; the
+        write lock is held only to re-read the trials, redo the exclusion against what
+        changed (:func:`npopt.suggest.settle`) and insert the new trials.
 
         Args:
             n: number of trials.
@@ -248,36 +240,23 @@ class Study:
         Returns:
             The new trials (``params`` in user units, fixed values included).
         """
-        import torch
-
-        from npopt.acquisition import on_tensors, standardise, thompson_suggest
+        from npopt.suggest import settle, suggest
 
         if not isinstance(n, int) or n < 1:
             raise TrialError(f"n must be a positive integer, not {n!r}", code="bad_n")
-        space, dim = self.space, self.space.dim
-        surrogate = self.surrogate
+        snapshot = self.trials
+        if budget is not None:
+            n = min(n, budget - sum(map(counts_towards_budget, snapshot)))
+            if n <= 0:
+                return []
+        suggestion = suggest(self.space, self.direction, self.surrogate, snapshot, n, self.seed)
         with self._storage.transaction() as conn:
             trials = [_trial(r) for r in self._storage.trials(conn)]
-            if budget is not None:
+            if budget is not None:  # others may have asked meanwhile
                 n = min(n, budget - sum(map(counts_towards_budget, trials)))
                 if n <= 0:
                     return []
-            complete = [t for t in trials if t.state is TrialState.COMPLETE]
-            recent = trials[-FAILED_MEMORY:]
-            avoided = [t for t in trials if t.state is TrialState.RUNNING] + [
-                t for t in recent if t.state is TrialState.FAILED and not t.interrupted
-            ]
-            X = _unit(space, complete, dim)  # n_obs x d
-            y = standardise(
-                torch.tensor([to_minimise(t.value, self.direction) for t in complete], dtype=torch.float64)
-            )  # n_obs
-            avoid = _unit(space, avoided, dim)  # k x d
-            generator = torch.Generator().manual_seed(_generator_seed(self.seed, len(trials)))
-            U = thompson_suggest(
-                surrogate, X, y, n, generator, avoid=avoid, radius=1e-3 * math.sqrt(dim),
-                choices=space.choices, snap=on_tensors(space.snap_unit) if space.has_discrete else None,
-            )  # n x d
-            params = _distinct(space, [space.from_unit(u) for u in U.tolist()], trials, generator)
+            params = settle(self.space, suggestion, trials, n)
             owner = None if detached else this_process()
             numbers = self._storage.insert_running(conn, params, owner)
             rows = [self._storage.trial(conn, number) for number in numbers]
@@ -353,40 +332,6 @@ def best_of(trials: list[Trial], direction: str) -> Trial | None:
     return min(complete, key=lambda t: (to_minimise(t.value, direction), t.number), default=None)
 
 
-def _unit(space: Space, trials: list[Trial], dim: int):
-    """``len(trials) x dim`` unit-cube points of the trials' params (float64)."""
-    import torch
-
-    return torch.tensor([space.to_unit(t.params) for t in trials], dtype=torch.float64).reshape(-1, dim)
-
-
-def _key(params: Mapping[str, Any]) -> str:
-    return json.dumps(params, sort_keys=True)
-
-
-def _distinct(space: Space, params: list[dict], trials: list[Trial], generator, tries: int = 64) -> list[dict]:
-    """Replace suggestions that repeat a live trial's params or each other (after rounding).
-
-    Candidate snapping and exclusion already prevent this; it remains possible when every
-    candidate was excluded. A repeat is replaced by a uniform random point that is new; in
-    a small discrete space with every point taken, the repeat is kept.
-    """
-    import torch
-
-    seen = {_key(t.params) for t in trials if not t.interrupted}
-    out = []
-    for p in params:
-        for _ in range(tries):
-            if _key(p) not in seen:
-                break
-            other = space.from_unit(torch.rand(space.dim, generator=generator, dtype=torch.float64).tolist())
-            if _key(other) not in seen:
-                p = other
-        seen.add(_key(p))
-        out.append(p)
-    return out
-
-
 def _space_difference(stored: Space, given: Space) -> str:
     a, b = stored.to_dict(), given.to_dict()
     for name in list(a) + [n for n in b if n not in a]:
@@ -406,105 +351,3 @@ def _version() -> str:
         return version("npopt")
     except Exception:  # not installed (running from a source tree)
         return "unknown"
-
-
-# ---------------------------------------------------------------- run: a loop over ask/tell
-
-
-@dataclass
-class RunSummary:
-    """What :func:`run` did; updated live while it runs (see its ``progress`` argument)."""
-
-    study: Study
-    budget: int
-    #: Trials of dead processes marked interrupted when the run started.
-    marked_interrupted: int
-    #: Trials counting towards the budget before this run.
-    finished_before: int
-    #: Trials finished by this run, in order.
-    trials: list[Trial] = field(default_factory=list)
-    #: Wall-clock seconds of each ``ask`` (surrogate conditioning + acquisition).
-    ask_seconds: list[float] = field(default_factory=list)
-    #: Whether the run stopped early on Ctrl-C.
-    stopped_by_user: bool = False
-
-    @property
-    def finished(self) -> int:
-        """Trials counting towards the budget, this run's included."""
-        return self.finished_before + sum(map(counts_towards_budget, self.trials))
-
-    @property
-    def failed(self) -> int:
-        return sum(t.state is TrialState.FAILED for t in self.trials)
-
-    @property
-    def best(self) -> Trial | None:
-        return self.study.best
-
-
-def run(
-    study: Study,
-    objective: Callable[..., float],
-    budget: int,
-    timeout: float | None = None,
-    progress: Callable[[Trial, RunSummary], None] | None = None,
-    on_start: Callable[[RunSummary], None] | None = None,
-) -> RunSummary:
-    """Optimise ``objective(**params)`` until the study has ``budget`` finished trials.
-
-    First marks trials left running by dead processes as interrupted (reported in
-    ``RunSummary.marked_interrupted``). Then: ask one trial, evaluate it, tell the
-    result -- an exception, a non-number, NaN/inf or a timeout makes the trial FAILED with
-    the reason and the loop goes on. Ctrl-C records the trial being evaluated as
-    interrupted and returns (``stopped_by_user``).
-
-    Args:
-        study: the study (continued if it already has trials).
-        objective: called with the params as keyword arguments; returns a number.
-        budget: total number of finished trials (complete + failed, not interrupted).
-        timeout: seconds per evaluation; the objective then runs in a worker process
-            that is killed on timeout (it must be picklable: a module-level function or
-            an objective loaded with :func:`npopt.objective.load_objective`).
-        progress: called after each finished trial.
-        on_start: called once before the first evaluation.
-    """
-    from npopt.objective import Evaluator
-
-    if not isinstance(budget, int) or budget < 0:
-        raise NpoptError(f"budget must be a non-negative integer, not {budget!r}", code="bad_budget")
-    evaluate = Evaluator(objective, timeout)
-    marked = study.mark_interrupted()
-    summary = RunSummary(
-        study=study, budget=budget, marked_interrupted=marked,
-        finished_before=sum(map(counts_towards_budget, study.trials)),
-    )
-    if on_start is not None:
-        on_start(summary)
-    current: int | None = None
-    with evaluate:
-        try:
-            while True:
-                start = time.perf_counter()
-                asked = study.ask(1, budget=budget)
-                if not asked:
-                    break
-                summary.ask_seconds.append(time.perf_counter() - start)
-                current = asked[0].number
-                value, reason = evaluate(asked[0].params)
-                if reason is None:
-                    done = study.tell(current, value)
-                else:
-                    done = study.tell(current, state=TrialState.FAILED, reason=reason)
-                current = None
-                summary.trials.append(done)
-                if progress is not None:
-                    progress(done, summary)
-        except KeyboardInterrupt:
-            summary.stopped_by_user = True
-        finally:
-            if current is not None:  # stopped while evaluating: record it, do not leave it running
-                try:
-                    summary.trials.append(study.tell(current, state=TrialState.FAILED, reason=INTERRUPTED))
-                except NpoptError:
-                    pass
-    return summary

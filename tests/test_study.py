@@ -13,7 +13,8 @@ import pytest
 
 from npopt.errors import NpoptError, StudyError, TrialError
 from npopt.space import Categorical, Float, Int, Space
-from npopt.study import INTERRUPTED, Study, TrialState, run
+from npopt.runner import run
+from npopt.study import INTERRUPTED, Study, TrialState
 
 SPACE = {"x": Float(-2, 2)}
 
@@ -496,6 +497,88 @@ def test_two_processes_sharing_a_study_never_get_the_same_point(tmp_path):
         trials = s.trials
     assert len(trials) == 30 and all(t.state is TrialState.COMPLETE for t in trials)
     assert sorted(t.params["n"] for t in trials) == list(range(30))  # every point exactly once
+
+
+def test_four_processes_on_one_study_get_distinct_points_and_lose_no_tell(tmp_path):
+    """The suggestion is computed outside the lock and settled under it: with a real
+    surrogate (a GP fit per ask) four workers still never share a point."""
+    path = tmp_path / "four.db"
+    Study.create(path, {"a": Int(0, 9), "b": Int(0, 9)}, surrogate="gp", seed=3).close()
+    worker = WORKER.replace('float(t.params["n"])', 'float((t.params["a"] - 3) ** 2 + (t.params["b"] - 6) ** 2)')
+    procs = [
+        subprocess.Popen([sys.executable, "-c", worker, str(path), "10"], stderr=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    for p in procs:
+        assert p.wait(timeout=600) == 0, p.stderr.read()
+    with Study.open(path) as s:
+        trials = s.trials
+    assert len(trials) == 40 and all(t.state is TrialState.COMPLETE for t in trials)
+    points = [(t.params["a"], t.params["b"]) for t in trials]
+    assert len(set(points)) == 40
+
+
+SLOW_ASK = """
+import sys, time
+from npopt.study import Study
+
+class Slow:
+    # a surrogate whose conditioning takes seconds, like a GP fit on many points
+    def __init__(self, inner):
+        self.inner = inner
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+    def condition(self, X, y):
+        print("fitting", flush=True)
+        time.sleep(4)
+        self.inner.condition(X, y)
+
+with Study.open(sys.argv[1]) as s:
+    s._surrogate = Slow(s.surrogate)
+    (t,) = s.ask()
+    print("asked", t.number, flush=True)
+"""
+
+
+def test_tell_is_not_blocked_by_another_process_asking(tmp_path):
+    import time
+
+    path = tmp_path / "busy.db"
+    with Study.create(path, {"x": Float(0, 1)}, surrogate="random", seed=0) as s:
+        for _ in range(3):
+            (t,) = s.ask()
+            s.tell(t.number, t.params["x"])
+        (pending,) = s.ask()
+        slow = subprocess.Popen([sys.executable, "-c", SLOW_ASK, str(path)], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        assert slow.stdout.readline().strip() == "fitting", slow.stderr.read()
+        start = time.perf_counter()
+        s.tell(pending.number, 0.5)  # while the other process is inside its ask
+        seconds = time.perf_counter() - start
+        assert slow.poll() is None  # it was still fitting
+        out, err = slow.communicate(timeout=60)
+        assert slow.returncode == 0, err
+    assert seconds < 1.0  # under the old lock this waited the whole 4 s fit
+    with Study.open(path) as s:
+        trials = s.trials
+    assert [t.state for t in trials] == [TrialState.COMPLETE] * 4 + [TrialState.RUNNING]
+    assert out.split() == ["asked", "4"]
+
+
+def test_a_point_taken_while_suggesting_is_replaced_by_an_alternative(tmp_path):
+    """settle() redoes the exclusion against trials the snapshot did not hold."""
+    from npopt.suggest import settle, suggest
+
+    path = tmp_path / "race.db"
+    with Study.create(path, {"n": Int(0, 5)}, surrogate="random", seed=2) as s:
+        snapshot = s.trials
+        suggestion = suggest(s.space, s.direction, s.surrogate, snapshot, 1, s.seed)
+        first = settle(s.space, suggestion, snapshot)[0]
+        # another process takes exactly that point before this one settles
+        with s._storage.transaction() as conn:
+            s._storage.insert_running(conn, [first], None)
+        again = settle(s.space, suggestion, s.trials)[0]
+    assert again != first and 0 <= again["n"] <= 5
 
 
 def test_public_api_exports():

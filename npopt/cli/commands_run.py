@@ -63,7 +63,7 @@ def run(
     from npopt import display
     from npopt.objective import check_timeout, load_objective
     from npopt.study import Study
-    from npopt.study import run as run_study
+    from npopt.runner import run as run_study
 
     check_timeout(timeout)
     loaded = load_objective(objective, function, space)

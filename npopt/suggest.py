@@ -1,0 +1,158 @@
+"""From a study's trials to new points: the suggestion, computed without any lock held.
+
+A :class:`~npopt.study.Study` asks in two steps. :func:`suggest` reads a snapshot of the
+trials, turns the complete ones into observations (unit cube, direction-adjusted,
+standardised) and runs Thompson sampling; each draw keeps a few ranked alternatives. This
+is the slow part (a GP fit takes seconds), and it runs while other processes go on telling
+and asking. Then, under the study's write lock, :func:`settle` re-reads the trials and
+redoes only the exclusion step: a draw whose first choice is now taken by a trial the
+snapshot did not hold (another process asked meanwhile) falls back to its next
+alternative. So two workers never get the same point, and the lock is held for
+milliseconds.
+
+torch is imported inside the functions, so importing this module is light.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from npopt.space import Space, to_minimise
+
+if TYPE_CHECKING:
+    from torch import Tensor
+
+    from npopt.study import Trial
+
+#: Failed trials among the last this-many trials are not suggested again.
+FAILED_MEMORY = 20
+#: Ranked alternatives kept per Thompson draw, for :func:`settle`.
+ALTERNATIVES = 8
+
+
+@dataclass
+class Suggestion:
+    """Thompson draws over a snapshot of the trials, not yet settled against the study."""
+
+    #: ``n x k x d`` unit points: per draw, its choice and ``k - 1`` alternatives, best first.
+    ranked: "Tensor"
+    #: Numbers of the trials the snapshot held.
+    seen: frozenset[int]
+    #: The generator the draws came from (continues into :func:`settle`'s fallbacks).
+    generator: Any
+
+
+def generator_seed(seed: int, n_trials: int) -> int:
+    """A well-mixed 63-bit seed from the study seed and the number of trials so far."""
+    digest = hashlib.sha256(f"npopt:{seed}:{n_trials}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 1
+
+
+def radius(space: Space) -> float:
+    """Points closer than this in the unit cube count as the same point."""
+    return 1e-3 * math.sqrt(space.dim)
+
+
+def observations(space: Space, direction: str, trials: Sequence["Trial"]) -> tuple["Tensor", "Tensor", "Tensor"]:
+    """What the surrogate sees of ``trials``: ``X`` (``n x d`` unit points of the complete
+    trials), ``y`` (their values, to be minimised, standardised) and ``avoid`` (``k x d``:
+    running trials and failed trials among the last :data:`FAILED_MEMORY`)."""
+    import torch
+
+    from npopt.acquisition import standardise
+    from npopt.study import TrialState
+
+    complete = [t for t in trials if t.state is TrialState.COMPLETE]
+    recent = list(trials)[-FAILED_MEMORY:]
+    avoided = [t for t in trials if t.state is TrialState.RUNNING] + [
+        t for t in recent if t.state is TrialState.FAILED and not t.interrupted
+    ]
+    y = torch.tensor([to_minimise(t.value, direction) for t in complete], dtype=torch.float64)
+    return unit(space, complete), standardise(y), unit(space, avoided)
+
+
+def suggest(space: Space, direction: str, surrogate, trials: Sequence["Trial"], n: int, seed: int) -> Suggestion:
+    """``n`` Thompson draws over the snapshot ``trials`` (no lock needed).
+
+    The randomness depends only on ``seed`` and the number of trials, so the same study
+    state gives the same suggestion in any process."""
+    import torch
+
+    from npopt.acquisition import on_tensors, thompson_ranked
+
+    X, y, avoid = observations(space, direction, trials)
+    generator = torch.Generator().manual_seed(generator_seed(seed, len(trials)))
+    ranked = thompson_ranked(
+        surrogate, X, y, n, generator, avoid=avoid, radius=radius(space), choices=space.choices,
+        snap=on_tensors(space.snap_unit) if space.has_discrete else None, keep=ALTERNATIVES,
+    )
+    return Suggestion(ranked, frozenset(t.number for t in trials), generator)
+
+
+def settle(space: Space, suggestion: Suggestion, trials: Sequence["Trial"], n: int | None = None) -> list[dict]:
+    """The params of the suggestion's first ``n`` draws (default all), excluded against
+    the study as it is now (``trials``, read under the write lock).
+
+    A draw whose choice is within :func:`radius` of a trial the snapshot did not hold, or
+    of an earlier draw's settled point, takes its first alternative that is not; params
+    that still repeat a live trial's (after rounding) are replaced as :func:`distinct`
+    does."""
+    import torch
+
+    from npopt.study import TrialState
+
+    ranked = suggestion.ranked if n is None else suggestion.ranked[:n]
+    dim = space.dim
+    new = [t for t in trials if t.number not in suggestion.seen and t.state is not TrialState.FAILED]
+    taken = unit(space, new)  # points asked (or told) by others since the snapshot
+    r = radius(space)
+    points: list[Tensor] = []
+    for options in ranked:  # k x d
+        others = torch.cat([taken, *(p[None] for p in points)], 0).reshape(-1, dim)
+        if others.shape[0]:
+            free = torch.cdist(options, others).min(dim=1).values > r
+            choice = options[int(free.nonzero()[0])] if bool(free.any()) else options[0]
+        else:
+            choice = options[0]
+        points.append(choice)
+    params = [space.from_unit(u) for u in torch.stack(points).tolist()] if points else []
+    return distinct(space, params, trials, suggestion.generator)
+
+
+def unit(space: Space, trials: Sequence["Trial"]) -> "Tensor":
+    """``len(trials) x d`` unit-cube points of the trials' params (float64)."""
+    import torch
+
+    return torch.tensor([space.to_unit(t.params) for t in trials], dtype=torch.float64).reshape(-1, space.dim)
+
+
+def _key(params: Mapping[str, Any]) -> str:
+    return json.dumps(params, sort_keys=True)
+
+
+def distinct(space: Space, params: list[dict], trials: Sequence["Trial"], generator, tries: int = 64) -> list[dict]:
+    """Replace suggestions that repeat a live trial's params or each other (after rounding).
+
+    Candidate snapping and exclusion already prevent this; it remains possible when every
+    candidate was excluded. A repeat is replaced by a uniform random point that is new; in
+    a small discrete space with every point taken, the repeat is kept.
+    """
+    import torch
+
+    seen = {_key(t.params) for t in trials if not t.interrupted}
+    out = []
+    for p in params:
+        for _ in range(tries):
+            if _key(p) not in seen:
+                break
+            other = space.from_unit(torch.rand(space.dim, generator=generator, dtype=torch.float64).tolist())
+            if _key(other) not in seen:
+                p = other
+        seen.add(_key(p))
+        out.append(p)
+    return out
