@@ -71,7 +71,8 @@ def _import_file(path: Path):
 
 
 class ObjectiveFile:
-    """The objective function of a file, with its space and direction.
+    """The objective function of a file, with its space and direction (``None`` if the
+    file and its space file leave it unset).
 
     Calling it calls the function with the params as keyword arguments. It pickles as
     ``(path, function, space file)``, so a worker process re-imports the file itself.
@@ -122,7 +123,9 @@ def _get_function(module, path: Path, name: str) -> Callable[..., Any]:
     raise ObjectiveError(f"{path} has {what} {name!r}{hint}")
 
 
-def _space_and_direction(module, path: Path, space_file: Path | None) -> tuple[Space, str]:
+def _space_and_direction(module, path: Path, space_file: Path | None) -> tuple[Space, str | None]:
+    """The space and direction the file (or its space file) declares; direction ``None``
+    when neither says, so that a stored study keeps its own and a new one minimises."""
     module_direction = getattr(module, "direction", None)
     if module_direction is not None:
         try:
@@ -136,7 +139,7 @@ def _space_and_direction(module, path: Path, space_file: Path | None) -> tuple[S
                 f"{path} says direction {module_direction!r} but {space_file} says "
                 f"{file_direction!r}; keep one of them"
             )
-        return space, file_direction or module_direction or "minimize"
+        return space, file_direction or module_direction
     declared = getattr(module, "space", None)
     if declared is None:
         raise ObjectiveError(
@@ -144,7 +147,7 @@ def _space_and_direction(module, path: Path, space_file: Path | None) -> tuple[S
             "or pass --space FILE"
         )
     try:
-        return Space(declared), module_direction or "minimize"
+        return Space(declared), module_direction
     except SpaceError as exc:
         raise SpaceError(f"{path}: {exc.message}") from None
 

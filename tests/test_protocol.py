@@ -275,6 +275,20 @@ def test_ask_and_tell_commands(tmp_path):
     assert shown[2]["state"] == "running"  # every refused tell left it alone
 
 
+def test_a_space_file_without_direction_keeps_the_stored_direction(tmp_path):
+    study = str(tmp_path / "max.db")
+    maximize = write_space(tmp_path, "direction: maximize\nspace:\n  x: {type: float, low: 0, high: 1}\n", "max.yaml")
+    unset = write_space(tmp_path, "space:\n  x: {type: float, low: 0, high: 1}\n", "nodir.yaml")
+    first = _npopt("ask", "--study", study, "--space", str(maximize), "--surrogate", "random")
+    assert first.returncode == 0, first.stderr
+    again = _npopt("ask", "--study", study, "--space", str(unset))
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["number"] == 1
+    minimize = write_space(tmp_path, "direction: minimize\nspace:\n  x: {type: float, low: 0, high: 1}\n", "min.yaml")
+    _assert_error(_npopt("ask", "--study", study, "--space", str(minimize)), r"direction 'maximize', not 'minimize'")
+    assert [t["state"] for t in _trials(study).values()] == ["running", "running"]
+
+
 CATEGORICAL_YAML = """\
 space:
   x: {type: float, low: 0, high: 1}

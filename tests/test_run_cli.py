@@ -87,6 +87,20 @@ def test_run_maximize_from_the_objective_file(in_tmp):
         assert s.best.value == max(t.value for t in s.trials)
 
 
+def test_run_without_a_direction_continues_a_maximize_study(in_tmp):
+    study = str(in_tmp / "shared.db")
+    first = invoke("run", str(EXAMPLES / "mixed.py"), "--study", study, "--budget", "2", "--surrogate", "random")
+    assert first.exit_code == 0, first.output
+    plain = in_tmp / "plain.py"  # the same space, no direction
+    plain.write_text((EXAMPLES / "mixed.py").read_text().replace('direction = "maximize"', ""))
+    assert 'direction =' not in plain.read_text()
+    again = invoke("run", str(plain), "--study", study, "--budget", "4")
+    assert again.exit_code == 0, again.output
+    assert "Best trial (maximize)" in again.stdout
+    with Study.open(study) as s:
+        assert s.direction == "maximize" and len(s.trials) == 4
+
+
 FLAKY = '''
 import math, time
 import npopt

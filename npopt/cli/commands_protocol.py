@@ -43,12 +43,13 @@ def _open_study(
 
     Given options must match what the study stores (Study.open_or_create checks that).
     """
-    from npopt.space import load_space_file
+    from npopt.space import read_space_file
     from npopt.study import Study
 
     if space_file is None and not study_path.exists():
         fail(f"no study at {study_path}" + ("; pass --space FILE to create it" if create_hint else ""))
-    space, direction = load_space_file(space_file) if space_file is not None else (None, None)
+    # the direction only if the file sets it: a stored study keeps its own
+    space, direction = read_space_file(space_file) if space_file is not None else (None, None)
     return Study.open_or_create(
         study_path, space=space, direction=direction, surrogate=surrogate.value if surrogate else None, seed=seed
     )
