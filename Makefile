@@ -20,6 +20,7 @@ demo: $(STAMP)
 	$(BIN)/npopt run examples/quickstart.py --budget 20
 
 test: $(STAMP)
+	$(BIN)/ruff check npopt tests benchmarks examples
 	$(BIN)/python -m pytest -q
 
 clean:

@@ -42,7 +42,10 @@ def bayes_optimal(tb, b: int, grid: dict[str, torch.Tensor]) -> torch.Tensor:
     Ktc = full_kernel(hyper, xt, xc)
     A = torch.cholesky_solve(Ktc.transpose(1, 2), L)
     mean = (A.transpose(1, 2) @ yc[..., None])[..., 0]
-    var = full_kernel(hyper, xt, xt).diagonal(dim1=1, dim2=2) + jitter[:, 0] + noise2[:, 0] - (Ktc * A.transpose(1, 2)).sum(-1)
+    var = (
+        full_kernel(hyper, xt, xt).diagonal(dim1=1, dim2=2) + jitter[:, 0] + noise2[:, 0]
+        - (Ktc * A.transpose(1, 2)).sum(-1)
+    )
     dens = -0.5 * (math.log(2 * math.pi) + var.log() + (yt[None] - mean) ** 2 / var)  # H x m
     return (torch.logsumexp(dens + log_w[:, None], 0) + tb.scale[b].log()).mean()
 

@@ -127,7 +127,8 @@ def _resample_categories(local: Tensor, centres: Tensor, choices: Sequence[int],
     index = torch.where(change, drawn, kept)  # m x d_cat
     rows = torch.arange(0, m, 2)  # r rows that change for sure
     j = torch.randint(0, d_cat, (rows.numel(),), generator=generator)  # r coordinates
-    shift = 1 + torch.floor(torch.rand(rows.numel(), generator=generator, dtype=torch.float64) * (C[j] - 1))  # r, 1..C-1
+    u = torch.rand(rows.numel(), generator=generator, dtype=torch.float64)
+    shift = 1 + torch.floor(u * (C[j] - 1))  # r, 1..C-1
     index[rows, j] = torch.remainder(kept[rows, j] + shift, C[j])
     out = local.clone()
     out[:, cat] = (index + 0.5) / C

@@ -34,9 +34,9 @@ import math
 import os
 import statistics
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
 
 import torch
 from torch import Tensor
@@ -198,7 +198,7 @@ class BenchmarkResult:
         """One row per (method, function/repeat, step) with the best value so far."""
         rows = []
         for r in self.runs:
-            for step, (v, b) in enumerate(zip(r.values, r.best_so_far), start=1):
+            for step, (v, b) in enumerate(zip(r.values, r.best_so_far, strict=True), start=1):
                 rows.append(
                     dict(suite=self.suite, method=r.method, problem=r.problem, run=r.run, step=step,
                          value=v, best_so_far=b, regret=max(0.0, b - r.optimal_value))
@@ -217,7 +217,7 @@ def _quantiles(xs: list[float]) -> tuple[float, float]:
 
 def _seen_by(surrogate: Surrogate, y: Tensor) -> Tensor:
     """The values a surrogate conditions on: standardised, raw for the oracle."""
-    return standardise(y) if getattr(surrogate, "standardised_y", True) else y
+    return standardise(y) if surrogate.standardised_y else y
 
 
 def _timed_suggest(surrogate: Surrogate, X: Tensor, y: Tensor, generator, candidates=None, **space):
@@ -335,7 +335,10 @@ def prior_fingerprint(checkpoint: str | Path | None = None) -> Variant:
 
     def variant(problem: Problem) -> str:
         try:
-            path = Path(checkpoint) if checkpoint else prior_path(dim=problem.dim, choices=max(problem.choices, default=0))
+            path = (
+                Path(checkpoint) if checkpoint
+                else prior_path(dim=problem.dim, choices=max(problem.choices, default=0))
+            )
             return path.stem + ":" + hashlib.sha256(path.read_bytes()).hexdigest()[:12]
         except (NpoptError, OSError):
             return ""  # no prior: nothing is run or stored
@@ -491,7 +494,7 @@ def thompson_frames(
         if X.shape[0] >= max(1, surrogate.min_observations):
             surrogate.condition(X, _seen_by(surrogate, y))
             draws = surrogate.sample(fn.grid, n_draws, gen)  # n_draws x G
-            if getattr(surrogate, "standardised_y", True):  # back to the function's units
+            if surrogate.standardised_y:  # back to the function's units
                 draws = draws * (float(y.std()) if y.numel() > 1 else 1.0) + float(y.mean())
             score = draws[0].clone()
         else:

@@ -124,7 +124,7 @@ def plot_gp1d(summary: dict, path: Path) -> None:
     ratios = [e["ratio_to_random"] for _, e in rows]
     errors = [e["stderr"] / random_mean for _, e in rows]
     bars = ax.bar([m for m, _ in rows], ratios, yerr=errors, capsize=4, color="#4c72b0")
-    for bar, (_, e) in zip(bars, rows):
+    for bar, (_, e) in zip(bars, rows, strict=True):
         ax.annotate(f"{e['ratio_to_random']:.3f}\n({e['mean_steps']:.1f} steps)",
                     (bar.get_x() + bar.get_width() / 2, bar.get_height()),
                     ha="center", va="bottom", fontsize=8, xytext=(0, 3), textcoords="offset points")
@@ -147,7 +147,7 @@ def plot_synthetic(summary: dict, rows: list[dict], path: Path) -> None:
     cols = min(3, len(problems))
     nrows = math.ceil(len(problems) / cols)
     fig, axes = plt.subplots(nrows, cols, figsize=(4.2 * cols, 3.2 * nrows), squeeze=False)
-    for ax, problem in zip(axes.flat, problems):
+    for ax, problem in zip(axes.flat, problems, strict=False):
         for method, entry in summary["problems"][problem].items():
             curves: dict[int, list[float]] = {}
             for r in rows:
@@ -178,7 +178,7 @@ def plot_thompson(fn, frames: list[dict], surrogate: str, path: Path) -> None:
     x = (fn.grid[:, 0] * 4.0 - 2.0).numpy()  # back to [-2, 2]
     f = fn.values.numpy()
     fig, axes = plt.subplots(1, len(frames), figsize=(3.2 * len(frames), 3.0), sharey=True, squeeze=False)
-    for i, (ax, frame) in enumerate(zip(axes[0], frames)):
+    for i, (ax, frame) in enumerate(zip(axes[0], frames, strict=True)):
         ax.plot(x, f, color="black", lw=1.5, label="true function")
         for k, draw in enumerate(frame["draws"].numpy()):
             if math.isfinite(draw[0]):

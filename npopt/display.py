@@ -93,7 +93,9 @@ def trials_csv(trials: Sequence[Any]) -> str:
     names = param_names(trials)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["number", "state", "value", *(f"params_{n}" for n in names), "reason", "started_at", "finished_at"])
+    writer.writerow(
+        ["number", "state", "value", *(f"params_{n}" for n in names), "reason", "started_at", "finished_at"]
+    )
     for t in trials:
         writer.writerow(
             [t.number, t.state.value, "" if t.value is None else repr(t.value),

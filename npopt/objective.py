@@ -99,7 +99,9 @@ class ObjectiveFile:
         return f"ObjectiveFile({str(self.path)!r}, function={self.function_name!r})"
 
 
-def load_objective(path: str | Path, function: str = "objective", space_file: str | Path | None = None) -> ObjectiveFile:
+def load_objective(
+    path: str | Path, function: str = "objective", space_file: str | Path | None = None
+) -> ObjectiveFile:
     """Load ``function`` from the objective file ``path`` (see the module docstring).
 
     Raises:
@@ -237,7 +239,7 @@ class Evaluator:
         self._process = None
         self._conn = None
 
-    def __enter__(self) -> "Evaluator":
+    def __enter__(self) -> Evaluator:
         return self
 
     def __exit__(self, *exc: object) -> None:

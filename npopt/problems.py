@@ -21,8 +21,8 @@ import torch
 from torch import Tensor
 
 from npopt.errors import ConfigError, NpoptError
-from npopt.space import Categorical, Float, Int, Space
 from npopt.gpmath import rbf_kernel
+from npopt.space import Categorical, Float, Int, Space
 
 
 class Problem:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from npopt.errors import NpoptError
 from npopt.study import INTERRUPTED, Study, Trial, TrialState, counts_towards_budget
 
+
 @dataclass
 class RunSummary:
     """What :func:`run` did; updated live while it runs (see its ``progress`` argument)."""

@@ -38,7 +38,7 @@ import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 
@@ -121,7 +121,7 @@ class Float(_Range):
     log: bool = False
     _kind = "float"
 
-    def _check(self, name: str) -> "Float":
+    def _check(self, name: str) -> Float:
         low = _bound(name, "low", self.low)
         high = _bound(name, "high", self.high)
         _check_range(name, low, high, self.log)
@@ -153,7 +153,7 @@ class Int(_Range):
     _pad = 0.5
     _kind = "int"
 
-    def _check(self, name: str) -> "Int":
+    def _check(self, name: str) -> Int:
         low = _bound(name, "low", self.low)
         high = _bound(name, "high", self.high)
         for field, v in (("low", low), ("high", high)):
@@ -219,7 +219,7 @@ class Categorical:
     def __repr__(self) -> str:
         return f"Categorical({self.choices!r})"
 
-    def _check(self, name: str) -> "Categorical":
+    def _check(self, name: str) -> Categorical:
         choices = self.choices
         if not isinstance(choices, list):
             raise SpaceError(
@@ -227,7 +227,9 @@ class Categorical:
                 "e.g. choices: [rbf, linear]"
             )
         if not choices:
-            raise SpaceError(f"parameter {name!r}: a categorical needs at least one choice, e.g. choices: [rbf, linear]")
+            raise SpaceError(
+                f"parameter {name!r}: a categorical needs at least one choice, e.g. choices: [rbf, linear]"
+            )
         seen: dict[tuple[str, Any], Any] = {}
         checked = []
         for c in choices:
@@ -293,7 +295,7 @@ class Fixed:
 
     value: Any
 
-    def _check(self, name: str) -> "Fixed":
+    def _check(self, name: str) -> Fixed:
         v = self.value
         if isinstance(v, float) and not math.isfinite(v):
             raise SpaceError(f"parameter {name!r}: fixed value must be finite, not {v!r}")
@@ -308,7 +310,7 @@ class Fixed:
         return {"type": "fixed", "value": self.value}
 
 
-Param = Union[Float, Int, Categorical, Fixed]
+Param = Float | Int | Categorical | Fixed
 
 
 def _is_free(p: Param) -> bool:
@@ -476,7 +478,7 @@ class Space:
         """The parameter dict of a unit-cube point (clipped to the cube; constants included)."""
         if len(u) != self.dim:
             raise SpaceError(f"expected a point with {self.dim} coordinates, got {len(u)}")
-        coords = dict(zip(self.names, (float(v) for v in u)))
+        coords = dict(zip(self.names, (float(v) for v in u), strict=True))
         out: dict[str, Any] = {}
         for name, p in self.params.items():
             if isinstance(p, Fixed):
@@ -521,7 +523,7 @@ class Space:
         return {name: p.to_dict() for name, p in self.params.items()}
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "Space":
+    def from_dict(cls, d: Mapping[str, Any]) -> Space:
         """Inverse of :meth:`to_dict` (accepts everything a space file accepts)."""
         return cls(d)
 

@@ -40,7 +40,7 @@ class Suggestion:
     """Thompson draws over a snapshot of the trials, not yet settled against the study."""
 
     #: ``n x k x d`` unit points: per draw, its choice and ``k - 1`` alternatives, best first.
-    ranked: "Tensor"
+    ranked: Tensor
     #: Numbers of the trials the snapshot held.
     seen: frozenset[int]
     #: The generator the draws came from (continues into :func:`settle`'s fallbacks).
@@ -58,7 +58,7 @@ def radius(space: Space) -> float:
     return 1e-3 * math.sqrt(space.dim)
 
 
-def observations(space: Space, direction: str, trials: Sequence["Trial"]) -> tuple["Tensor", "Tensor", "Tensor"]:
+def observations(space: Space, direction: str, trials: Sequence[Trial]) -> tuple[Tensor, Tensor, Tensor]:
     """What the surrogate sees of ``trials``: ``X`` (``n x d`` unit points of the complete
     trials), ``y`` (their values, to be minimised, standardised) and ``avoid`` (``k x d``:
     running trials and failed trials among the last :data:`FAILED_MEMORY`)."""
@@ -76,7 +76,7 @@ def observations(space: Space, direction: str, trials: Sequence["Trial"]) -> tup
     return unit(space, complete), standardise(y), unit(space, avoided)
 
 
-def suggest(space: Space, direction: str, surrogate, trials: Sequence["Trial"], n: int, seed: int) -> Suggestion:
+def suggest(space: Space, direction: str, surrogate, trials: Sequence[Trial], n: int, seed: int) -> Suggestion:
     """``n`` Thompson draws over the snapshot ``trials`` (no lock needed).
 
     The randomness depends only on ``seed`` and the number of trials, so the same study
@@ -94,7 +94,7 @@ def suggest(space: Space, direction: str, surrogate, trials: Sequence["Trial"], 
     return Suggestion(ranked, frozenset(t.number for t in trials), generator)
 
 
-def settle(space: Space, suggestion: Suggestion, trials: Sequence["Trial"], n: int | None = None) -> list[dict]:
+def settle(space: Space, suggestion: Suggestion, trials: Sequence[Trial], n: int | None = None) -> list[dict]:
     """The params of the suggestion's first ``n`` draws (default all), excluded against
     the study as it is now (``trials``, read under the write lock).
 
@@ -124,7 +124,7 @@ def settle(space: Space, suggestion: Suggestion, trials: Sequence["Trial"], n: i
     return distinct(space, params, trials, suggestion.generator)
 
 
-def unit(space: Space, trials: Sequence["Trial"]) -> "Tensor":
+def unit(space: Space, trials: Sequence[Trial]) -> Tensor:
     """``len(trials) x d`` unit-cube points of the trials' params (float64)."""
     import torch
 
@@ -135,7 +135,7 @@ def _key(params: Mapping[str, Any]) -> str:
     return json.dumps(params, sort_keys=True)
 
 
-def distinct(space: Space, params: list[dict], trials: Sequence["Trial"], generator, tries: int = 64) -> list[dict]:
+def distinct(space: Space, params: list[dict], trials: Sequence[Trial], generator, tries: int = 64) -> list[dict]:
     """Replace suggestions that repeat a live trial's params or each other (after rounding).
 
     Candidate snapping and exclusion already prevent this; it remains possible when every

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from npopt.errors import CheckpointError
-from npopt.neural.checkpoints import load_model, save_checkpoint, shipped_priors
+from npopt.neural.checkpoints import load_model, save_checkpoint
 from npopt.neural.model import NeuralProcess, NPConfig, lowrank_gaussian_logpdf
 from npopt.neural.priors import Dist, Family, PriorConfig, oracle_log_likelihood, sample_tasks
 
@@ -110,7 +110,9 @@ def test_checkpoint_round_trip(tmp_path: Path):
     loaded, ck = load_model(path)
     assert ck["name"] == "tiny" and ck["step"] == 3 and loaded.config == model.config
     tb = tasks()
-    assert torch.equal(model.log_likelihood(tb.xc, tb.yc, tb.xt, tb.yt), loaded.log_likelihood(tb.xc, tb.yc, tb.xt, tb.yt))
+    assert torch.equal(
+        model.log_likelihood(tb.xc, tb.yc, tb.xt, tb.yt), loaded.log_likelihood(tb.xc, tb.yc, tb.xt, tb.yt)
+    )
 
 
 def test_corrupt_truncated_and_incompatible_checkpoints_name_the_file(tmp_path: Path):
@@ -134,10 +136,6 @@ def test_corrupt_truncated_and_incompatible_checkpoints_name_the_file(tmp_path: 
         load_model(tmp_path / "mismatch.pt")
 
 
-shipped = pytest.mark.skipif(not shipped_priors(), reason="no shipped prior in this checkout")
-
-
-@shipped
 def test_shipped_prior_draws_are_coherent_and_pass_near_the_context():
     from npopt.neural.checkpoints import prior_path
 
@@ -167,7 +165,9 @@ def test_grid_evidence_matches_dense_gaussian_and_picks_the_true_noise():
     r = (psi @ torch.randn(2, 6, 1, generator=g, dtype=torch.float64))[..., 0]
     r = r + 0.05 * torch.randn(2, 40, generator=g, dtype=torch.float64)
     levels = torch.tensor([0.01, 0.05, 0.3], dtype=torch.float64)
-    ev = grid_evidence(psi.transpose(1, 2) @ psi, (psi.transpose(1, 2) @ r[..., None])[..., 0], r.pow(2).sum(-1), 40, levels)
+    ev = grid_evidence(
+        psi.transpose(1, 2) @ psi, (psi.transpose(1, 2) @ r[..., None])[..., 0], r.pow(2).sum(-1), 40, levels
+    )
     for j, s in enumerate(levels):
         cov = psi @ psi.transpose(1, 2) + s**2 * torch.eye(40, dtype=torch.float64)
         dense = torch.distributions.MultivariateNormal(torch.zeros(2, 40, dtype=torch.float64), cov).log_prob(r)

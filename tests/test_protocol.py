@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from serve_client import ROOT, Server, npopt_cmd, objective, write_space
 
 from npopt import protocol
@@ -44,7 +43,8 @@ def test_serve_runs_a_full_optimisation_loop(tmp_path, surrogate, n_trials):
             assert set(params) == {"x", "layers"}
             assert -2 <= params["x"] <= 2 and isinstance(params["layers"], int) and 1 <= params["layers"] <= 8
             told[trial["number"]] = value = objective(params)
-            assert server.send({"op": "tell", "number": trial["number"], "value": value, "id": 9}) == {"id": 9, "ok": True}
+            ack = server.send({"op": "tell", "number": trial["number"], "value": value, "id": 9})
+            assert ack == {"id": 9, "ok": True}
     # a failed evaluation is recorded as such and does not count as best
     failed = _ask_one(server)
     crashed = {"op": "tell", "number": failed["number"], "state": "failed", "reason": "simulator crashed"}
@@ -309,7 +309,8 @@ def test_categorical_values_travel_as_json_through_serve_and_ask(tmp_path):
         server.ok({"op": "tell", "number": t["number"], "value": choices.index(k) + t["params"]["x"]})
     assert len({json.dumps(t["params"]["kernel"]) for t in trials}) >= 4
     best = server.ok({"op": "best"})["trial"]
-    assert best["params"] == min(trials, key=lambda t: choices.index(t["params"]["kernel"]) + t["params"]["x"])["params"]
+    expected = min(trials, key=lambda t: choices.index(t["params"]["kernel"]) + t["params"]["x"])
+    assert best["params"] == expected["params"]
     assert [t["params"] for t in server.ok({"op": "trials"})["trials"]] == [t["params"] for t in trials]
     assert server.close() == 0
     result = _npopt("ask", "--study", str(study))

@@ -13,7 +13,6 @@ import threading
 from collections import Counter
 
 import pytest
-
 from serve_client import SPACE_YAML, Server, objective, write_space
 
 from npopt import protocol

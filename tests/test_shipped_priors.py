@@ -15,12 +15,7 @@ from npopt.errors import NoPriorError
 from npopt.neural.checkpoints import prior_path, shipped_priors
 from npopt.surrogates import make_surrogate
 
-pytestmark = pytest.mark.skipif(len(shipped_priors()) < 2, reason="the shipped priors are not in this checkout")
-#: The tests that need the 16-D prior with categorical inputs.
-needs_np16d = pytest.mark.skipif("np16d" not in {p.stem for p in shipped_priors()}, reason="np16d is not shipped")
 
-
-@needs_np16d
 def test_each_space_gets_the_most_specific_prior():
     assert prior_path(dim=1).stem == "np1d"  # made for exactly 1-D beats the padded priors
     for d in range(2, 7):
@@ -35,7 +30,6 @@ def test_each_space_gets_the_most_specific_prior():
         assert make_surrogate("np", d, choices=choices).checkpoint.stem == "np16d"
 
 
-@needs_np16d
 def test_a_space_above_the_largest_prior_suggests_the_gp():
     with pytest.raises(NoPriorError, match=r"17-dimensional space .*d = 1, 2, .*, 16\).*--surrogate gp"):
         make_surrogate("np", 17)
@@ -44,7 +38,6 @@ def test_a_space_above_the_largest_prior_suggests_the_gp():
         make_surrogate("np", 2, choices=(0, 13))
 
 
-@needs_np16d
 def test_npopt_run_on_seventeen_dimensions_says_so_and_records_nothing(tmp_path: Path):
     objective = tmp_path / "seventeen.py"
     objective.write_text(
@@ -53,15 +46,16 @@ def test_npopt_run_on_seventeen_dimensions_says_so_and_records_nothing(tmp_path:
         "def objective(**p):\n    return sum(v * v for v in p.values())\n"
     )
     study = tmp_path / "seventeen.db"
-    proc = subprocess.run([sys.executable, "-m", "npopt", "run", str(objective), "--budget", "3", "--study", str(study)],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "npopt", "run", str(objective), "--budget", "3", "--study", str(study)],
+        capture_output=True, text=True, timeout=120,
+    )
     assert proc.returncode == 1
     assert proc.stderr.strip().startswith("Error: no shipped Neural Process prior covers a 17-dimensional space")
     assert "--surrogate gp" in proc.stderr and "Traceback" not in proc.stderr
     assert not study.exists()  # refused before anything was written
 
 
-@needs_np16d
 def test_prior_list_shows_every_prior():
     result = CliRunner().invoke(app, ["prior", "list", "--json"])
     assert result.exit_code == 0, result.output
@@ -100,7 +94,6 @@ def test_prior_eval_refine_steps(tmp_path: Path):
         assert -5 < data["np_target_ll"] < data["oracle_target_ll"] + 1
 
 
-@needs_np16d
 def test_npopt_run_tunes_a_mixed_space_with_the_shipped_prior(tmp_path: Path):
     """End to end, in a real process: floats, an int and categoricals through np16d."""
     objective = tmp_path / "mixed.py"
@@ -131,11 +124,12 @@ def test_prior_eval_mixed_needs_a_prior_with_categorical_inputs():
     assert out.output.strip() == "Error: prior np6d has no categorical inputs; drop --mixed or use np16d"
 
 
-@needs_np16d
 def test_prior_eval_mixed_and_continuous_tasks(tmp_path: Path):
     for flag in ("--mixed", "--continuous"):
         path = tmp_path / f"{flag[2:]}.json"
-        out = CliRunner().invoke(app, ["prior", "eval", "np16d", "--dim", "3", flag, "--tasks", "8", "--json", str(path)])
+        out = CliRunner().invoke(
+            app, ["prior", "eval", "np16d", "--dim", "3", flag, "--tasks", "8", "--json", str(path)]
+        )
         assert out.exit_code == 0, out.output
         data = json.loads(path.read_text())
         assert data["mixed"] is (flag == "--mixed") and data["tasks"] == 8 and data["dim"] == 3

@@ -7,11 +7,10 @@ import math
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from npopt.errors import SpaceError
-import numpy as np
-
 from npopt.space import (
     Categorical,
     Fixed,
@@ -248,24 +247,28 @@ def test_snap_unit_on_ints_is_the_dict_round_trip():
         ({"x": Float(None, 1)}, "parameter 'x': low must be a number, not None"),
         ({"x": Float(0, 1, log="yes")}, "parameter 'x': log must be true or false"),
         ({"n": Int(0.5, 3)}, "parameter 'n': int low must be a whole number"),
-        ({"x": {"type": "flaot", "low": 0, "high": 1}}, "parameter 'x': unknown type 'flaot' (expected float, int, categorical or fixed)"),
+        ({"x": {"type": "flaot", "low": 0, "high": 1}},
+         "parameter 'x': unknown type 'flaot' (expected float, int, categorical or fixed)"),
         ({"x": {"low": 0, "high": 1}}, "parameter 'x': has no type"),
         ({"x": {"type": "float", "low": 0}}, "parameter 'x': missing 'high'"),
         ({"x": {"type": "float", "low": 0, "hi": 1}}, "parameter 'x': unknown field 'hi'"),
         ({"x": {"type": "fixed"}}, "parameter 'x': missing 'value'"),
         ({"opt": Categorical([])}, "parameter 'opt': a categorical needs at least one choice"),
         ({"opt": []}, "parameter 'opt': a categorical needs at least one choice"),
-        ({"opt": ["adam", "sgd", "adam"]}, "parameter 'opt': choice 'adam' is listed twice (also as 'adam'); list each choice once"),
+        ({"opt": ["adam", "sgd", "adam"]},
+         "parameter 'opt': choice 'adam' is listed twice (also as 'adam'); list each choice once"),
         ({"opt": [1, 2, 1.0]}, "parameter 'opt': choice 1.0 is listed twice (also as 1)"),
         ({"opt": [None, None]}, "parameter 'opt': choice None is listed twice"),
-        ({"opt": ["a", ["b", "c"]]}, "parameter 'opt': choice ['b', 'c'] is a list; choices must be strings, numbers, booleans or null"),
+        ({"opt": ["a", ["b", "c"]]},
+         "parameter 'opt': choice ['b', 'c'] is a list; choices must be strings, numbers, booleans or null"),
         ({"opt": ["a", {"b": 1}]}, "parameter 'opt': choice {'b': 1} is a dict"),
         ({"opt": [1, math.inf]}, "parameter 'opt': choice inf is not finite"),
         ({"opt": [1, object]}, "parameter 'opt': choice <class 'object'> is a type"),
         ({"opt": {"adam", "sgd"}}, "parameter 'opt': write the choices as a list"),
         ({"opt": {"type": "categorical"}}, "parameter 'opt': missing 'choices'"),
         ({"opt": {"type": "categorical", "choices": "adam"}}, "parameter 'opt': choices must be a list, not str"),
-        ({"opt": {"type": "choice", "choices": ["a"], "low": 0}}, "parameter 'opt': unknown field 'low' for type categorical"),
+        ({"opt": {"type": "choice", "choices": ["a"], "low": 0}},
+         "parameter 'opt': unknown field 'low' for type categorical"),
         ({"opt": ["only"]}, "the space has only fixed values"),
         ({"c": Fixed(math.inf), "x": Float(0, 1)}, "parameter 'c': fixed value must be finite"),
         ({"c": Fixed([1, 2]), "x": Float(0, 1)}, "parameter 'c': fixed value must be a number, string or boolean"),
@@ -302,7 +305,8 @@ def test_to_dict_is_json_and_round_trips():
 def test_python_and_file_declarations_are_equal():
     from_python = Space({"x": Float(-2, 2), "n": Int(1, 8), "b": 64})
     from_file = Space(
-        {"x": {"type": "float", "low": -2, "high": 2}, "n": {"type": "int", "low": 1, "high": 8}, "b": {"type": "fixed", "value": 64}}
+        {"x": {"type": "float", "low": -2, "high": 2}, "n": {"type": "int", "low": 1, "high": 8},
+         "b": {"type": "fixed", "value": 64}}
     )
     assert from_python == from_file
     assert Space({"x": Float(-2, 2)}) != Space({"x": Float(-2, 3)})
@@ -323,7 +327,9 @@ def test_yaml_space_file(tmp_path):
     path.write_text(YAML)
     space, direction = load_space_file(path)
     assert direction == "maximize"
-    assert space == Space({"x": Float(-2, 2), "lr": Float(1e-5, 0.1, log=True), "layers": Int(1, 8), "batch": Fixed(64)})
+    assert space == Space(
+        {"x": Float(-2, 2), "lr": Float(1e-5, 0.1, log=True), "layers": Int(1, 8), "batch": Fixed(64)}
+    )
 
 
 def test_json_space_file_and_default_direction(tmp_path):
@@ -343,14 +349,18 @@ def test_example_space_file_loads():
 @pytest.mark.parametrize(
     "name, text, message",
     [
-        ("s.yaml", "space: {x: {type: float, low: 1, high: 0}}", "space file {path}: parameter 'x': low (1) must be less than high (0)"),
-        ("s.yaml", "space: {x: {type: categorical, choices: [a, b, a]}}", "space file {path}: parameter 'x': choice 'a' is listed twice"),
-        ("s.yaml", "space: {x: {type: categorical, choices: []}}", "space file {path}: parameter 'x': a categorical needs at least one choice"),
+        ("s.yaml", "space: {x: {type: float, low: 1, high: 0}}",
+         "space file {path}: parameter 'x': low (1) must be less than high (0)"),
+        ("s.yaml", "space: {x: {type: categorical, choices: [a, b, a]}}",
+         "space file {path}: parameter 'x': choice 'a' is listed twice"),
+        ("s.yaml", "space: {x: {type: categorical, choices: []}}",
+         "space file {path}: parameter 'x': a categorical needs at least one choice"),
         ("s.yaml", "space: {x: [a, [b]]}", "space file {path}: parameter 'x': choice ['b'] is a list"),
         ("s.yaml", "x: {type: float, low: 0, high: 1}", "must be a mapping with a 'space' key"),
         ("s.yaml", "- 1\n- 2", "must be a mapping with a 'space' key"),
         ("s.yaml", "space: {x: {type: float, low: 0, high: 1}}\ndirections: max", "unknown key 'directions'"),
-        ("s.yaml", "space: {x: {type: float, low: 0, high: 1}}\ndirection: upwards", "direction must be 'minimize' or 'maximize'"),
+        ("s.yaml", "space: {x: {type: float, low: 0, high: 1}}\ndirection: upwards",
+         "direction must be 'minimize' or 'maximize'"),
         ("s.yaml", "space: {x: [1, 2", "is not valid YAML"),
         ("s.json", "{\"space\": ", "is not valid JSON"),
         ("s.yaml", "space: {}", "the space is empty"),

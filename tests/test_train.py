@@ -22,9 +22,11 @@ from npopt.neural.train import setup_from_dict, train
 
 TINY = {
     "name": "tiny",
-    "model": {"x_dim": 1, "d_model": 16, "n_heads": 2, "encoder_layers": 1, "decoder_hidden": 16, "fourier_features": 3,
-              "spectral": "fixed", "spectral_features": 4, "refine_steps": 0, "summary_max_points": 0, "max_choices": 0},
-    "prior": {"families": [{"name": "rbf", "kernel": "rbf", "lengthscale": {"dist": "uniform", "low": 0.1, "high": 0.3}}],
+    "model": {"x_dim": 1, "d_model": 16, "n_heads": 2, "encoder_layers": 1, "decoder_hidden": 16,
+              "fourier_features": 3, "spectral": "fixed", "spectral_features": 4, "refine_steps": 0,
+              "summary_max_points": 0, "max_choices": 0},
+    "prior": {"families": [{"name": "rbf", "kernel": "rbf",
+                            "lengthscale": {"dist": "uniform", "low": 0.1, "high": 0.3}}],
               "context_max": 10, "targets": 10},
     "train": {"steps": 12, "batch_size": 4, "warmup_steps": 2, "eval_every": 6, "eval_tasks": 8,
               "checkpoint_every": 6, "seed": 0, "threads": 1},
@@ -135,8 +137,11 @@ def all_commands():
 def test_every_command_has_help_with_an_example(path):
     result = CliRunner().invoke(app, path + ["--help"])
     assert result.exit_code == 0, result.output
-    if path and path != ["prior"]:
-        assert "Example:" in result.output, f"npopt {' '.join(path)} --help lacks an example"
+    if path and path != ["prior"]:  # every command's help ends with a runnable example of itself
+        example = "npopt " + " ".join(path) + " "  # e.g. "Example: my_client | npopt serve ..."
+        shown = " ".join(result.output.split())
+        assert "Example: " in shown and example in shown[shown.index("Example: "):], \
+            f"npopt {' '.join(path)} --help lacks an example of itself"
 
 
 def test_help_does_not_import_torch():

@@ -8,10 +8,7 @@ stderr and exit code 1 -- never a traceback.
 
 from __future__ import annotations
 
-import sys
-
 import typer
-
 from typer.core import TyperGroup
 
 from npopt.errors import NpoptError
@@ -54,10 +51,12 @@ def fail(message: str, code: int = 1) -> None:
 
 
 # Command modules register their commands on `app` when imported.
-from npopt.cli import commands_core  # noqa: E402,F401
-from npopt.cli import commands_run  # noqa: E402,F401
-from npopt.cli import commands_protocol  # noqa: E402,F401
-from npopt.cli import commands_benchmark  # noqa: E402,F401
+from npopt.cli import (  # noqa: E402
+    commands_benchmark,  # noqa: F401
+    commands_core,  # noqa: F401
+    commands_protocol,  # noqa: F401
+    commands_run,  # noqa: F401
+)
 
 
 def main() -> None:

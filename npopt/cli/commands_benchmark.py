@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -37,17 +36,17 @@ def benchmark(
                            "gp, gp-oracle (gp1d only), random. Random search is always run."),
     functions: int = typer.Option(100, "--functions", help="gp1d: number of GP functions."),
     repeats: int = typer.Option(5, "--repeats", help="synthetic/mixed: seeds per problem."),
-    budget: Optional[int] = typer.Option(None, "--budget", help="synthetic/mixed: evaluations per run "
+    budget: int | None = typer.Option(None, "--budget", help="synthetic/mixed: evaluations per run "
                                          "(default 10*d + 10)."),
-    problems: Optional[str] = typer.Option(None, "--problems", help="synthetic/mixed: comma-separated "
+    problems: str | None = typer.Option(None, "--problems", help="synthetic/mixed: comma-separated "
                                            "subset of the suite's problems (see benchmarks/README.md)."),
     seed: int = typer.Option(0, "--seed", help="Suite seed (functions, starts, initial designs)."),
-    json_path: Optional[Path] = typer.Option(None, "--json", help="Write the summary as JSON."),
-    csv_path: Optional[Path] = typer.Option(None, "--csv", help="Write one row per (method, function, step)."),
-    plot: Optional[Path] = typer.Option(None, "--plot", help="Write a PNG figure (needs matplotlib)."),
-    prior: Optional[str] = typer.Option(None, "--prior", help="The np method's prior: a shipped name or a .pt "
+    json_path: Path | None = typer.Option(None, "--json", help="Write the summary as JSON."),
+    csv_path: Path | None = typer.Option(None, "--csv", help="Write one row per (method, function, step)."),
+    plot: Path | None = typer.Option(None, "--plot", help="Write a PNG figure (needs matplotlib)."),
+    prior: str | None = typer.Option(None, "--prior", help="The np method's prior: a shipped name or a .pt "
                                         "from `npopt train` (default: the shipped prior for each dimension)."),
-    runs: Optional[Path] = typer.Option(None, "--runs", help="Keep finished runs in this JSON-lines file and "
+    runs: Path | None = typer.Option(None, "--runs", help="Keep finished runs in this JSON-lines file and "
                                         "reuse the ones it holds: an interrupted benchmark goes on where it "
                                         "stopped, and methods can be run at different times. Delete it to "
                                         "start afresh."),

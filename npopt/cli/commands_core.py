@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -30,9 +29,9 @@ def train(
     config: Path = typer.Argument(..., help="YAML training config (see npopt/neural/configs/)."),
     out: Path = typer.Option(..., "--out", "-o", help="Checkpoint to write (.pt); resume state goes to OUT.resume."),
     resume: bool = typer.Option(False, "--resume", help="Continue from OUT.resume."),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Override train.seed (same seed -> same model)."),
-    steps: Optional[int] = typer.Option(None, "--steps", help="Override train.steps."),
-    threads: Optional[int] = typer.Option(None, "--threads", help="Override train.threads (CPU threads)."),
+    seed: int | None = typer.Option(None, "--seed", help="Override train.seed (same seed -> same model)."),
+    steps: int | None = typer.Option(None, "--steps", help="Override train.steps."),
+    threads: int | None = typer.Option(None, "--threads", help="Override train.threads (CPU threads)."),
 ) -> None:
     """Meta-train a Neural Process prior on the function families in CONFIG.
 
@@ -43,7 +42,14 @@ def train(
     """
     from dataclasses import replace
 
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     from npopt.neural.train import load_setup
     from npopt.neural.train import train as run_training
@@ -68,7 +74,7 @@ def train(
             result = run_training(setup, out, resume=resume, on_step=on_step)
         except KeyboardInterrupt:
             typer.echo(f"Interrupted: checkpoint saved to {out}; continue with --resume.", err=True)
-            raise typer.Exit(130)
+            raise typer.Exit(130) from None
     e = result["eval"] or {}
     typer.echo(
         f"Saved {out} after {result['step']} steps in {result['elapsed_seconds'] / 60:.1f} min; "
@@ -92,13 +98,15 @@ def prior_list(json_out: bool = typer.Option(False, "--json", help="Print JSON i
         dims = covered_dims(ck)
         per_dim = prior.get("context_per_dim", 0)
         rows.append({
-            "name": path.stem, "dim": c["x_dim"], "dims": f"{dims.start}-{dims.stop - 1}" if len(dims) > 1 else str(dims.start),
+            "name": path.stem, "dim": c["x_dim"],
+            "dims": f"{dims.start}-{dims.stop - 1}" if len(dims) > 1 else str(dims.start),
             "z": 2 * c["spectral_features"],
             "basis": f"{c['spectral_features']} {'ARD ' if c.get('spectral') == 'ard' else ''}sinusoids",
             "refine_steps": c.get("refine_steps", 0),
             "categorical": f"up to {c['max_choices']} choices" if c.get("max_choices") else "no",
             "families": [f["name"] for f in prior.get("families", [])],
-            "context": f"{prior.get('context_min', '?')}-{prior.get('context_max', '?')}" + (f" + {per_dim} d" if per_dim else ""),
+            "context": f"{prior.get('context_min', '?')}-{prior.get('context_max', '?')}"
+            + (f" + {per_dim} d" if per_dim else ""),
             "steps": ck.get("step"), "train_minutes": round(ck.get("elapsed_seconds", 0) / 60, 1), "path": str(path),
         })
     if json_out:
@@ -118,15 +126,17 @@ def prior_list(json_out: bool = typer.Option(False, "--json", help="Print JSON i
 
 @prior_app.command("eval")
 def prior_eval(
-    name: Optional[str] = typer.Argument(None, help="Shipped prior name (e.g. np1d) or a .pt path; default: the 1-D prior."),
+    name: str | None = typer.Argument(
+        None, help="Shipped prior name (e.g. np1d) or a .pt path; default: the 1-D prior."
+    ),
     tasks: int = typer.Option(1000, "--tasks", min=1, help="Number of held-out tasks."),
     seed: int = typer.Option(0, "--seed", help="Seed of the held-out tasks."),
-    json_path: Optional[Path] = typer.Option(None, "--json", help="Also write the results to this JSON file."),
-    dim: Optional[int] = typer.Option(None, "--dim", min=1, help="Tasks with exactly this many varying inputs "
+    json_path: Path | None = typer.Option(None, "--json", help="Also write the results to this JSON file."),
+    dim: int | None = typer.Option(None, "--dim", min=1, help="Tasks with exactly this many varying inputs "
                                       "(default: the prior's own mix); without NAME picks the prior for DIM."),
-    refine_steps: Optional[int] = typer.Option(None, "--refine-steps", min=0, help="Evidence-refinement steps of an "
+    refine_steps: int | None = typer.Option(None, "--refine-steps", min=0, help="Evidence-refinement steps of an "
                                                "ARD prior (default: the prior's own; 0: the network's values alone)."),
-    mixed: Optional[bool] = typer.Option(None, "--mixed/--continuous", help="Only tasks with categorical inputs "
+    mixed: bool | None = typer.Option(None, "--mixed/--continuous", help="Only tasks with categorical inputs "
                                          "(the oracle knows their Hamming kernel), or only continuous tasks "
                                          "(default: the prior's own mix)."),
 ) -> None:
@@ -143,11 +153,9 @@ def prior_eval(
 
     from rich.progress import track
 
-    from npopt.neural.checkpoints import load_model, prior_path
-    from npopt.neural.train import checkpoint_setup, evaluate, validation_set
-
     from npopt.errors import NoPriorError
-    from npopt.neural.checkpoints import covered_dims
+    from npopt.neural.checkpoints import covered_dims, load_model, prior_path
+    from npopt.neural.train import checkpoint_setup, evaluate, validation_set
 
     path = prior_path(name, dim=None if name else (dim or 1))
     model, ck = load_model(path)
@@ -167,21 +175,23 @@ def prior_eval(
     n = sum(p["tasks"] for p in parts)
     result = {k: sum(p[k] * p["tasks"] for p in parts) / n for k in parts[0] if k != "tasks"}
     result.update(prior=path.stem, tasks=n, seed=seed, dim=dim, mixed=mixed,
-                  refine_steps=model.config.refine_steps if refine_steps is None else refine_steps, gap_target_ll=result["oracle_target_ll"] - result["np_target_ll"],
+                  refine_steps=model.config.refine_steps if refine_steps is None else refine_steps,
+                  gap_target_ll=result["oracle_target_ll"] - result["np_target_ll"],
                   seconds=round(time.perf_counter() - t0, 1))
     if json_path:
         json_path.write_text(json.dumps(result, indent=2) + "\n")
     typer.echo(
-        f"{path.stem}: NP {result['np_target_ll']:.3f} vs oracle GP {result['oracle_target_ll']:.3f} nats per target point "
-        f"(gap {result['gap_target_ll']:.3f}); joint {result['np_joint_ll']:.3f} vs {result['oracle_joint_ll']:.3f}; {n} tasks"
+        f"{path.stem}: NP {result['np_target_ll']:.3f} vs oracle GP {result['oracle_target_ll']:.3f} "
+        f"nats per target point (gap {result['gap_target_ll']:.3f}); "
+        f"joint {result['np_joint_ll']:.3f} vs {result['oracle_joint_ll']:.3f}; {n} tasks"
     )
 
 
 @prior_app.command("plot")
 def prior_plot(
-    name: Optional[str] = typer.Argument(None, help="Shipped prior name or .pt path; default: the 1-D prior."),
+    name: str | None = typer.Argument(None, help="Shipped prior name or .pt path; default: the 1-D prior."),
     out: Path = typer.Option(Path("prior_draws.png"), "--out", "-o", help="PNG to write."),
-    family: Optional[str] = typer.Option("paper-rbf", "--family", help="Draw the function from this family."),
+    family: str | None = typer.Option("paper-rbf", "--family", help="Draw the function from this family."),
     seed: int = typer.Option(0, "--seed", help="Which function and which draws."),
     sizes: str = typer.Option("5,20", "--context", help="Comma-separated context sizes, one panel each."),
 ) -> None:

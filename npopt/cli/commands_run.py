@@ -38,12 +38,23 @@ def _shown(path: Path) -> str:
 
 @app.command()
 def run(
-    objective: Path = typer.Argument(..., help="Python file defining `space` and `objective(**params)`.", dir_okay=False),
-    space: Path = typer.Option(None, "--space", help="YAML/JSON space file (instead of the file's `space`).", dir_okay=False),
-    budget: int = typer.Option(20, "--budget", min=0, help="Total number of finished trials; re-running continues up to it."),
-    surrogate: _Surrogate = typer.Option(None, "--surrogate", help="np | gp | random (new study: default np; existing: the stored one)."),
+    objective: Path = typer.Argument(
+        ..., help="Python file defining `space` and `objective(**params)`.", dir_okay=False
+    ),
+    space: Path = typer.Option(
+        None, "--space", help="YAML/JSON space file (instead of the file's `space`).", dir_okay=False
+    ),
+    budget: int = typer.Option(
+        20, "--budget", min=0, help="Total number of finished trials; re-running continues up to it."
+    ),
+    surrogate: _Surrogate = typer.Option(
+        None, "--surrogate", help="np | gp | random (new study: default np; existing: the stored one)."
+    ),
     seed: int = typer.Option(None, "--seed", help="Random seed of a new study (default 0)."),
-    study: Path = typer.Option(None, "--study", help="Study file (default: <objective name>.study.db in the current folder).", dir_okay=False),
+    study: Path = typer.Option(
+        None, "--study", help="Study file (default: <objective name>.study.db in the current folder).",
+        dir_okay=False,
+    ),
     timeout: float = typer.Option(None, "--timeout", help="Seconds per evaluation; slower ones fail."),
     function: str = typer.Option("objective", "--function", help="Name of the function to minimise/maximise."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the best trial, as JSON."),
@@ -62,8 +73,8 @@ def run(
 
     from npopt import display
     from npopt.objective import check_timeout, load_objective
-    from npopt.study import Study
     from npopt.runner import run as run_study
+    from npopt.study import Study
 
     check_timeout(timeout)
     loaded = load_objective(objective, function, space)
@@ -122,7 +133,10 @@ def run(
             median = sorted(summary.ask_seconds)[len(summary.ask_seconds) // 2]
             err.print(f"{len(summary.trials)} trial(s) this run · median ask {median * 1000:.0f} ms")
         elif not summary.stopped_by_user:
-            err.print(f"The study already has {summary.finished} finished trials (budget {budget}); raise --budget to continue.")
+            err.print(
+                f"The study already has {summary.finished} finished trials (budget {budget}); "
+                "raise --budget to continue."
+            )
         display.print_run_end(out, trials, best, st.direction)
     if summary.stopped_by_user:
         typer.echo(

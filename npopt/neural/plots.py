@@ -27,7 +27,7 @@ def plot_draws(model: NeuralProcess, tasks: list[TaskBatch], truths: list[torch.
     plt = pyplot()
     fig, axes = plt.subplots(1, len(tasks), figsize=(6 * len(tasks), 4), squeeze=False)
     g = torch.Generator().manual_seed(seed)
-    for ax, tb, truth in zip(axes[0], tasks, truths):
+    for ax, tb, truth in zip(axes[0], tasks, truths, strict=True):
         xc, yc = tb.xc[0].float(), tb.yc[0].float()
         draws = model.sample_functions(xc, yc, x.float(), n_draws, g)
         mean, std = oracle_posterior(tb, x)
@@ -36,7 +36,8 @@ def plot_draws(model: NeuralProcess, tasks: list[TaskBatch], truths: list[torch.
                         label="oracle GP mean ± 2σ")
         ax.plot(xs, mean.numpy(), color="tab:orange", lw=2)
         for i, d in enumerate(draws):
-            ax.plot(xs, d.numpy(), color="tab:blue", lw=0.8, alpha=0.6, label="NP draws (one z each)" if i == 0 else None)
+            ax.plot(xs, d.numpy(), color="tab:blue", lw=0.8, alpha=0.6,
+                    label="NP draws (one z each)" if i == 0 else None)
         ax.plot(xs, truth.numpy(), "k--", lw=1, label="true function")
         ax.scatter(xc[:, 0].numpy(), yc.numpy(), color="k", zorder=5, label=f"{xc.shape[0]} context points")
         ax.set_title(f"{xc.shape[0]} context points")

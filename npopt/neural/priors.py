@@ -150,7 +150,7 @@ class TaskBatch:
         """``d`` choice counts of the inputs (0: continuous), or ``None`` if none is categorical."""
         return self.hyper.get("choices")
 
-    def float(self) -> "TaskBatch":
+    def float(self) -> TaskBatch:
         f = lambda t: t.float()  # noqa: E731
         return TaskBatch(f(self.xc), f(self.yc), f(self.xt), f(self.yt), self.shift, self.scale, self.hyper)
 
@@ -218,7 +218,8 @@ def sample_tasks(cfg: PriorConfig, batch: int, n_context: int, n_target: int, g:
             hyper["period"][sel] = family.period.sample(k, g)
         kind[sel] = KERNELS.index(family.kernel)
     if cfg.irrelevant_prob > 0:
-        hyper["lengthscale"] *= torch.where(torch.rand(B, n_ls, generator=g, dtype=torch.float64) < cfg.irrelevant_prob, 10.0, 1.0)
+        irrelevant = torch.rand(B, n_ls, generator=g, dtype=torch.float64) < cfg.irrelevant_prob
+        hyper["lengthscale"] *= torch.where(irrelevant, 10.0, 1.0)
     if cfg.lengthscale_sqrt_dim:
         hyper["lengthscale"] *= math.sqrt(active_dims)
     # inactive (padded) dimensions are constant, so their lengthscale does not matter

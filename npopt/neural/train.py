@@ -11,9 +11,10 @@ from __future__ import annotations
 import math
 import platform
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 import yaml
@@ -190,7 +191,9 @@ def train(
         try:
             state = torch.load(state_file, map_location="cpu", weights_only=True)
         except Exception as exc:
-            raise CheckpointError(f"resume state {state_file} is corrupt ({type(exc).__name__}); train afresh") from None
+            raise CheckpointError(
+                f"resume state {state_file} is corrupt ({type(exc).__name__}); train afresh"
+            ) from None
         if state["setup"] != setup.to_dict():
             raise CheckpointError(f"{state_file} was trained with a different config; train afresh or use that config")
         model.load_state_dict(state["state_dict"])

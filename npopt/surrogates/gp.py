@@ -21,8 +21,8 @@ import warnings
 import torch
 from torch import Tensor
 
-from npopt.surrogates.base import Surrogate
 from npopt.gpmath import choice_index, jittered_cholesky
+from npopt.surrogates.base import Surrogate
 
 
 class GPFitWarning(UserWarning):
@@ -178,7 +178,8 @@ class GPSurrogate(Surrogate):
                                  "try --surrogate np or random", code="gp_failed")
             resid = (model.train_targets - model.mean_module(X)).reshape(-1, 1)  # n x 1
             A = torch.linalg.solve_triangular(L, kernel(candidates, X).to_dense().T, upper=False)  # n x m
-            mean = model.mean_module(candidates) + A.T @ torch.linalg.solve_triangular(L, resid, upper=False).squeeze(-1)
+            weights = torch.linalg.solve_triangular(L, resid, upper=False).squeeze(-1)  # n
+            mean = model.mean_module(candidates) + A.T @ weights
             # the mixed kernels are stationary: every candidate has the prior variance of the first
             # (gpytorch's diag=True evaluates the whole m x m matrix for this kernel: 15 s)
             prior_var = kernel(candidates[:1]).to_dense()[0, 0]
