@@ -1,11 +1,22 @@
-"""Time per ask, NP vs BoTorch GP, as the number of observations grows.
+"""Seconds per ask: npopt's NP against BoTorch's GP and Optuna's GPSampler, on one thread.
 
-One ask = condition the surrogate on n observations (the GP fits its hyperparameters by
-marginal likelihood; the NP does one forward pass) and take one Thompson draw over the
-default candidate set (Sobol + perturbations of the best points), exactly as `npopt run`
-does. The objective is Hartmann6 on random points, so the GP's fit is realistic.
+For each dimension d and number of observations n, every method sees the same n points of
+a benchmark function (Branin in 2-D, Hartmann6 in 6-D, Hartmann6 embedded in 12-D), asks
+once untimed (warm-up), then asks ``--reps`` more times, each time after one more
+observation, as in a running study. The median of the timed asks is reported.
 
-    .venv/bin/python benchmarks/speed.py --dim 6 --sizes 50,200,1000 --json benchmarks/results/speed_d6.json
+* ``np``: the NP as ``npopt ask`` uses it: condition (one forward pass plus the evidence
+  refinement, warm-started from the previous ask's hyperparameters) and one Thompson draw
+  over the default candidate set with its gradient polish.
+* ``np-cold``: the same, but every ask starts the refinement from scratch (a study's
+  first ask, or one with no stored state).
+* ``gp``: BoTorch's SingleTaskGP, fitted by marginal likelihood at every ask, and one
+  Thompson draw over the same candidate set (what ``--surrogate gp`` does).
+* ``optuna-gp``: Optuna's GPSampler through its own ask/tell API (study.ask with the
+  search space, so the time includes its GP fit and acquisition optimisation), when
+  optuna is installed.
+
+    .venv/bin/python benchmarks/speed.py --json benchmarks/results/speed.json
 """
 
 from __future__ import annotations
@@ -22,46 +33,92 @@ from npopt.acquisition import standardise, thompson_suggest
 from npopt.problems import make_problem
 from npopt.surrogates import make_surrogate
 
+PROBLEMS = {2: "branin", 6: "hartmann6", 12: "hartmann6_12"}
 
-def time_asks(method: str, X: torch.Tensor, y: torch.Tensor, reps: int) -> list[float]:
+
+def npopt_asks(method: str, X: torch.Tensor, values: torch.Tensor, n: int, reps: int) -> list[float]:
+    """Timed asks at n + 1, ..., n + reps observations (a warm-up ask at n first)."""
+    surrogate = make_surrogate("np" if method.startswith("np") else method, X.shape[1])
     times = []
-    for rep in range(reps):
-        surrogate = make_surrogate(method, X.shape[1])
-        g = torch.Generator().manual_seed(rep)
+    for k in range(reps + 1):
+        if method == "np-cold":
+            surrogate.load_state(None)
+        Xk, yk = X[: n + k], standardise(values[: n + k])
         t0 = time.perf_counter()
-        thompson_suggest(surrogate, X, y, 1, g)
-        times.append(time.perf_counter() - t0)
+        thompson_suggest(surrogate, Xk, yk, 1, torch.Generator().manual_seed(k))
+        if k:
+            times.append(time.perf_counter() - t0)
+    return times
+
+
+def optuna_asks(problem, X: torch.Tensor, values: torch.Tensor, n: int, reps: int) -> list[float]:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    lo, hi = problem.bounds.tolist()
+    space = {f"x{i}": optuna.distributions.FloatDistribution(lo[i], hi[i]) for i in range(problem.dim)}
+    study = optuna.create_study(sampler=optuna.samplers.GPSampler(seed=0))
+    user = problem.bounds[0] + X * (problem.bounds[1] - problem.bounds[0])
+    study.add_trials([
+        optuna.trial.create_trial(params={f"x{i}": float(u[i]) for i in range(problem.dim)}, distributions=space,
+                                  value=float(v))
+        for u, v in zip(user[:n], values[:n], strict=True)
+    ])
+    times = []
+    for k in range(reps + 1):
+        t0 = time.perf_counter()
+        trial = study.ask(space)
+        seconds = time.perf_counter() - t0
+        x = torch.tensor([[trial.params[f"x{i}"] for i in range(problem.dim)]], dtype=torch.float64)
+        study.tell(trial, float(problem.evaluate_true(x)[0]))
+        if k:
+            times.append(seconds)
     return times
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dim", type=int, default=6)
-    parser.add_argument("--sizes", default="50,200,1000")
-    parser.add_argument("--methods", default="np,gp")
-    parser.add_argument("--reps", type=int, default=5, help="asks per (method, n); GP at n >= 1000 uses 2")
+    parser.add_argument("--dims", default="2,6,12")
+    parser.add_argument("--sizes", default="10,50,200,1000")
+    parser.add_argument("--methods", default="np,np-cold,gp,optuna-gp")
+    parser.add_argument("--reps", type=int, default=5, help="timed asks per (method, d, n), after one warm-up")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
-    problem = make_problem("hartmann6" if args.dim == 6 else "levy4")
+    torch.set_num_threads(1)
+    methods = args.methods.split(",")
+    if "optuna-gp" in methods:
+        try:
+            import optuna  # noqa: F401
+        except ImportError:
+            print("optuna is not installed: skipping optuna-gp")
+            methods.remove("optuna-gp")
     rows = []
-    for n in (int(s) for s in args.sizes.split(",")):
-        g = torch.Generator().manual_seed(n)
-        X = torch.rand(n, args.dim, generator=g, dtype=torch.float64)
-        y = standardise(problem.evaluate(X))
-        for method in args.methods.split(","):
-            reps = 2 if (method == "gp" and n >= 1000) else args.reps
-            times = time_asks(method, X, y, reps)
-            rows.append({"method": method, "n": n, "dim": args.dim, "median_ask_seconds": statistics.median(times),
-                         "reps": reps})
-            print(f"{method:3s} n={n:5d} d={args.dim}: median ask {statistics.median(times) * 1000:9.1f} ms ({reps} asks)",
-                  flush=True)
-    by = {(r["method"], r["n"]): r["median_ask_seconds"] for r in rows}
-    for n in sorted({r["n"] for r in rows}):
-        if ("np", n) in by and ("gp", n) in by:
-            print(f"n={n}: NP is {by[('gp', n)] / by[('np', n)]:.0f}x faster than the GP's fit + Thompson step")
+    for d in (int(s) for s in args.dims.split(",")):
+        problem = make_problem(PROBLEMS[d])
+        for n in (int(s) for s in args.sizes.split(",")):
+            g = torch.Generator().manual_seed(1000 * d + n)
+            X = torch.rand(n + args.reps + 1, d, generator=g, dtype=torch.float64)
+            values = problem.evaluate(X)
+            for method in methods:
+                if method == "optuna-gp":
+                    times = optuna_asks(problem, X, values, n, args.reps)
+                else:
+                    times = npopt_asks(method, X, values, n, args.reps)
+                median = statistics.median(times)
+                rows.append({"method": method, "dim": d, "n": n, "median_ask_seconds": median, "asks": len(times)})
+                print(f"d={d:2d} n={n:5d} {method:9s} median ask {median * 1000:9.1f} ms", flush=True)
+    print()
+    print("median ask, ms (one thread)")
+    print("| d | n | " + " | ".join(methods) + " |")
+    print("| --- | --- | " + " | ".join("---" for _ in methods) + " |")
+    by = {(r["method"], r["dim"], r["n"]): r["median_ask_seconds"] for r in rows}
+    for d, n in dict.fromkeys((r["dim"], r["n"]) for r in rows):
+        cells = [f"{by[(m, d, n)] * 1000:.0f}" if (m, d, n) in by else "" for m in methods]
+        print(f"| {d} | {n} | " + " | ".join(cells) + " |")
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump({"machine": f"{platform.machine()}, torch {torch.__version__}, 1 thread", "rows": rows}, fh, indent=2)
+            json.dump({"machine": f"{platform.machine()}, torch {torch.__version__}, 1 thread", "reps": args.reps,
+                       "rows": rows}, fh, indent=2)
 
 
 if __name__ == "__main__":

@@ -55,7 +55,7 @@ _SELECT = ", ".join(_COLUMNS)
 
 def _decode(row: tuple) -> dict[str, Any]:
     """A trial row as a dict, ``params`` and ``owner`` decoded from JSON."""
-    d = dict(zip(_COLUMNS, row))
+    d = dict(zip(_COLUMNS, row, strict=True))
     d["params"] = json.loads(d["params"])
     d["owner"] = json.loads(d["owner"]) if d["owner"] else None
     return d
@@ -117,7 +117,7 @@ class Storage:
         self.conn = conn
 
     @classmethod
-    def _connect(cls, path: Path, create: bool) -> "Storage":
+    def _connect(cls, path: Path, create: bool) -> Storage:
         if create:
             path.parent.mkdir(parents=True, exist_ok=True)
             target, uri = str(path), False
@@ -138,7 +138,7 @@ class Storage:
         return storage
 
     @classmethod
-    def create(cls, path: str | Path, meta: dict[str, Any]) -> tuple["Storage", bool]:
+    def create(cls, path: str | Path, meta: dict[str, Any]) -> tuple[Storage, bool]:
         """Open ``path``, writing the schema and ``meta`` if it holds no study yet.
 
         Returns:
@@ -168,7 +168,7 @@ class Storage:
         return storage, True
 
     @classmethod
-    def open(cls, path: str | Path) -> "Storage":
+    def open(cls, path: str | Path) -> Storage:
         """Open an existing study file.
 
         Raises:
@@ -259,9 +259,14 @@ class Storage:
         numbers = list(range(last + 1, last + 1 + len(params)))
         conn.executemany(
             "INSERT INTO trials (number, state, params, started_at, owner) VALUES (?, 'running', ?, ?, ?)",
-            [(n, json.dumps(p), started, owner_json) for n, p in zip(numbers, params)],
+            [(n, json.dumps(p), started, owner_json) for n, p in zip(numbers, params, strict=True)],
         )
         return numbers
+
+    @staticmethod
+    def set_meta(conn: sqlite3.Connection, key: str, value: Any) -> None:
+        """Set (or replace) one meta entry."""
+        conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, json.dumps(value)))
 
     @staticmethod
     def finish(

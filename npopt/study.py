@@ -30,6 +30,9 @@ from npopt.errors import StudyError, TrialError
 from npopt.space import Space, check_direction, to_minimise
 from npopt.storage import Storage, process_alive, this_process
 
+#: Meta key of what the surrogate learned at the last ask (e.g. the NP's refined kernel
+#: hyperparameters), so that the next ask, in any process, starts from it.
+SURROGATE_STATE = "surrogate_state"
 #: Reason given to trials whose process stopped before they finished.
 INTERRUPTED = "interrupted"
 
@@ -105,7 +108,7 @@ class Study:
     def create(
         cls, path: str | Path, space: Space | Mapping, direction: str = "minimize",
         surrogate: str = "np", seed: int = 0,
-    ) -> "Study":
+    ) -> Study:
         """Create a new study file.
 
         Raises:
@@ -115,7 +118,7 @@ class Study:
         return cls._create(Path(path), space, direction, surrogate, seed, exist_ok=False)
 
     @classmethod
-    def open(cls, path: str | Path) -> "Study":
+    def open(cls, path: str | Path) -> Study:
         """Open an existing study file (StudyError naming the path if it is not one)."""
         return cls(Storage.open(path))
 
@@ -123,7 +126,7 @@ class Study:
     def open_or_create(
         cls, path: str | Path, space: Space | Mapping | None = None, direction: str | None = None,
         surrogate: str | None = None, seed: int | None = None,
-    ) -> "Study":
+    ) -> Study:
         """Open the study at ``path``, or create it if there is none.
 
         Arguments left ``None`` take the stored values (or the defaults, minimize / np / 0,
@@ -147,7 +150,7 @@ class Study:
         return study
 
     @classmethod
-    def _create(cls, path: Path, space, direction, surrogate, seed, exist_ok: bool) -> "Study":
+    def _create(cls, path: Path, space, direction, surrogate, seed, exist_ok: bool) -> Study:
         from npopt.surrogates import make_surrogate
 
         space = Space(space)
@@ -155,7 +158,8 @@ class Study:
         if not isinstance(seed, int) or isinstance(seed, bool):
             raise StudyError(f"seed must be an integer, not {seed!r}")
         if not exist_ok or not (path.is_file() and path.stat().st_size > 0):
-            make_surrogate(surrogate, space.dim, choices=space.choices)  # fail before writing anything (e.g. no NP prior)
+            # fail before writing anything (e.g. no NP prior)
+            make_surrogate(surrogate, space.dim, choices=space.choices)
         meta = {
             "space": space.to_dict(), "direction": direction, "surrogate": surrogate, "seed": seed,
             "npopt_version": _version(),
@@ -187,7 +191,7 @@ class Study:
     def close(self) -> None:
         self._storage.close()
 
-    def __enter__(self) -> "Study":
+    def __enter__(self) -> Study:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -249,7 +253,9 @@ class Study:
             n = min(n, budget - sum(map(counts_towards_budget, snapshot)))
             if n <= 0:
                 return []
-        suggestion = suggest(self.space, self.direction, self.surrogate, snapshot, n, self.seed)
+        surrogate = self.surrogate
+        surrogate.load_state(self._storage.meta().get(SURROGATE_STATE))  # as any other process would
+        suggestion = suggest(self.space, self.direction, surrogate, snapshot, n, self.seed)
         with self._storage.transaction() as conn:
             trials = [_trial(r) for r in self._storage.trials(conn)]
             if budget is not None:  # others may have asked meanwhile
@@ -257,6 +263,9 @@ class Study:
                 if n <= 0:
                     return []
             params = settle(self.space, suggestion, trials, n)
+            state = surrogate.state()
+            if state is not None:
+                self._storage.set_meta(conn, SURROGATE_STATE, state)
             owner = None if detached else this_process()
             numbers = self._storage.insert_running(conn, params, owner)
             rows = [self._storage.trial(conn, number) for number in numbers]

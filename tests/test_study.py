@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from npopt.errors import NpoptError, StudyError, TrialError
-from npopt.space import Categorical, Float, Int, Space
 from npopt.runner import run
+from npopt.space import Categorical, Float, Int, Space
 from npopt.study import INTERRUPTED, Study, TrialState
+from npopt.surrogates.base import Surrogate
 
 SPACE = {"x": Float(-2, 2)}
 
@@ -247,10 +248,8 @@ def test_study_refuses_another_choice_list(tmp_path):
         Study.open_or_create(path, {"k": [True, False]})
 
 
-class _Bowl:
+class _Bowl(Surrogate):
     """A surrogate with differentiable paths: every draw is ``|u - target|^2``."""
-
-    min_observations, local_candidates = 1, True
 
     def __init__(self, target):
         import torch
@@ -274,6 +273,9 @@ class _Bowl:
 
         return Paths()
 
+    def sample(self, candidates, n_draws, generator):
+        return self.paths(n_draws, generator)(candidates)
+
 
 def test_float_int_space_is_polished_and_ints_stay_integers(tmp_path, monkeypatch):
     """Regression: the study passed snapped candidates, which read as a fixed grid, so a
@@ -283,12 +285,30 @@ def test_float_int_space_is_polished_and_ints_stay_integers(tmp_path, monkeypatc
     bowl = _Bowl([0.31337, 0.62])  # n = 6 in Int(0, 9): slice [0.6, 0.7)
     monkeypatch.setattr(npopt.surrogates, "make_surrogate", lambda name, dim, choices=None, **kw: bowl)
     with Study.create(tmp_path / "s.db", {"x": Float(0, 1), "n": Int(0, 9)}, surrogate="random") as s:
-        for x, n in ((0.9, 1), (0.1, 8)):
+        for _x, _n in ((0.9, 1), (0.1, 8)):
             s.tell(s.ask()[0].number, 1.0)  # two observations, wherever they are
         (t,) = s.ask()
     assert bowl.polished > 30
     assert t.params["n"] == 6 and type(t.params["n"]) is int
     assert abs(t.params["x"] - 0.31337) < 1e-3  # finer than the candidate set reaches
+
+
+def test_np_refinement_state_is_kept_in_the_file_so_every_process_agrees(tmp_path):
+    """The NP's warm-started refinement: a study resumed by a new process (a copy of the
+    file opened afresh) suggests exactly what the process that wrote it would."""
+    path = tmp_path / "np.db"
+    with Study.create(path, {"x": Float(-2, 2), "y": Float(-2, 2)}, surrogate="np", seed=5) as s:
+        for _ in range(6):
+            (t,) = s.ask()
+            s.tell(t.number, (t.params["x"] - 0.5) ** 2 + t.params["y"] ** 2)
+        state = s._storage.meta()["surrogate_state"]
+        with sqlite3.connect(path) as src, sqlite3.connect(tmp_path / "copy.db") as dst:
+            src.backup(dst)  # a consistent copy of the file as it is now (WAL included)
+        (mine,) = s.ask()
+    assert state["prior"] == "np6d" and state["dim"] == 2 and len(state["log_ls"]) == 6
+    with Study.open(tmp_path / "copy.db") as other:
+        (theirs,) = other.ask()
+    assert theirs.params == mine.params
 
 
 # ---------------------------------------------------------------- old study files

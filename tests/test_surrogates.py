@@ -1,7 +1,7 @@
 """The contract every surrogate passes: shapes, determinism, fidelity, coherent draws.
 
 Parametrised over every name in :data:`npopt.surrogates.SURROGATES` plus the benchmark's
-``gp-oracle``; ``np`` is skipped only when no shipped prior covers the dimension.
+``gp-oracle``; ``np`` uses the shipped priors.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import math
 import pytest
 import torch
 
-from npopt.errors import NoPriorError
 from npopt.surrogates import SURROGATES, make_surrogate
 from npopt.surrogates.oracle import OracleGPSurrogate
 
@@ -22,10 +21,7 @@ MODELS = tuple(n for n in NAMES if n != "random")
 def build(name: str, dim: int):
     if name == "gp-oracle":
         return OracleGPSurrogate(lengthscale=0.2, signal_std=1.0)
-    try:
-        return make_surrogate(name, dim)
-    except NoPriorError as exc:  # a checkout without the shipped priors
-        pytest.skip(f"{name}: {exc}")
+    return make_surrogate(name, dim)
 
 
 def data(dim: int, n: int = 8, seed: int = 0):
@@ -203,10 +199,7 @@ CHOICES = (0, 4, 0)
 
 
 def build_mixed(name: str, choices=CHOICES, **kwargs):
-    try:
-        return make_surrogate(name, len(choices), choices=choices, **kwargs)
-    except NoPriorError as exc:  # a checkout without the prior with categorical inputs
-        pytest.skip(f"{name}: {exc}")
+    return make_surrogate(name, len(choices), choices=choices, **kwargs)
 
 
 def snap_categories(U, choices=CHOICES):
@@ -309,3 +302,26 @@ def test_random_search_on_a_mixed_space_picks_valid_categories():
     ])
     assert torch.equal(picks, snap_categories(picks))
     assert set(torch.floor(picks[:, 1] * 4).tolist()) == {0.0, 1.0, 2.0, 3.0}
+
+
+def test_np_warm_start_is_its_state_and_a_foreign_state_starts_cold():
+    """condition() warm-starts its evidence refinement from the previous one; handing the
+    state to a fresh surrogate reproduces the same posterior, and a state of another prior
+    or dimension is ignored."""
+    X, y = data(2, n=14)
+    first = build("np", 2)
+    first.condition(X[:12], y[:12])
+    state = first.state()
+    first.condition(X, y)
+    fresh = build("np", 2)
+    fresh.load_state(state)
+    fresh.condition(X, y)
+    g = lambda: torch.Generator().manual_seed(3)  # noqa: E731
+    assert torch.equal(first.sample(X, 2, g()), fresh.sample(X, 2, g()))
+    cold = build("np", 2)
+    cold.load_state({**state, "dim": 3})  # another dimension: ignored
+    cold.condition(X, y)
+    reference = build("np", 2)
+    reference.condition(X, y)
+    assert torch.equal(cold.sample(X, 2, g()), reference.sample(X, 2, g()))
+    assert not torch.equal(cold.sample(X, 2, g()), fresh.sample(X, 2, g()))

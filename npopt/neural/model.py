@@ -88,7 +88,7 @@ class NPConfig:
             raise ValueError("d_model must be a multiple of n_heads")
 
     @classmethod
-    def from_dict(cls, d: dict) -> "NPConfig":
+    def from_dict(cls, d: dict) -> NPConfig:
         """Settings from a config or checkpoint; removed settings are accepted at the value
         the model still implements, and refused (naming them) otherwise."""
         d = dict(d)
@@ -163,6 +163,7 @@ class Context:
     amp: Tensor  # B x K, amplitudes of the spectral basis
     log_ls: Tensor | None = None  # B x d, log ARD lengthscales (spectral "ard")
     choices: Tensor | None = None  # d, choices of each categorical input (0: continuous); None: all continuous
+    refined: dict | None = None  # what the evidence refinement settled on (one task), to warm-start the next
 
 
 class NeuralProcess(nn.Module):
@@ -216,7 +217,8 @@ class NeuralProcess(nn.Module):
             return feats
         code = x.new_zeros(self.config.x_dim)
         if choices is not None:
-            code = torch.where(choices > 0, choices.clamp_min(1).to(x.dtype).log() / math.log(self.config.max_choices), code)
+            scaled = choices.clamp_min(1).to(x.dtype).log() / math.log(self.config.max_choices)
+            code = torch.where(choices > 0, scaled, code)
         return torch.cat([feats, code.expand(*x.shape[:-1], -1)], -1)
 
     def check_choices(self, choices: Tensor | None) -> Tensor | None:
@@ -227,11 +229,13 @@ class NeuralProcess(nn.Module):
         if not c.max_choices:
             raise ValueError("this prior has no categorical inputs")
         if int(choices.max()) > c.max_choices:
-            raise ValueError(f"this prior supports up to {c.max_choices} choices per categorical, not {int(choices.max())}")
+            raise ValueError(
+                f"this prior supports up to {c.max_choices} choices per categorical, not {int(choices.max())}"
+            )
         return choices.long()
 
     def encode(self, xc: Tensor, yc: Tensor, refine_steps: int | None = None,
-               choices: Tensor | None = None) -> Context:
+               choices: Tensor | None = None, warm: dict | None = None) -> Context:
         """Encode the context and compute ``q(z | context)``.
 
         Args:
@@ -241,6 +245,8 @@ class NeuralProcess(nn.Module):
                 config's ``refine_steps``; training passes 0).
             choices: ``d`` number of choices of each categorical input (0: continuous),
                 shared by the batch; categorical coordinates are ``(i + 0.5) / C``.
+            warm: a previous encoding's ``ctx.refined`` (one task): the refinement starts
+                there instead of at the network's proposal (see :meth:`_refine`).
         """
         c = self.config
         choices = self.check_choices(choices)
@@ -271,7 +277,7 @@ class NeuralProcess(nn.Module):
         ctx.noise = (weights @ self.noise_levels.log()).exp().to(yc.dtype)
         steps = c.refine_steps if refine_steps is None else refine_steps
         if steps and c.spectral == "ard":
-            self._refine(ctx, xc, resid, steps)
+            self._refine(ctx, xc, resid, steps, warm)
             psi = self.waves(xc, ctx.amp, ctx.log_ls, choices).double()
             gram = psi.transpose(1, 2) @ psi
             proj = (psi.transpose(1, 2) @ resid[..., None])[..., 0]
@@ -325,38 +331,64 @@ class NeuralProcess(nn.Module):
         amp = amp.to(angle.dtype)[:, None, :]
         return torch.cat([angle.cos() * amp, angle.sin() * amp], -1)
 
-    def _refine(self, ctx: Context, xc: Tensor, resid: Tensor, steps: int) -> None:
+    def _refine(self, ctx: Context, xc: Tensor, resid: Tensor, steps: int, warm: dict | None = None) -> None:
         """Move the ARD lengthscales, a signal scale and the noise of ``ctx`` uphill on the
         context's exact log evidence, plus a Gaussian penalty (sd ``refine_prior_std``)
         around the network's values: the network proposes, the data's evidence adjusts.
 
         ``resid``: ``B x n`` context values minus the decoder's mean. This is the NP analogue
         of a GP's hyperparameter fit, but on the ``2K``-feature basis with a good starting
-        point, so a few dozen cheap steps suffice."""
+        point, so a few dozen cheap steps suffice.
+
+        ``warm`` (from the previous ask's ``ctx.refined``: absolute log lengthscales, log
+        signal power and log noise) starts the ascent where the last one ended, at a third
+        of the step size, and keeps the best point visited (the start included): with one
+        more observation the optimum moves little, so a few steps track it. The penalty
+        stays centred on the network's proposal, so warm and cold ascents climb the same
+        objective. Afterwards ``ctx.refined`` holds the result (single-task contexts)."""
         c = self.config
         # hyperparameters need far fewer points than n = 1000
         xc, resid = fixed_subset(c.refine_max_points, xc, resid.detach())
         x = xc.double()
         log_ls0, amp0 = ctx.log_ls.detach().double(), ctx.amp.detach().double()
         log_noise0 = ctx.noise.detach().double().log()
-        d_ls = torch.zeros_like(log_ls0, requires_grad=True)
-        d_scale = torch.zeros_like(log_noise0, requires_grad=True)
-        d_noise = torch.zeros_like(log_noise0, requires_grad=True)
-        opt = torch.optim.Adam([d_ls, d_scale, d_noise], lr=c.refine_lr)
+        log_power0 = amp0.pow(2).sum(-1).log()  # B
         lo, hi = math.log(c.min_std), 0.0
+        if warm is not None:  # start from the previous ask's values (one task)
+            start_ls = torch.tensor(warm["log_ls"], dtype=torch.float64)[None] - log_ls0
+            start_scale = 0.5 * (torch.tensor([warm["log_power"]], dtype=torch.float64) - log_power0)
+            start_noise = torch.tensor([warm["log_noise"]], dtype=torch.float64) - log_noise0
+        else:
+            start_ls, start_scale, start_noise = (torch.zeros_like(log_ls0), torch.zeros_like(log_noise0),
+                                                  torch.zeros_like(log_noise0))
+        d_ls = start_ls.clone().requires_grad_(True)
+        d_scale = start_scale.clone().requires_grad_(True)
+        d_noise = start_noise.clone().requires_grad_(True)
+        opt = torch.optim.Adam([d_ls, d_scale, d_noise], lr=c.refine_lr / (3 if warm is not None else 1))
+        best, best_loss = None, math.inf
         with torch.enable_grad():
-            for _ in range(steps):
+            for step in range(steps + (warm is not None)):
                 phi = self.waves(x, amp0 * d_scale.exp()[:, None], log_ls0 + d_ls, ctx.choices)
                 noise = (log_noise0 + d_noise).clamp(lo, hi).exp()
                 evidence = gaussian_logpdf(resid, phi, noise)  # B
                 penalty = (d_ls.pow(2).sum(-1) + d_scale.pow(2) + d_noise.pow(2)) / (2 * c.refine_prior_std**2)
+                loss = (penalty - evidence).sum()
+                if warm is not None and float(loss.detach()) < best_loss:  # the values this loss was computed at
+                    best_loss, best = float(loss.detach()), (d_ls.detach().clone(), d_scale.detach().clone(),
+                                                    d_noise.detach().clone())
+                if step == steps:  # the warm ascent's last evaluation only scores the final point
+                    break
                 opt.zero_grad()
-                (penalty - evidence).sum().backward()
+                loss.backward()
                 opt.step()
+        d_ls, d_scale, d_noise = best if best is not None else (d_ls.detach(), d_scale.detach(), d_noise.detach())
         dtype = ctx.amp.dtype
-        ctx.log_ls = (log_ls0 + d_ls.detach()).to(dtype)
-        ctx.amp = (amp0 * d_scale.detach().exp()[:, None]).to(dtype)
-        ctx.noise = (log_noise0 + d_noise.detach()).clamp(lo, hi).exp().to(dtype)
+        ctx.log_ls = (log_ls0 + d_ls).to(dtype)
+        ctx.amp = (amp0 * d_scale.exp()[:, None]).to(dtype)
+        ctx.noise = (log_noise0 + d_noise).clamp(lo, hi).exp().to(dtype)
+        if log_ls0.shape[0] == 1:
+            ctx.refined = {"log_ls": (log_ls0 + d_ls)[0].tolist(), "log_power": float(log_power0[0] + 2 * d_scale[0]),
+                           "log_noise": float((log_noise0 + d_noise).clamp(lo, hi)[0])}
 
     def linear_terms(self, ctx: Context, xt: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """Mean (``B x m``), factor ``U = Phi S`` (``B x m x R``) and noise std (``B``) of the
@@ -412,16 +444,24 @@ class NeuralProcess(nn.Module):
             context_x: ``n x d``; context_y: ``n``; x: ``m x d`` (a single task);
             choices: ``d`` choices per categorical input (see :meth:`encode`).
         """
-        ctx = self.encode(context_x[None], context_y[None], choices=choices)
+        return self.predict_from(self.encode(context_x[None], context_y[None], choices=choices), x)
+
+    @torch.no_grad()
+    def predict_from(self, ctx: Context, x: Tensor) -> tuple[Tensor, Tensor]:
+        """:meth:`predict` from an encoded single-task context (``x``: ``m x d``)."""
         mean, U, _ = self.linear_terms(ctx, x[None])
         return mean[0], U[0].pow(2).sum(-1).sqrt()
 
     @torch.no_grad()
     def draw_paths(self, context_x: Tensor, context_y: Tensor, n_draws: int,
-                   generator: torch.Generator | None = None, choices: Tensor | None = None) -> "FunctionPaths":
+                   generator: torch.Generator | None = None, choices: Tensor | None = None) -> FunctionPaths:
         """``n_draws`` function draws that can be evaluated anywhere, differentiably in ``x``;
         the same ``generator`` state gives the same functions as :meth:`sample_functions`."""
-        ctx = self.encode(context_x[None], context_y[None], choices=choices)
+        return self.paths_from(self.encode(context_x[None], context_y[None], choices=choices), n_draws, generator)
+
+    @torch.no_grad()
+    def paths_from(self, ctx: Context, n_draws: int, generator: torch.Generator | None = None) -> FunctionPaths:
+        """:meth:`draw_paths` from an encoded single-task context."""
         return FunctionPaths(self, ctx, self._draw_z(ctx, n_draws, generator)[:, 0])
 
     @torch.no_grad()

@@ -33,6 +33,9 @@ class Surrogate(ABC):
     #: ``i`` of ``C`` sits at ``(i + 0.5) / C``; a unit coordinate ``u`` is choice
     #: ``min(floor(u * C), C - 1)`` (``Space.choices`` gives the tuple).
     choices: tuple[int, ...] = ()
+    #: Whether :meth:`condition` expects standardised values (everything but the benchmark's
+    #: oracle, which knows the raw functions' true kernel).
+    standardised_y: bool = True
 
     def supports(self, dim: int) -> bool:
         return self.max_dim is None or dim <= self.max_dim
@@ -65,6 +68,15 @@ class Surrogate(ABC):
         argmin by gradient) and whose call ``paths(x)`` gives ``n_draws x m`` exactly as
         :meth:`sample` would with the same generator state. ``None``: not supported."""
         return None
+
+    def state(self) -> dict | None:
+        """Optional: what this surrogate learned while conditioning that makes the next
+        :meth:`condition` faster (JSON-serialisable; a study keeps it in its file), or
+        ``None``."""
+        return None
+
+    def load_state(self, state: dict | None) -> None:  # noqa: B027 (an optional hook)
+        """Optional: start from a :meth:`state` (``None``: start afresh)."""
 
     def predict(self, candidates: Tensor) -> tuple[Tensor, Tensor]:
         """Predictive mean and std at ``candidates`` (``m`` each), for display/plots."""

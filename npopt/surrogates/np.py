@@ -24,11 +24,21 @@ def _load(path: str):
     return model, covered_dims(ckpt), pad, max_choices(ckpt)
 
 
+#: Evidence-refinement steps when the previous ask's hyperparameters are known (60 cold).
+WARM_REFINE_STEPS = 12
+
+
 class NPSurrogate(Surrogate):
     """Thompson draws from a meta-trained Neural Process.
 
     A prior trained on padded inputs (``x_dim`` inputs of which the first ``d`` vary)
     serves a ``d``-dimensional space: the other inputs are held at the pad value.
+
+    :meth:`condition` encodes the context once (one forward pass plus the evidence
+    refinement of the kernel hyperparameters); draws and predictions reuse it. The
+    refinement's result is the surrogate's :meth:`state`: the next :meth:`condition`
+    starts from it and takes :data:`WARM_REFINE_STEPS` steps instead of the prior's 60,
+    and a study keeps it in its file so that every process asking agrees.
 
     Args:
         checkpoint: the prior's file.
@@ -63,11 +73,12 @@ class NPSurrogate(Surrogate):
             )
         extra = self.model.config.x_dim - self.dim
         self._choices = torch.tensor([*self.choices, *[0] * extra], dtype=torch.long) if any(self.choices) else None
-        self._X: Tensor | None = None
-        self._y: Tensor | None = None
+        self._ctx = None
+        self._key: tuple | None = None  # the data the context was encoded from
+        self._warm: dict | None = None
 
     @classmethod
-    def for_dim(cls, dim: int, checkpoint: str | Path | None = None, choices=None) -> "NPSurrogate":
+    def for_dim(cls, dim: int, checkpoint: str | Path | None = None, choices=None) -> NPSurrogate:
         """The shipped prior for ``dim`` inputs (or ``checkpoint``) that serves the
         categorical ``choices``; NoPriorError if none."""
         from npopt.neural.checkpoints import prior_path
@@ -83,21 +94,43 @@ class NPSurrogate(Surrogate):
         return torch.cat([X, X.new_full((*X.shape[:-1], extra), self.pad_value)], -1) if extra else X
 
     def condition(self, X: Tensor, y: Tensor) -> None:
-        self._X, self._y = self._pad(X), y.float()
+        key = (tuple(X.shape), X.double().numpy().tobytes(), y.double().numpy().tobytes())
+        if self._ctx is not None and key == self._key:  # the same data again: the same posterior
+            return
+        self._key = key
+        warm = self._warm if self.model.config.refine_steps else None
+        with torch.no_grad():
+            self._ctx = self.model.encode(self._pad(X)[None], y.float()[None], choices=self._choices, warm=warm,
+                                          refine_steps=WARM_REFINE_STEPS if warm is not None else None)
+        if self._ctx.refined is not None:
+            self._warm = self._ctx.refined
+
+    def state(self) -> dict | None:
+        """The hyperparameters the last refinement settled on (JSON), or ``None``."""
+        return None if self._warm is None else {"prior": self.checkpoint.stem, "dim": self.dim, **self._warm}
+
+    def load_state(self, state: dict | None) -> None:
+        """Start the next refinement from ``state`` (from :meth:`state`); ``None``, or a state
+        of another prior or dimension, starts cold."""
+        ok = (isinstance(state, dict) and state.get("prior") == self.checkpoint.stem and state.get("dim") == self.dim
+              and len(state.get("log_ls", ())) == self.model.config.x_dim)
+        warm = {k: state[k] for k in ("log_ls", "log_power", "log_noise")} if ok else None
+        if warm != self._warm:
+            self._warm, self._ctx = warm, None  # the next condition() encodes afresh from it
+
+    def _context(self):
+        if self._ctx is None:
+            raise RuntimeError("condition() the surrogate before sampling")
+        return self._ctx
 
     def sample(self, candidates: Tensor, n_draws: int, generator: torch.Generator) -> Tensor:
-        if self._X is None:
-            raise RuntimeError("condition() the surrogate before sampling")
-        return self.model.sample_functions(self._X, self._y, self._pad(candidates), n_draws, generator,
-                                           choices=self._choices).double()
+        return self.paths(n_draws, generator)(candidates)
 
     def paths(self, n_draws: int, generator: torch.Generator):
-        if self._X is None:
-            raise RuntimeError("condition() the surrogate before sampling")
-        return _PaddedPaths(self.model.draw_paths(self._X, self._y, n_draws, generator, self._choices), self._pad)
+        return _PaddedPaths(self.model.paths_from(self._context(), n_draws, generator), self._pad)
 
     def predict(self, candidates: Tensor) -> tuple[Tensor, Tensor]:
-        mean, std = self.model.predict(self._X, self._y, self._pad(candidates), self._choices)
+        mean, std = self.model.predict_from(self._context(), self._pad(candidates))
         return mean.double(), std.double()
 
 
