@@ -24,6 +24,7 @@ import torch
 from torch import Tensor
 
 from npopt.gpmath import choice_index
+from npopt.optim import Adam
 from npopt.surrogates.base import Surrogate
 
 
@@ -162,7 +163,7 @@ def _polish(paths, i: int, start: Tensor, X: Tensor, avoid: Tensor | None, picke
     slice centres); ``start`` if that point is no lower than ``start`` on the same draw or
     is too close to a point that must not be repeated."""
     x = start.clone()[None].requires_grad_(True)  # 1 x d
-    opt = torch.optim.Adam([x], lr=lr)
+    opt = Adam([x], lr=lr)
     best_x, best_f, start_f = start, math.inf, math.inf
     with torch.enable_grad():
         for step in range(steps):
@@ -173,8 +174,7 @@ def _polish(paths, i: int, start: Tensor, X: Tensor, avoid: Tensor | None, picke
             if value < best_f:
                 best_x, best_f = x.detach()[0].clone(), value
             (grad,) = torch.autograd.grad(f, x)  # only x: the model's weights get no gradients
-            x.grad = grad if movable is None else grad * movable  # Adam leaves zero-gradient coordinates put
-            opt.step()
+            opt.step([grad if movable is None else grad * movable])  # zero-gradient coordinates stay put
             with torch.no_grad():
                 x.clamp_(0.0, 1.0)
     f = float(paths.draw(i, x.detach()).detach())

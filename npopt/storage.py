@@ -264,11 +264,6 @@ class Storage:
         return numbers
 
     @staticmethod
-    def set_meta(conn: sqlite3.Connection, key: str, value: Any) -> None:
-        """Set (or replace) one meta entry."""
-        conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, json.dumps(value)))
-
-    @staticmethod
     def finish(
         conn: sqlite3.Connection, number: int, state: str, value: float | None, reason: str | None
     ) -> None:

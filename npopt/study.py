@@ -30,9 +30,6 @@ from npopt.errors import StudyError, TrialError
 from npopt.space import Space, check_direction, to_minimise
 from npopt.storage import Storage, process_alive, this_process
 
-#: Meta key of what the surrogate learned at the last ask (e.g. the NP's refined kernel
-#: hyperparameters), so that the next ask, in any process, starts from it.
-SURROGATE_STATE = "surrogate_state"
 #: Reason given to trials whose process stopped before they finished.
 INTERRUPTED = "interrupted"
 
@@ -253,9 +250,7 @@ class Study:
             n = min(n, budget - sum(map(counts_towards_budget, snapshot)))
             if n <= 0:
                 return []
-        surrogate = self.surrogate
-        surrogate.load_state(self._storage.meta().get(SURROGATE_STATE))  # as any other process would
-        suggestion = suggest(self.space, self.direction, surrogate, snapshot, n, self.seed)
+        suggestion = suggest(self.space, self.direction, self.surrogate, snapshot, n, self.seed)
         with self._storage.transaction() as conn:
             trials = [_trial(r) for r in self._storage.trials(conn)]
             if budget is not None:  # others may have asked meanwhile
@@ -263,9 +258,6 @@ class Study:
                 if n <= 0:
                     return []
             params = settle(self.space, suggestion, trials, n)
-            state = surrogate.state()
-            if state is not None:
-                self._storage.set_meta(conn, SURROGATE_STATE, state)
             owner = None if detached else this_process()
             numbers = self._storage.insert_running(conn, params, owner)
             rows = [self._storage.trial(conn, number) for number in numbers]

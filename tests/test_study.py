@@ -293,24 +293,6 @@ def test_float_int_space_is_polished_and_ints_stay_integers(tmp_path, monkeypatc
     assert abs(t.params["x"] - 0.31337) < 1e-3  # finer than the candidate set reaches
 
 
-def test_np_refinement_state_is_kept_in_the_file_so_every_process_agrees(tmp_path):
-    """The NP's warm-started refinement: a study resumed by a new process (a copy of the
-    file opened afresh) suggests exactly what the process that wrote it would."""
-    path = tmp_path / "np.db"
-    with Study.create(path, {"x": Float(-2, 2), "y": Float(-2, 2)}, surrogate="np", seed=5) as s:
-        for _ in range(6):
-            (t,) = s.ask()
-            s.tell(t.number, (t.params["x"] - 0.5) ** 2 + t.params["y"] ** 2)
-        state = s._storage.meta()["surrogate_state"]
-        with sqlite3.connect(path) as src, sqlite3.connect(tmp_path / "copy.db") as dst:
-            src.backup(dst)  # a consistent copy of the file as it is now (WAL included)
-        (mine,) = s.ask()
-    assert state["prior"] == "np6d" and state["dim"] == 2 and len(state["log_ls"]) == 6
-    with Study.open(tmp_path / "copy.db") as other:
-        (theirs,) = other.ask()
-    assert theirs.params == mine.params
-
-
 # ---------------------------------------------------------------- old study files
 
 _FORMAT_1_SCHEMA = """

@@ -303,25 +303,3 @@ def test_random_search_on_a_mixed_space_picks_valid_categories():
     assert torch.equal(picks, snap_categories(picks))
     assert set(torch.floor(picks[:, 1] * 4).tolist()) == {0.0, 1.0, 2.0, 3.0}
 
-
-def test_np_warm_start_is_its_state_and_a_foreign_state_starts_cold():
-    """condition() warm-starts its evidence refinement from the previous one; handing the
-    state to a fresh surrogate reproduces the same posterior, and a state of another prior
-    or dimension is ignored."""
-    X, y = data(2, n=14)
-    first = build("np", 2)
-    first.condition(X[:12], y[:12])
-    state = first.state()
-    first.condition(X, y)
-    fresh = build("np", 2)
-    fresh.load_state(state)
-    fresh.condition(X, y)
-    g = lambda: torch.Generator().manual_seed(3)  # noqa: E731
-    assert torch.equal(first.sample(X, 2, g()), fresh.sample(X, 2, g()))
-    cold = build("np", 2)
-    cold.load_state({**state, "dim": 3})  # another dimension: ignored
-    cold.condition(X, y)
-    reference = build("np", 2)
-    reference.condition(X, y)
-    assert torch.equal(cold.sample(X, 2, g()), reference.sample(X, 2, g()))
-    assert not torch.equal(cold.sample(X, 2, g()), fresh.sample(X, 2, g()))

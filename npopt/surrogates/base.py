@@ -69,15 +69,6 @@ class Surrogate(ABC):
         :meth:`sample` would with the same generator state. ``None``: not supported."""
         return None
 
-    def state(self) -> dict | None:
-        """Optional: what this surrogate learned while conditioning that makes the next
-        :meth:`condition` faster (JSON-serialisable; a study keeps it in its file), or
-        ``None``."""
-        return None
-
-    def load_state(self, state: dict | None) -> None:  # noqa: B027 (an optional hook)
-        """Optional: start from a :meth:`state` (``None``: start afresh)."""
-
     def predict(self, candidates: Tensor) -> tuple[Tensor, Tensor]:
         """Predictive mean and std at ``candidates`` (``m`` each), for display/plots."""
         gen = torch.Generator().manual_seed(0)

@@ -24,10 +24,6 @@ def _load(path: str):
     return model, covered_dims(ckpt), pad, max_choices(ckpt)
 
 
-#: Evidence-refinement steps when the previous ask's hyperparameters are known (60 cold).
-WARM_REFINE_STEPS = 12
-
-
 class NPSurrogate(Surrogate):
     """Thompson draws from a meta-trained Neural Process.
 
@@ -35,10 +31,7 @@ class NPSurrogate(Surrogate):
     serves a ``d``-dimensional space: the other inputs are held at the pad value.
 
     :meth:`condition` encodes the context once (one forward pass plus the evidence
-    refinement of the kernel hyperparameters); draws and predictions reuse it. The
-    refinement's result is the surrogate's :meth:`state`: the next :meth:`condition`
-    starts from it and takes :data:`WARM_REFINE_STEPS` steps instead of the prior's 60,
-    and a study keeps it in its file so that every process asking agrees.
+    refinement of the kernel hyperparameters); draws and predictions reuse it.
 
     Args:
         checkpoint: the prior's file.
@@ -75,7 +68,6 @@ class NPSurrogate(Surrogate):
         self._choices = torch.tensor([*self.choices, *[0] * extra], dtype=torch.long) if any(self.choices) else None
         self._ctx = None
         self._key: tuple | None = None  # the data the context was encoded from
-        self._warm: dict | None = None
 
     @classmethod
     def for_dim(cls, dim: int, checkpoint: str | Path | None = None, choices=None) -> NPSurrogate:
@@ -94,29 +86,12 @@ class NPSurrogate(Surrogate):
         return torch.cat([X, X.new_full((*X.shape[:-1], extra), self.pad_value)], -1) if extra else X
 
     def condition(self, X: Tensor, y: Tensor) -> None:
-        key = (tuple(X.shape), X.double().numpy().tobytes(), y.double().numpy().tobytes())
+        key = (tuple(X.shape), X.detach().double().numpy().tobytes(), y.detach().double().numpy().tobytes())
         if self._ctx is not None and key == self._key:  # the same data again: the same posterior
             return
         self._key = key
-        warm = self._warm if self.model.config.refine_steps else None
         with torch.no_grad():
-            self._ctx = self.model.encode(self._pad(X)[None], y.float()[None], choices=self._choices, warm=warm,
-                                          refine_steps=WARM_REFINE_STEPS if warm is not None else None)
-        if self._ctx.refined is not None:
-            self._warm = self._ctx.refined
-
-    def state(self) -> dict | None:
-        """The hyperparameters the last refinement settled on (JSON), or ``None``."""
-        return None if self._warm is None else {"prior": self.checkpoint.stem, "dim": self.dim, **self._warm}
-
-    def load_state(self, state: dict | None) -> None:
-        """Start the next refinement from ``state`` (from :meth:`state`); ``None``, or a state
-        of another prior or dimension, starts cold."""
-        ok = (isinstance(state, dict) and state.get("prior") == self.checkpoint.stem and state.get("dim") == self.dim
-              and len(state.get("log_ls", ())) == self.model.config.x_dim)
-        warm = {k: state[k] for k in ("log_ls", "log_power", "log_noise")} if ok else None
-        if warm != self._warm:
-            self._warm, self._ctx = warm, None  # the next condition() encodes afresh from it
+            self._ctx = self.model.encode(self._pad(X)[None], y.float()[None], choices=self._choices)
 
     def _context(self):
         if self._ctx is None:
