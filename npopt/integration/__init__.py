@@ -1,0 +1,1 @@
+"""npopt inside other tools (``npopt.integration.optuna``: the NP as an Optuna sampler)."""

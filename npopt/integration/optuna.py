@@ -1,0 +1,191 @@
+"""The Neural Process as an Optuna sampler: ``NPSampler``.
+
+    import optuna
+    from npopt.integration.optuna import NPSampler
+
+    study = optuna.create_study(sampler=NPSampler(seed=0))
+    study.optimize(objective, n_trials=40)
+
+Relative sampling over Optuna's intersection search space (the parameters every finished
+trial has), by the same Thompson sampling as ``npopt run``: float, log-float, int and
+categorical parameters become an :class:`npopt.Space`, complete trials become observations,
+and trials still RUNNING in the storage (other workers' points, from any process using the
+storage) are points not to suggest again. Parameters outside the relative space, and the
+first ``n_startup_trials`` trials, are sampled at random. Any Optuna storage works.
+
+Needs the ``optuna`` extra: ``pip install 'npopt[optuna]'``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Any
+
+try:
+    import optuna
+    from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
+    from optuna.samplers import BaseSampler, RandomSampler
+    from optuna.search_space import IntersectionSearchSpace
+    from optuna.trial import FrozenTrial, TrialState
+except ImportError as exc:  # pragma: no cover - exercised without the extra
+    raise ImportError("NPSampler needs optuna: pip install 'npopt[optuna]'") from exc
+
+from npopt.space import Categorical, Float, Int, Space
+
+__all__ = ["NPSampler"]
+
+#: System attribute of a trial: the unit point NPSampler chose for it (JSON list), so that
+#: workers starting before the trial has params do not pick it again.
+POINT_KEY = "npopt:point"
+
+
+class NPSampler(BaseSampler):
+    """Thompson sampling with a meta-trained Neural Process (or npopt's other surrogates).
+
+    Args:
+        surrogate: ``"np"`` (the shipped prior for the space's dimension), ``"gp"`` or
+            ``"random"``, as ``npopt run --surrogate``.
+        prior: the NP's prior: a shipped name (``np6d``) or a ``.pt`` file from ``npopt
+            train``; default: the shipped prior for the dimension.
+        seed: makes the suggestions reproducible (with the same history of trials).
+        n_startup_trials: trials sampled at random before the surrogate takes over.
+    """
+
+    def __init__(self, surrogate: str = "np", prior: str | None = None, seed: int | None = None,
+                 n_startup_trials: int = 2) -> None:
+        if n_startup_trials < 1:
+            raise ValueError("n_startup_trials must be at least 1 (the surrogate needs an observation)")
+        self.surrogate_name, self.prior = surrogate, prior
+        self.seed = 0 if seed is None else int(seed)
+        self.n_startup_trials = n_startup_trials
+        self._random = RandomSampler(seed=seed)
+        self._search_space = IntersectionSearchSpace()
+        self._surrogates: dict[tuple, Any] = {}
+
+    def reseed_rng(self) -> None:
+        self._random.reseed_rng()
+
+    # ------------------------------------------------------------ Optuna's sampler API
+
+    def infer_relative_search_space(self, study: optuna.Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
+        return {name: dist for name, dist in sorted(self._search_space.calculate(study).items())
+                if not dist.single()}
+
+    def sample_relative(self, study: optuna.Study, trial: FrozenTrial,
+                        search_space: dict[str, BaseDistribution]) -> dict[str, Any]:
+        if not search_space:
+            return {}
+        if len(study.directions) > 1:
+            raise ValueError("NPSampler optimises one objective; this study has several")
+        trials = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.RUNNING))
+        complete = [t for t in trials if t.state == TrialState.COMPLETE and _covers(t, search_space)]
+        if len(complete) < self.n_startup_trials:
+            return {}
+        import torch
+
+        from npopt.acquisition import on_tensors, standardise, thompson_ranked
+        from npopt.suggest import ALTERNATIVES, radius
+
+        space = _space(search_space)
+        X = _unit(space, complete, search_space)
+        sign = -1.0 if study.direction == optuna.study.StudyDirection.MAXIMIZE else 1.0
+        y = standardise(torch.tensor([sign * t.value for t in complete], dtype=torch.float64))
+        running = [t for t in trials if t.state == TrialState.RUNNING and t.number != trial.number]
+        avoid = self._pending(space, running, search_space)
+        generator = torch.Generator().manual_seed(_seed(self.seed, trial.number))
+        ranked = thompson_ranked(
+            self._surrogate(space), X, y, 1, generator, avoid=avoid, radius=radius(space), choices=space.choices,
+            snap=on_tensors(space.snap_unit) if space.has_discrete else None, keep=ALTERNATIVES,
+        )[0]  # k x d: this draw's choice and its alternatives
+        # other workers may have picked points while this one computed: take the first
+        # alternative that none of them holds (npopt's settle step, without a lock)
+        seen = {t.number for t in running}
+        now = [t for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+               if t.number != trial.number and t.number not in seen]
+        taken = self._pending(space, now, search_space)
+        u = ranked[0]
+        if taken.shape[0]:
+            free = torch.cdist(ranked, taken).min(dim=1).values > radius(space)
+            u = ranked[int(free.nonzero()[0])] if bool(free.any()) else ranked[0]
+        study._storage.set_trial_system_attr(trial._trial_id, POINT_KEY, u.tolist())  # others avoid it now
+        params = space.from_unit(u.tolist())
+        return {name: _to_optuna(params[name], search_space[name]) for name in search_space}
+
+    def _pending(self, space: Space, running: Sequence[FrozenTrial], search_space: dict[str, BaseDistribution]):
+        """``k x d`` unit points of running trials: their params, or the point an NPSampler
+        chose for them before they suggested (a trial has no params until it asks)."""
+        import torch
+
+        rows = [_unit(space, [t], search_space)[0].tolist() if _covers(t, search_space)
+                else t.system_attrs.get(POINT_KEY) for t in running]
+        rows = [r for r in rows if r is not None and len(r) == space.dim]
+        return torch.tensor(rows, dtype=torch.float64).reshape(-1, space.dim)
+
+    def sample_independent(self, study: optuna.Study, trial: FrozenTrial, param_name: str,
+                           param_distribution: BaseDistribution) -> Any:
+        return self._random.sample_independent(study, trial, param_name, param_distribution)
+
+    # ------------------------------------------------------------ helpers
+
+    def _surrogate(self, space: Space):
+        key = (space.dim, space.choices)
+        if key not in self._surrogates:
+            from npopt.surrogates import make_surrogate
+
+            kwargs = {"checkpoint": self.prior} if (self.prior and self.surrogate_name == "np") else {}
+            self._surrogates[key] = make_surrogate(self.surrogate_name, space.dim, choices=space.choices, **kwargs)
+        return self._surrogates[key]
+
+
+def _seed(seed: int, number: int) -> int:
+    digest = hashlib.sha256(f"npopt-optuna:{seed}:{number}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 1
+
+
+def _covers(trial: FrozenTrial, search_space: dict[str, BaseDistribution]) -> bool:
+    return all(name in trial.params for name in search_space)
+
+
+def _space(search_space: dict[str, BaseDistribution]) -> Space:
+    """The npopt space of Optuna distributions (a stepped float or int: its grid of steps)."""
+    params = {}
+    for name, dist in search_space.items():
+        if isinstance(dist, CategoricalDistribution):
+            params[name] = Categorical(list(dist.choices))
+        elif isinstance(dist, IntDistribution):
+            params[name] = Int(dist.low, dist.high, log=dist.log) if dist.step == 1 else \
+                Int(0, (dist.high - dist.low) // dist.step)
+        elif isinstance(dist, FloatDistribution):
+            params[name] = Float(dist.low, dist.high, log=dist.log) if dist.step is None else \
+                Int(0, int(round((dist.high - dist.low) / dist.step)))
+        else:
+            raise ValueError(f"NPSampler cannot sample parameter {name!r} of distribution {dist!r}")
+    return Space(params)
+
+
+def _from_optuna(value: Any, dist: BaseDistribution) -> Any:
+    """An Optuna value as the npopt space's parameter value (a step index for stepped ones)."""
+    if isinstance(dist, IntDistribution) and dist.step != 1:
+        return (value - dist.low) // dist.step
+    if isinstance(dist, FloatDistribution) and dist.step is not None:
+        return int(round((value - dist.low) / dist.step))
+    return value
+
+
+def _to_optuna(value: Any, dist: BaseDistribution) -> Any:
+    if isinstance(dist, IntDistribution):
+        return int(value) if dist.step == 1 else dist.low + int(value) * dist.step
+    if isinstance(dist, FloatDistribution):
+        value = float(value) if dist.step is None else dist.low + int(value) * dist.step
+        return min(max(value, dist.low), dist.high)
+    return value
+
+
+def _unit(space: Space, trials: Sequence[FrozenTrial], search_space: dict[str, BaseDistribution]):
+    import torch
+
+    rows = [space.to_unit({name: _from_optuna(t.params[name], d) for name, d in search_space.items()})
+            for t in trials]
+    return torch.tensor(rows, dtype=torch.float64).reshape(-1, space.dim)
+

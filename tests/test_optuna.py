@@ -1,0 +1,96 @@
+"""npopt's NP inside Optuna: NPSampler with real Optuna studies and storages."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from statistics import median
+
+import pytest
+
+optuna = pytest.importorskip("optuna")  # the optuna extra; `make test` installs it
+
+from npopt.integration.optuna import POINT_KEY, NPSampler  # noqa: E402
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+BRANIN_MIN = 0.397887
+
+
+def branin(trial):
+    x, y = trial.suggest_float("x", -5, 10), trial.suggest_float("y", 0, 15)
+    quadratic = (y - 5.1 / (4 * math.pi**2) * x**2 + 5 / math.pi * x - 6) ** 2
+    return quadratic + 10 * (1 - 1 / (8 * math.pi)) * math.cos(x) + 10
+
+
+def test_np_sampler_beats_random_search_on_branin():
+    np_regret, random_regret = [], []
+    for seed in range(3):
+        study = optuna.create_study(sampler=NPSampler(seed=seed))
+        study.optimize(branin, n_trials=25)
+        np_regret.append(study.best_value - BRANIN_MIN)
+        baseline = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
+        baseline.optimize(branin, n_trials=25)
+        random_regret.append(baseline.best_value - BRANIN_MIN)
+        # after the random start every trial came from the NP, which recorded its point
+        assert all(POINT_KEY in t.system_attrs for t in study.trials[2:])
+    assert median(np_regret) < 0.2 * median(random_regret), (np_regret, random_regret)
+
+
+def test_categorical_int_log_and_stepped_parameters():
+    seen = []
+
+    def objective(trial):
+        kind = trial.suggest_categorical("kind", ["slow", None, True, 3])
+        lr = trial.suggest_float("lr", 1e-4, 1e-1, log=True)
+        layers = trial.suggest_int("layers", 1, 9, step=2)
+        width = trial.suggest_int("width", 8, 512, log=True)
+        dropout = trial.suggest_float("dropout", 0.0, 0.5, step=0.1)
+        seen.append((kind, lr, layers, width, dropout))
+        return (0.0 if kind is None else 3.0) + (math.log10(lr) + 2) ** 2 + abs(layers - 5) + abs(dropout - 0.2)
+
+    study = optuna.create_study(sampler=NPSampler(seed=1))
+    study.optimize(objective, n_trials=30)
+    for kind, lr, layers, width, dropout in seen:
+        assert kind in ("slow", None, True, 3) and (kind is not True or type(kind) is bool)
+        assert 1e-4 <= lr <= 1e-1 and layers in (1, 3, 5, 7, 9) and 8 <= width <= 512 and type(width) is int
+        assert any(abs(dropout - k / 10) < 1e-9 for k in range(6))
+    assert study.best_params["kind"] is None  # the NP found the category that matters
+    assert sum(k is None for k, *_ in seen[10:]) > len(seen[10:]) / 2
+
+
+WORKER = """
+import sys, time, optuna
+from npopt.integration.optuna import NPSampler
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(sys.argv[1]))
+study = optuna.load_study(study_name="shared", storage=storage, sampler=NPSampler(seed=int(sys.argv[2])))
+
+def objective(trial):
+    x, y = trial.suggest_float("x", 0, 1), trial.suggest_int("y", 0, 4)
+    time.sleep(0.05)  # running while the other workers ask
+    return (x - 0.3) ** 2 + (y - 2) ** 2
+
+study.optimize(objective, n_trials=10)
+"""
+
+
+def test_four_processes_on_one_journal_storage_never_share_a_point(tmp_path):
+    path = str(tmp_path / "journal.log")
+    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(path))
+    optuna.create_study(study_name="shared", storage=storage)
+    procs = [subprocess.Popen([sys.executable, "-c", WORKER, path, str(i)], stderr=subprocess.PIPE, text=True)
+             for i in range(4)]
+    for p in procs:
+        assert p.wait(timeout=600) == 0, p.stderr.read()
+    trials = optuna.load_study(study_name="shared", storage=storage).trials
+    assert len(trials) == 40 and all(t.state == optuna.trial.TrialState.COMPLETE for t in trials)
+    points = {(t.params["x"], t.params["y"]) for t in trials}
+    assert len(points) == 40
+
+
+def test_a_multi_objective_study_is_refused_clearly():
+    study = optuna.create_study(directions=["minimize", "minimize"], sampler=NPSampler(seed=0, n_startup_trials=1))
+    study.optimize(lambda t: (t.suggest_float("x", 0, 1), 1.0), n_trials=1)
+    with pytest.raises(ValueError, match="one objective"):
+        study.optimize(lambda t: (t.suggest_float("x", 0, 1), 1.0), n_trials=1)
