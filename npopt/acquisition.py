@@ -58,12 +58,27 @@ def standardise(y: Tensor) -> Tensor:
     Returns:
         ``n`` standardised values.
     """
+    return standardisation(y)[0]
+
+
+def standardisation(y: Tensor) -> tuple[Tensor, Callable[[Tensor], Tensor]]:
+    """:func:`standardise`'s values and its inverse: a map from standardised values (e.g.
+    function draws) back to the units of ``y``, the compressed tail included."""
     y = y.to(torch.float64)
     if y.numel() < 2:
-        return torch.zeros_like(y)
-    z = (y - y.mean()) / y.std().clamp_min(1e-12)
+        shift = float(y[0]) if y.numel() else 0.0
+        return torch.zeros_like(y), lambda s: s + shift
+    mean1, std1 = y.mean(), y.std().clamp_min(1e-12)
+    z = (y - mean1) / std1
     z = torch.where(z > 2.5, 2.5 + torch.log1p((z - 2.5).clamp_min(0.0)), z)
-    return (z - z.mean()) / z.std().clamp_min(1e-12)
+    mean2, std2 = z.mean(), z.std().clamp_min(1e-12)
+
+    def inverse(s: Tensor) -> Tensor:
+        w = s.to(torch.float64) * std2 + mean2
+        w = torch.where(w > 2.5, 2.5 + torch.expm1((w - 2.5).clamp_min(0.0)), w)
+        return w * std1 + mean1
+
+    return (z - mean2) / std2, inverse
 
 
 def candidate_set(

@@ -41,7 +41,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from npopt.acquisition import single_thread, standardise, thompson_suggest
+from npopt.acquisition import single_thread, standardisation, standardise, thompson_suggest
 from npopt.errors import ConfigError, NoPriorError, NpoptError
 from npopt.problems import SUITES, GP1DFunction, Problem, derived_seed, gp1d_function, make_problem
 from npopt.surrogates.base import Surrogate
@@ -481,9 +481,10 @@ def thompson_frames(
 
     Each frame holds the context (grid indices evaluated so far), ``n_draws`` function
     draws over the whole grid in the function's units (standardised draws are mapped
-    back with the context's mean and std; the first draw is the one that picks; NaN
-    while the surrogate has too few observations and the pick is uniform), and the
-    picked index: the argmin of the first draw over the unevaluated grid points.
+    back through the inverse of the standardisation, its compressed tail included; the
+    first draw is the one that picks; NaN while the surrogate has too few observations
+    and the pick is uniform), and the picked index: the argmin of the first draw over
+    the unevaluated grid points.
     """
     gen = torch.Generator().manual_seed(derived_seed(seed, fn.index, 2))
     G = fn.grid.shape[0]
@@ -492,10 +493,9 @@ def thompson_frames(
         idx = torch.tensor(order)
         X, y = fn.grid[idx], fn.values[idx]
         if X.shape[0] >= max(1, surrogate.min_observations):
-            surrogate.condition(X, _seen_by(surrogate, y))
-            draws = surrogate.sample(fn.grid, n_draws, gen)  # n_draws x G
-            if surrogate.standardised_y:  # back to the function's units
-                draws = draws * (float(y.std()) if y.numel() > 1 else 1.0) + float(y.mean())
+            seen, back = standardisation(y) if surrogate.standardised_y else (y, lambda s: s)
+            surrogate.condition(X, seen)
+            draws = back(surrogate.sample(fn.grid, n_draws, gen))  # n_draws x G, the function's units
             score = draws[0].clone()
         else:
             draws = torch.full((n_draws, G), math.nan, dtype=torch.float64)

@@ -155,3 +155,18 @@ def test_a_grid_is_never_polished_even_in_two_dimensions():
     assert surrogate.made and not bool((polished == grid).all(-1).any())  # a candidate set is polished
     with pytest.raises(ValueError, match="grid=True needs"):
         thompson_suggest(surrogate, X, y, 1, torch.Generator(), grid=True)
+
+
+def test_standardisation_inverse_maps_values_back_tail_included():
+    """The inverse of the standardisation (Figure 5's draws in the function's units)
+    undoes the log compression of the upper tail, not only the mean and scale."""
+    from npopt.acquisition import standardisation, standardise
+
+    y = torch.cat([torch.linspace(0, 1, 39, dtype=torch.float64), torch.tensor([1000.0], dtype=torch.float64)])
+    z, back = standardisation(y)
+    assert torch.allclose(z, standardise(y))
+    assert torch.allclose(back(z), y)
+    naive = z * y.std() + y.mean()  # a mean/std map: off for the bulk once the tail is compressed
+    assert abs(float(naive[-2]) - 1.0) > 0.2
+    one, back_one = standardisation(torch.tensor([3.0], dtype=torch.float64))
+    assert float(one[0]) == 0.0 and float(back_one(torch.tensor([0.5]))[0]) == 3.5
