@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from npopt.cli import app
 from npopt.errors import StudyError
+from npopt.space import Float
 from npopt.study import INTERRUPTED, Study, TrialState
 
 EXAMPLES = Path(__file__).parents[1] / "examples"
@@ -324,3 +325,47 @@ def test_kill_9_loses_no_completed_trial_and_rerun_resumes(in_tmp):
     assert not any(t.state is TrialState.RUNNING for t in trials)
     assert [t.number for t in trials] == list(range(len(trials)))
     assert seen.items() <= _complete(db).items()
+
+
+PLOTTED = '''
+import npopt
+
+space = {"x": npopt.Float(0, 1), "lr": npopt.Float(1e-4, 1e-1, log=True), "kind": ["a", None, True]}
+
+def objective(x, lr, kind):
+    if x > 0.97:
+        raise RuntimeError("diverged")
+    return (x - 0.3) ** 2 + {"a": 0.0, None: 1.0, True: 0.5}[kind]
+'''
+
+
+def _png(path: Path) -> bool:
+    return path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 10_000
+
+
+def test_plot_history_slices_and_model_of_a_mixed_study(in_tmp):
+    (in_tmp / "plotted.py").write_text(PLOTTED)
+    assert invoke("run", "plotted.py", "--budget", "12", "-q").exit_code == 0
+    for kind, extra in (("history", []), ("slices", []), ("model", []), ("model", ["--param", "kind"]),
+                        ("model", ["--param", "lr"])):
+        out = in_tmp / f"{kind}{len(extra)}{extra[-1] if extra else ''}.png"
+        result = invoke("plot", "--study", "plotted.study.db", "--out", str(out), "--kind", kind, *extra)
+        assert result.exit_code == 0, result.output
+        assert _png(out), kind
+    bad = invoke("plot", "--study", "plotted.study.db", "--out", "x.png", "--kind", "model", "--param", "nope")
+    assert bad.exit_code == 1 and bad.stderr == "Error: unknown parameter 'nope'; choose one of x, lr, kind\n"
+    assert not (in_tmp / "x.png").exists()
+
+
+def test_plot_refuses_what_it_cannot_draw(in_tmp):
+    missing = invoke("plot", "--study", "nope.db", "--out", "x.png")
+    assert missing.exit_code == 1 and missing.stderr == "Error: no study at nope.db (the file does not exist)\n"
+    with Study.create(in_tmp / "empty.db", {"x": Float(0, 1)}, surrogate="random") as s:
+        s.ask()
+    empty = invoke("plot", "--study", "empty.db", "--out", "x.png")
+    assert empty.exit_code == 1 and "no complete trial to plot yet" in empty.stderr
+    (in_tmp / "plotted.py").write_text(PLOTTED)
+    assert invoke("run", "plotted.py", "--budget", "3", "--surrogate", "random", "-q").exit_code == 0
+    model = invoke("plot", "--study", "plotted.study.db", "--out", "x.png", "--kind", "model")
+    assert model.exit_code == 1 and "random-search study has no model" in model.stderr
+    assert invoke("plot", "--study", "plotted.study.db", "--out", "h.png").exit_code == 0  # history still works

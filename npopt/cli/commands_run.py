@@ -175,3 +175,32 @@ def show(
         console.print(display.trials_table(trials, title=f"{_shown(study)} ({direction})",
                                            best_number=best.number if best else None))
         console.print(display.counts_line(trials))
+
+
+class _PlotKind(str, Enum):
+    history = "history"
+    slices = "slices"
+    model = "model"
+
+
+@app.command()
+def plot(
+    study: Path = typer.Option(..., "--study", help="The study's SQLite file.", dir_okay=False),
+    out: Path = typer.Option(..., "--out", help="The PNG file to write.", dir_okay=False),
+    kind: _PlotKind = typer.Option(_PlotKind.history, "--kind",
+                                   help="history (values and best so far), slices (value against each "
+                                        "parameter) or model (the surrogate along one parameter)."),
+    param: str | None = typer.Option(None, "--param", help="model: the parameter (default: the first)."),
+) -> None:
+    """Draw a study as a PNG picture (needs matplotlib: pip install 'npopt[plot]').
+
+    Example: npopt plot --study quickstart.study.db --out history.png --kind history
+    """
+    from npopt.study import Study
+    from npopt.study_plots import plot_study
+
+    if not study.is_file():
+        fail(f"no study at {_shown(study)} (the file does not exist)")
+    with Study.open(study) as st:
+        written = plot_study(st, out, kind.value, param)
+    typer.echo(f"Wrote {_shown(written)}")

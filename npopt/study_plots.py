@@ -1,0 +1,206 @@
+"""Pictures of a study (matplotlib extra): its history, its slices and its model.
+
+* ``history``: every complete trial's value against its number, failed trials marked, and
+  the best value so far as a step line.
+* ``slices``: one panel per free parameter, the value against the parameter (log axes for
+  log parameters, categoricals as jittered strips), the best trial highlighted.
+* ``model``: the study's surrogate conditioned on the complete trials; its posterior mean
+  and a two-standard-deviation band along one parameter, the others held at the best
+  trial's values, with the observations. Values are in the objective's units.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from npopt.errors import NpoptError
+from npopt.space import Categorical, Float, Int, to_minimise
+from npopt.study import Study, Trial, TrialState, best_of
+
+KINDS = ("history", "slices", "model")
+
+
+def plot_study(study: Study, out: Path, kind: str = "history", param: str | None = None) -> Path:
+    """Write the ``kind`` picture of ``study`` to ``out`` (PNG); returns ``out``.
+
+    Raises:
+        NpoptError: no complete trial yet, an unknown kind or parameter, a model plot of a
+            study without a model, or matplotlib missing.
+    """
+    from npopt.benchmark_display import _save, pyplot
+
+    if kind not in KINDS:
+        raise NpoptError(f"unknown plot kind {kind!r}; choose from {', '.join(KINDS)}", code="bad_kind")
+    trials = study.trials
+    complete = [t for t in trials if t.state is TrialState.COMPLETE]
+    if not complete:
+        raise NpoptError(f"{study.path} has no complete trial to plot yet", code="no_trials")
+    plt = pyplot()
+    if kind == "history":
+        fig = _history(plt, study, trials, complete)
+    elif kind == "slices":
+        fig = _slices(plt, study, complete)
+    else:
+        fig = _model(plt, study, complete, param)
+    _save(fig, Path(out))
+    plt.close(fig)
+    return Path(out)
+
+
+def _title(study: Study) -> str:
+    return f"{Path(study.path).name} ({study.direction}, {study.surrogate_name})"
+
+
+def _history(plt, study: Study, trials: list[Trial], complete: list[Trial]):
+    fig, ax = plt.subplots(figsize=(7, 4))
+    numbers = [t.number for t in complete]
+    values = [t.value for t in complete]
+    ax.scatter(numbers, values, s=18, color="tab:blue", label="complete trial", zorder=3)
+    best, running_best = [], None
+    for t in complete:
+        if running_best is None or to_minimise(t.value, study.direction) < to_minimise(running_best, study.direction):
+            running_best = t.value
+        best.append(running_best)
+    ax.step(numbers, best, where="post", color="tab:orange", lw=2, label="best so far")
+    failed = [t.number for t in trials if t.state is TrialState.FAILED]
+    if failed:
+        for i, n in enumerate(failed):
+            ax.axvline(n, color="tab:red", alpha=0.25, lw=1, label="failed trial" if i == 0 else None)
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("trial number")
+    ax.set_ylabel("objective value")
+    ax.set_title(f"History of {_title(study)}")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return fig
+
+
+def _slices(plt, study: Study, complete: list[Trial]):
+    names = study.space.names
+    cols = min(3, len(names))
+    rows = math.ceil(len(names) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.4 * rows), squeeze=False)
+    best = best_of(complete, study.direction)
+    values = [t.value for t in complete]
+    for ax, name in zip(axes.flat, names, strict=False):
+        p = study.space.params[name]
+        xs = [t.params[name] for t in complete]
+        if isinstance(p, Categorical):
+            positions = {_key(c): i for i, c in enumerate(p.choices)}
+            jitter = [((t.number * 0.618) % 1 - 0.5) * 0.4 for t in complete]  # deterministic spread
+            ax.scatter([positions[_key(x)] + j for x, j in zip(xs, jitter, strict=True)], values, s=14, alpha=0.7)
+            ax.set_xticks(range(len(p.choices)), [repr(c) if isinstance(c, str) else str(c) for c in p.choices],
+                          rotation=30 if len(p.choices) > 4 else 0)
+            bx = positions[_key(best.params[name])]
+        else:
+            ax.scatter(xs, values, s=14, alpha=0.7)
+            if p.log:
+                ax.set_xscale("log")
+            ax.set_xlim(*_limits(p))
+            bx = best.params[name]
+        ax.scatter([bx], [best.value], s=80, marker="*", color="tab:orange", zorder=3, label="best")
+        ax.set_xlabel(name + (" (log scale)" if getattr(p, "log", False) else ""))
+        ax.set_ylabel("objective value")
+        ax.grid(alpha=0.3)
+    for ax in list(axes.flat)[len(names):]:
+        ax.set_visible(False)
+    axes.flat[0].legend()
+    fig.suptitle(f"Slices of {_title(study)}: {len(complete)} complete trials")
+    return fig
+
+
+def _model(plt, study: Study, complete: list[Trial], param: str | None):
+    import torch
+
+    from npopt.acquisition import standardisation
+    from npopt.suggest import unit
+
+    space = study.space
+    if study.surrogate_name == "random":
+        raise NpoptError(
+            "a random-search study has no model to plot; plot --kind history or slices, or use a study "
+            "with --surrogate np or gp", code="no_model",
+        )
+    if param is None:
+        param = space.names[0]
+    if param not in space.names:
+        raise NpoptError(f"unknown parameter {param!r}; choose one of {', '.join(space.names)}", code="bad_param")
+    j = space.names.index(param)
+    p = space.params[param]
+    X = unit(space, complete)
+    raw = torch.tensor([to_minimise(t.value, study.direction) for t in complete], dtype=torch.float64)
+    y, back = standardisation(raw)
+    surrogate = study.surrogate
+    surrogate.condition(X, y)
+    best = best_of(complete, study.direction)
+    centre = torch.tensor(space.to_unit(best.params), dtype=torch.float64)
+    if isinstance(p, Categorical):
+        grid = torch.tensor([(i + 0.5) / len(p.choices) for i in range(len(p.choices))], dtype=torch.float64)
+    else:
+        grid = torch.linspace(0, 1, 200, dtype=torch.float64)
+    U = centre.repeat(grid.numel(), 1)
+    U[:, j] = grid
+    if space.has_discrete:
+        from npopt.acquisition import on_tensors
+
+        U = on_tensors(space.snap_unit)(U)
+    with torch.no_grad():
+        mean, std = surrogate.predict(U)
+    sign = -1.0 if study.direction == "maximize" else 1.0  # back to the objective's own sign
+    mid, lo, hi = (sign * back(v) for v in (mean, mean - 2 * std, mean + 2 * std))
+    xs = [space.from_unit(u)[param] for u in U.tolist()]
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    obs_x = [t.params[param] for t in complete]
+    obs_y = [t.value for t in complete]
+    if isinstance(p, Categorical):
+        pos = list(range(len(p.choices)))
+        below, above = (mid - torch.minimum(lo, hi)).numpy(), (torch.maximum(lo, hi) - mid).numpy()
+        ax.errorbar(pos, mid.numpy(), yerr=[below, above], fmt="o", color="tab:blue", capsize=6,
+                    label="model mean ± 2σ")
+        index = {_key(c): i for i, c in enumerate(p.choices)}
+        ax.scatter([index[_key(x)] for x in obs_x], obs_y, s=14, color="k", alpha=0.6, label="observations")
+        ax.set_xticks(pos, [repr(c) if isinstance(c, str) else str(c) for c in p.choices])
+    else:
+        ax.fill_between(xs, torch.minimum(lo, hi).numpy(), torch.maximum(lo, hi).numpy(), color="tab:blue",
+                        alpha=0.2, label="model mean ± 2σ")
+        ax.plot(xs, mid.numpy(), color="tab:blue", lw=2)
+        ax.scatter(obs_x, obs_y, s=14, color="k", alpha=0.6, label="observations (all parameters)")
+        if p.log:
+            ax.set_xscale("log")
+        ax.set_xlim(*_limits(p))
+    ax.axvline(_position(p, best.params[param]), color="tab:orange", ls="--", lw=1, label="best trial")
+    others = [n for n in space.names if n != param]
+    held = ", ".join(f"{n}={_short(best.params[n])}" for n in others[:4]) + (" ..." if len(others) > 4 else "")
+    ax.set_title(f"{study.surrogate_name} model of {Path(study.path).name} along {param}"
+                 + (f"\nothers at the best trial: {held}" if others else ""), fontsize=10)
+    ax.set_xlabel(param + (" (log scale)" if getattr(p, "log", False) else ""))
+    ax.set_ylabel("objective value")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return fig
+
+
+def _limits(p: Float | Int) -> tuple[float, float]:
+    if p.log:
+        return p.low / 1.1, p.high * 1.1
+    pad = 0.03 * (p.high - p.low) or 0.5
+    return p.low - pad, p.high + pad
+
+
+def _position(p, value: Any) -> float:
+    if isinstance(p, Categorical):
+        return [_key(c) for c in p.choices].index(_key(value))
+    return value
+
+
+def _key(value: Any) -> tuple[str, Any]:
+    """Choices compared by type and value (``True`` is not ``1``)."""
+    return (type(value).__name__, value)
+
+
+def _short(value: Any) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else repr(value) if isinstance(value, str) else str(value)
