@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install -q --upgrade pip
 	# torch first, from the pinned CPU build, so botorch never pulls a CUDA build
 	$(BIN)/pip install -q -c constraints.txt torch
-	$(BIN)/pip install -q -c constraints.txt -e '.[test,plot,optuna]'
+	$(BIN)/pip install -q -c constraints.txt -e '.[test,plot,optuna,postgres]'
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -20,6 +20,7 @@ demo: $(STAMP)
 	$(BIN)/npopt run examples/quickstart.py --budget 20
 
 test: $(STAMP)
+	bash .ci/install_postgres.sh
 	$(BIN)/ruff check npopt tests benchmarks examples
 	$(BIN)/python -m pytest -q
 

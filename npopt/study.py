@@ -1,4 +1,5 @@
-"""A study: the search space, the surrogate settings and every trial, in one SQLite file.
+"""A study: the search space, the surrogate settings and every trial, in one SQLite file
+or in a PostgreSQL database shared by many machines (:mod:`npopt.storage_pg`).
 
 ``ask`` suggests new trials (the suggestion itself lives in :mod:`npopt.suggest` and is
 computed outside the write lock), ``tell`` records their outcome, and
@@ -92,7 +93,8 @@ class Study:
     def __init__(self, storage: Storage) -> None:
         meta = storage.meta()
         self._storage = storage
-        self.path: Path = storage.path
+        #: The study file (a Path), or for a PostgreSQL study its URL without the password.
+        self.path: Path | str = storage.path
         self.space: Space = Space.from_dict(meta["space"])
         self.direction: str = meta["direction"]
         self.surrogate_name: str = meta["surrogate"]
@@ -112,12 +114,17 @@ class Study:
             StudyError: ``path`` already holds a study (or other data).
             SpaceError / NoPriorError: the space or the surrogate cannot be used.
         """
-        return cls._create(Path(path), space, direction, surrogate, seed, exist_ok=False)
+        return cls._create(study_location(path), space, direction, surrogate, seed, exist_ok=False)
 
     @classmethod
     def open(cls, path: str | Path) -> Study:
         """Open an existing study file (StudyError naming the path if it is not one)."""
-        return cls(Storage.open(path))
+        location = study_location(path)
+        if isinstance(location, str):
+            from npopt.storage_pg import PostgresStorage
+
+            return cls(PostgresStorage.open(location))
+        return cls(Storage.open(location))
 
     @classmethod
     def open_or_create(
@@ -136,7 +143,7 @@ class Study:
         if space is None:
             return cls.open(path)
         study = cls._create(
-            Path(path), space, direction or "minimize", surrogate or "np", 0 if seed is None else seed,
+            study_location(path), space, direction or "minimize", surrogate or "np", 0 if seed is None else seed,
             exist_ok=True,
         )
         try:
@@ -154,17 +161,22 @@ class Study:
         direction = check_direction(direction)
         if not isinstance(seed, int) or isinstance(seed, bool):
             raise StudyError(f"seed must be an integer, not {seed!r}")
-        if not exist_ok or not (path.is_file() and path.stat().st_size > 0):
+        if not exist_ok or isinstance(path, str) or not (path.is_file() and path.stat().st_size > 0):
             # fail before writing anything (e.g. no NP prior)
             make_surrogate(surrogate, space.dim, choices=space.choices)
         meta = {
             "space": space.to_dict(), "direction": direction, "surrogate": surrogate, "seed": seed,
             "npopt_version": _version(),
         }
-        storage, created = Storage.create(path, meta)  # waits for a concurrent creator to commit
+        if isinstance(path, str):  # a PostgreSQL URL
+            from npopt.storage_pg import PostgresStorage
+
+            storage, created = PostgresStorage.create(path, meta)
+        else:
+            storage, created = Storage.create(path, meta)  # waits for a concurrent creator to commit
         if not created and not exist_ok:
             storage.close()
-            raise StudyError(f"{path} already holds a study; open it instead, or choose another path")
+            raise StudyError(f"{storage.path} already holds a study; open it instead, or choose another path")
         return cls(storage)
 
     def _check_same(self, space, direction, surrogate, seed) -> None:
@@ -325,6 +337,13 @@ class Study:
             for number in stale:
                 self._storage.finish(conn, number, TrialState.FAILED.value, None, INTERRUPTED)
         return len(stale)
+
+
+def study_location(path: str | Path) -> str | Path:
+    """A PostgreSQL URL stays a string (``Path`` would fold its ``//``); anything else is a file."""
+    from npopt.storage_pg import is_url
+
+    return path if is_url(path) else Path(path)
 
 
 def best_of(trials: list[Trial], direction: str) -> Trial | None:

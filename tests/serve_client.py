@@ -39,11 +39,13 @@ def write_space(tmp_path: Path, text: str = SPACE_YAML, name: str = "space.yaml"
 class Server:
     """``npopt serve`` in a subprocess; stderr goes to a file so it can never block."""
 
-    def __init__(self, study: Path, space: Path | None = None, surrogate: str = "random", seed: int = 0):
+    def __init__(self, study: Path | str, space: Path | None = None, surrogate: str = "random", seed: int = 0,
+                 log: Path | None = None):
+        """``study``: a file, or a PostgreSQL URL (then ``log`` names the stderr file)."""
         args = ["serve", "--study", str(study), "--surrogate", surrogate, "--seed", str(seed)]
         if space is not None:
             args += ["--space", str(space)]
-        self.stderr_path = study.with_name(study.name + f".serve{id(self)}.log")
+        self.stderr_path = log if log is not None else study.with_name(study.name + f".serve{id(self)}.log")
         with open(self.stderr_path, "wb") as err:
             self.proc = subprocess.Popen(
                 npopt_cmd(*args), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, cwd=ROOT

@@ -16,9 +16,9 @@ from pathlib import Path
 import typer
 
 from npopt.cli import app, fail
-from npopt.cli.commands_run import _Surrogate  # one np|gp|random choice for every command
+from npopt.cli.commands_run import STUDY_HELP, _Surrogate  # one np|gp|random choice for every command
 
-_STUDY = typer.Option(..., "--study", help="The study's SQLite file.", dir_okay=False)
+_STUDY = typer.Option(..., "--study", help=STUDY_HELP)
 _SPACE = typer.Option(
     None, "--space", dir_okay=False,
     help="YAML/JSON space file; creates the study if it does not exist yet, and must match it if it does.",
@@ -37,16 +37,17 @@ _SURROGATE = typer.Option(
 
 
 def _open_study(
-    study_path: Path, space_file: Path | None, surrogate: _Surrogate | None, seed: int | None, create_hint: bool = True
+    study_path: str, space_file: Path | None, surrogate: _Surrogate | None, seed: int | None, create_hint: bool = True
 ):
     """Open the study at ``study_path``, creating it from ``space_file`` if it is new.
 
     Given options must match what the study stores (Study.open_or_create checks that).
     """
     from npopt.space import read_space_file
+    from npopt.storage_pg import is_url
     from npopt.study import Study
 
-    if space_file is None and not study_path.exists():
+    if space_file is None and not is_url(study_path) and not Path(study_path).exists():
         fail(f"no study at {study_path}" + ("; pass --space FILE to create it" if create_hint else ""))
     # the direction only if the file sets it: a stored study keeps its own
     space, direction = read_space_file(space_file) if space_file is not None else (None, None)
@@ -67,7 +68,7 @@ def _request(study, request: dict) -> dict:
 
 @app.command()
 def ask(
-    study: Path = _STUDY,
+    study: str = _STUDY,
     space: Path = _SPACE,
     n: int = typer.Option(1, "--n", "-n", help="How many trials to suggest."),
     surrogate: _Surrogate = _SURROGATE,
@@ -88,7 +89,7 @@ def ask(
 
 @app.command()
 def tell(
-    study: Path = _STUDY,
+    study: str = _STUDY,
     number: int = typer.Option(..., "--number", help="The trial's number, as printed by `npopt ask`."),
     value: str = typer.Option(None, "--value", help="The objective's value (a finite number)."),
     state: _State = typer.Option(_State.complete, "--state", help="complete (with --value) or failed."),
@@ -114,7 +115,7 @@ def tell(
 
 @app.command()
 def serve(
-    study: Path = _STUDY,
+    study: str = _STUDY,
     space: Path = _SPACE,
     surrogate: _Surrogate = _SURROGATE,
     seed: int = _SEED,
@@ -132,13 +133,13 @@ def serve(
         _serve(opened, study)
 
 
-def _serve(opened, study: Path) -> None:
+def _serve(opened, study: str) -> None:
     from npopt import protocol
 
     trials = opened.trials
     running = [t.number for t in trials if t.state == "running"]
     log = protocol.log_to(sys.stderr)
-    log(f"study {study} ({len(trials)} trials); one JSON request per line on stdin")
+    log(f"study {opened.path} ({len(trials)} trials); one JSON request per line on stdin")
     if running:
         shown = ", ".join(map(str, running[:20])) + (" ..." if len(running) > 20 else "")
         log(f"{len(running)} trials still running from earlier sessions ({shown}); tell them when done")

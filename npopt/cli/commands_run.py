@@ -11,6 +11,8 @@ import typer
 
 from npopt.cli import app, fail
 
+STUDY_HELP = "The study's SQLite file, or postgresql://USER[:PASSWORD]@HOST[:PORT]/DBNAME?study=NAME."
+
 
 class _Surrogate(str, Enum):
     np = "np"
@@ -29,7 +31,12 @@ def default_study_path(objective: Path) -> Path:
     return Path(f"{objective.stem}.study.db")
 
 
-def _shown(path: Path) -> str:
+def _shown(path: Path | str) -> str:
+    """A study file relative to the current folder, or a PostgreSQL URL without its password."""
+    from npopt.storage_pg import is_url, parse
+
+    if is_url(str(path)):
+        return parse(str(path))[2]
     try:
         return os.path.relpath(path)
     except ValueError:  # another drive (Windows)
@@ -51,9 +58,9 @@ def run(
         None, "--surrogate", help="np | gp | random (new study: default np; existing: the stored one)."
     ),
     seed: int = typer.Option(None, "--seed", help="Random seed of a new study (default 0)."),
-    study: Path = typer.Option(
-        None, "--study", help="Study file (default: <objective name>.study.db in the current folder).",
-        dir_okay=False,
+    study: str = typer.Option(
+        None, "--study", help="Study file (default: <objective name>.study.db in the current folder), or "
+        "postgresql://USER@HOST/DBNAME?study=NAME.",
     ),
     timeout: float = typer.Option(None, "--timeout", help="Seconds per evaluation; slower ones fail."),
     function: str = typer.Option("objective", "--function", help="Name of the function to minimise/maximise."),
@@ -151,7 +158,7 @@ def run(
 
 @app.command()
 def show(
-    study: Path = typer.Option(..., "--study", help="The study's SQLite file.", dir_okay=False),
+    study: str = typer.Option(..., "--study", help=STUDY_HELP),
     format: _Format = typer.Option(_Format.table, "--format", help="table | json | csv"),
 ) -> None:
     """Print a study's trials as a table, JSON (a list of objects) or CSV.
@@ -177,6 +184,13 @@ def show(
         console.print(display.counts_line(trials))
 
 
+def _check_exists(study: str) -> None:
+    from npopt.storage_pg import is_url
+
+    if not is_url(study) and not Path(study).is_file():
+        fail(f"no study at {_shown(study)} (the file does not exist)")
+
+
 class _PlotKind(str, Enum):
     history = "history"
     slices = "slices"
@@ -185,7 +199,7 @@ class _PlotKind(str, Enum):
 
 @app.command()
 def plot(
-    study: Path = typer.Option(..., "--study", help="The study's SQLite file.", dir_okay=False),
+    study: str = typer.Option(..., "--study", help=STUDY_HELP),
     out: Path = typer.Option(..., "--out", help="The PNG file to write.", dir_okay=False),
     kind: _PlotKind = typer.Option(_PlotKind.history, "--kind",
                                    help="history (values and best so far), slices (value against each "
@@ -199,8 +213,7 @@ def plot(
     from npopt.study import Study
     from npopt.study_plots import plot_study
 
-    if not study.is_file():
-        fail(f"no study at {_shown(study)} (the file does not exist)")
+    _check_exists(study)
     with Study.open(study) as st:
         written = plot_study(st, out, kind.value, param)
     typer.echo(f"Wrote {_shown(written)}")
