@@ -47,7 +47,7 @@ from npopt.problems import SUITES, GP1DFunction, Problem, derived_seed, gp1d_fun
 from npopt.surrogates.base import Surrogate
 
 #: Methods the benchmark knows by name.
-METHODS = ("np", "gp", "gp-oracle", "random")
+METHODS = ("np", "gp", "gp-oracle", "random", "tpe", "optuna-gp")
 #: ``progress(done, total, label)`` is called after every (method, function/problem) unit.
 Progress = Callable[[int, int, str], None]
 #: Builds the surrogate a method uses on one problem.
@@ -64,6 +64,12 @@ def build_surrogate(method: str, problem: Problem) -> Surrogate:
         return OracleGPSurrogate(problem.lengthscale_unit, problem.signal_std)
     if method not in METHODS:
         raise ConfigError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
+    if method in ("tpe", "optuna-gp"):
+        from npopt.benchmark_optuna import OptunaMethod
+
+        if isinstance(problem, GP1DFunction):
+            raise ConfigError(f"{method} runs on the synthetic and mixed suites (gp1d picks from a fixed grid)")
+        return OptunaMethod(method)
     from npopt.surrogates import make_surrogate
 
     return make_surrogate(method, problem.dim, choices=problem.choices)
@@ -261,6 +267,9 @@ def run_budget(
     if problem.space is not None and problem.space.has_discrete:
         space = {"choices": problem.choices, "snap": problem.snap}
         X0 = problem.snap(X0)
+    if not isinstance(surrogate, Surrogate):  # an Optuna sampler, through Optuna's ask/tell
+        seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
+        return surrogate.run(problem, X0, budget, seed, run)
     X, y = X0.clone(), problem.evaluate(X0)
     while X.shape[0] < budget:
         point, seconds = _timed_suggest(surrogate, X, y, generator, **space)
@@ -354,6 +363,10 @@ def _run_methods(result, factories, tasks, execute, progress, store: RunStore | 
     ``variants`` says what else distinguishes a method's runs (default: the np method's
     prior, :func:`prior_fingerprint`)."""
     variants = {"np": prior_fingerprint(), **(variants or {})}
+    if any(m in factories for m in ("tpe", "optuna-gp")):
+        from npopt.benchmark_optuna import version
+
+        variants = {"tpe": lambda p: version(), "optuna-gp": lambda p: version(), **variants}
     total, done = len(factories) * len(tasks), 0
     t0 = time.perf_counter()
     for method, factory in factories.items():

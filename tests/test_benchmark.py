@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 
 import pytest
 import torch
@@ -150,15 +151,13 @@ def test_oracle_beats_random_and_runs_are_reproducible():
 
 
 def test_every_method_runs_on_gp1d():
-    result = run_gp1d(list(METHODS), functions=2, grid_size=60, seed=0, max_steps=6)
+    grid_methods = [m for m in METHODS if m not in ("tpe", "optuna-gp")]  # Optuna's samplers pick no grid
+    result = run_gp1d(grid_methods, functions=2, grid_size=60, seed=0, max_steps=6)
     summary = result.summary()
     assert summary["suite"] == "gp1d" and summary["functions"] == 2 and summary["seed"] == 0
-    assert list(summary["methods"]) == list(METHODS)
-    for name, entry in summary["methods"].items():
+    assert list(summary["methods"]) == grid_methods
+    for entry in summary["methods"].values():
         assert GP1D_KEYS <= set(entry)
-        if name == "np" and entry["status"] == "no_prior":
-            assert entry["message"].startswith("no prior for d=1")
-            continue
         assert entry["status"] == "ok", entry
         assert entry["mean_steps"] >= 1 and entry["median_step_seconds"] >= 0
     json.dumps(summary)
@@ -282,7 +281,9 @@ runner = CliRunner()
 def test_cli_bad_vs_is_a_clear_error():
     out = runner.invoke(app, ["benchmark", "--vs", "gp,foo"])
     assert out.exit_code == 1
-    assert out.output.strip() == "Error: unknown method 'foo' in --vs; choose from np, gp, gp-oracle, random"
+    assert out.output.strip() == (
+        "Error: unknown method 'foo' in --vs; choose from np, gp, gp-oracle, random, tpe, optuna-gp"
+    )
 
 
 def test_cli_oracle_only_on_gp1d():
@@ -416,3 +417,27 @@ def test_benchmark_cli_runs_file_makes_the_same_summary_without_recomputing(tmp_
     assert two.exit_code == 0, two.output
     a, b = (json.loads((tmp_path / f).read_text()) for f in ("a.json", "b.json"))
     assert a["problems"] == b["problems"] and (tmp_path / "r.jsonl").read_text() == lines
+
+
+def test_optuna_samplers_run_the_synthetic_and_mixed_protocol():
+    """tpe and optuna-gp: Optuna's samplers through its ask/tell, from the same start and to the
+    same budget as np; their points are the problem's own (ints, categoricals)."""
+    pytest.importorskip("optuna")
+    from npopt.benchmark import run_synthetic
+
+    result = run_synthetic(methods=("tpe", "optuna-gp"), problems=["branin"], repeats=1, budget=14)
+    mixed = run_synthetic(methods=("tpe",), problems=["hartmann3_cat"], repeats=1, budget=12, suite="mixed")
+    runs = {(r.method, r.problem): r for r in result.runs + mixed.runs}
+    for key in (("tpe", "branin"), ("optuna-gp", "branin"), ("tpe", "hartmann3_cat"), ("random", "branin")):
+        assert key in runs, (key, result.status, mixed.status)
+    tpe, random = runs[("tpe", "branin")], runs[("random", "branin")]
+    assert len(tpe.values) == 14 and len(tpe.ask_seconds) == 12
+    assert tpe.values[:2] == random.values[:2]  # the shared starting points
+    assert len(runs[("tpe", "hartmann3_cat")].values) == 12
+    assert all(math.isfinite(v) for v in runs[("optuna-gp", "branin")].values)
+
+
+def test_optuna_methods_refuse_the_grid_suite():
+    out = runner.invoke(app, ["benchmark", "--suite", "gp1d", "--functions", "1", "--vs", "tpe"])
+    assert out.exit_code == 0  # the other methods still run; tpe reports why it did not
+    assert "tpe" in out.output and "synthetic and mixed suites" in out.output

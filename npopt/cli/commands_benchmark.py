@@ -33,7 +33,9 @@ def benchmark(
     suite: str = typer.Option("gp1d", "--suite", help="gp1d (the paper's Table 1), synthetic (1-16-D "
                               "problems with known optima) or mixed (int and categorical parameters)."),
     vs: str = typer.Option("gp,random", "--vs", help="Methods compared against np, comma-separated: "
-                           "gp, gp-oracle (gp1d only), random. Random search is always run."),
+                           "gp, gp-oracle (gp1d only), random, tpe and optuna-gp (Optuna's TPESampler "
+                           "and GPSampler; synthetic and mixed, with the optuna extra). Random search is "
+                           "always run."),
     functions: int = typer.Option(100, "--functions", help="gp1d: number of GP functions."),
     repeats: int = typer.Option(5, "--repeats", help="synthetic/mixed: seeds per problem."),
     budget: int | None = typer.Option(None, "--budget", help="synthetic/mixed: evaluations per run "
