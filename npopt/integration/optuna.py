@@ -98,17 +98,24 @@ class NPSampler(BaseSampler):
             self._surrogate(space), X, y, 1, generator, avoid=avoid, radius=radius(space), choices=space.choices,
             snap=on_tensors(space.snap_unit) if space.has_discrete else None, keep=ALTERNATIVES,
         )[0]  # k x d: this draw's choice and its alternatives
-        # other workers may have picked points while this one computed: take the first
-        # alternative that none of them holds (npopt's settle step, without a lock)
-        seen = {t.number for t in running}
-        now = [t for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
-               if t.number != trial.number and t.number not in seen]
-        taken = self._pending(space, now, search_space)
+        # other workers may have picked points while this one computed. Optimistic claim,
+        # npopt's settle step without a lock: record the choice on the trial, then re-read
+        # the others' points; on a clash move to the next free alternative and claim again.
+        # Of two workers that claim the same point, at least the one that reads second sees
+        # the clash, so no point is given twice.
+        r = radius(space)
         u = ranked[0]
-        if taken.shape[0]:
-            free = torch.cdist(ranked, taken).min(dim=1).values > radius(space)
-            u = ranked[int(free.nonzero()[0])] if bool(free.any()) else ranked[0]
-        study._storage.set_trial_system_attr(trial._trial_id, POINT_KEY, u.tolist())  # others avoid it now
+        for _ in range(ranked.shape[0]):
+            study._storage.set_trial_system_attr(trial._trial_id, POINT_KEY, u.tolist())
+            now = [t for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.COMPLETE))
+                   if t.number != trial.number]
+            taken = self._pending(space, now, search_space)
+            if not taken.shape[0] or float(torch.cdist(u[None], taken).min()) > r:
+                break
+            free = torch.cdist(ranked, taken).min(dim=1).values > r
+            if not bool(free.any()):
+                break  # every alternative is taken: keep the choice (Optuna allows repeats)
+            u = ranked[int(free.nonzero()[0])]
         params = space.from_unit(u.tolist())
         return {name: _to_optuna(params[name], search_space[name]) for name in search_space}
 
