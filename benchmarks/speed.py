@@ -5,11 +5,9 @@ a benchmark function (Branin in 2-D, Hartmann6 in 6-D, Hartmann6 embedded in 12-
 once untimed (warm-up), then asks ``--reps`` more times, each time after one more
 observation, as in a running study. The median of the timed asks is reported.
 
-* ``np``: the NP as ``npopt ask`` uses it: condition (one forward pass plus the evidence
-  refinement, warm-started from the previous ask's hyperparameters) and one Thompson draw
-  over the default candidate set with its gradient polish.
-* ``np-cold``: the same, but every ask starts the refinement from scratch (a study's
-  first ask, or one with no stored state).
+* ``np``: the NP as ``npopt ask`` uses it: condition (one forward pass plus 60 steps of
+  evidence refinement of its kernel hyperparameters) and one Thompson draw over the default
+  candidate set with its gradient polish.
 * ``gp``: BoTorch's SingleTaskGP, fitted by marginal likelihood at every ask, and one
   Thompson draw over the same candidate set (what ``--surrogate gp`` does).
 * ``optuna-gp``: Optuna's GPSampler through its own ask/tell API (study.ask with the
@@ -38,11 +36,9 @@ PROBLEMS = {2: "branin", 6: "hartmann6", 12: "hartmann6_12"}
 
 def npopt_asks(method: str, X: torch.Tensor, values: torch.Tensor, n: int, reps: int) -> list[float]:
     """Timed asks at n + 1, ..., n + reps observations (a warm-up ask at n first)."""
-    surrogate = make_surrogate("np" if method.startswith("np") else method, X.shape[1])
+    surrogate = make_surrogate(method, X.shape[1])
     times = []
     for k in range(reps + 1):
-        if method == "np-cold":
-            surrogate.load_state(None)
         Xk, yk = X[: n + k], standardise(values[: n + k])
         t0 = time.perf_counter()
         thompson_suggest(surrogate, Xk, yk, 1, torch.Generator().manual_seed(k))
@@ -80,7 +76,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dims", default="2,6,12")
     parser.add_argument("--sizes", default="10,50,200,1000")
-    parser.add_argument("--methods", default="np,np-cold,gp,optuna-gp")
+    parser.add_argument("--methods", default="np,gp,optuna-gp")
     parser.add_argument("--reps", type=int, default=5, help="timed asks per (method, d, n), after one warm-up")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
