@@ -198,9 +198,7 @@ class PostgresStorage:
 
         try:
             yield
-        except psycopg.OperationalError as exc:
-            raise StudyError(f"{self.path}: {_first_line(exc)}") from None
-        except psycopg.Error as exc:
+        except psycopg.Error as exc:  # a lost connection, a failed statement: one line naming the study
             raise StudyError(f"{self.path}: {_first_line(exc)}") from None
 
     @contextmanager

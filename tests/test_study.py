@@ -486,18 +486,24 @@ with Study.open(sys.argv[1]) as s:
 """
 
 
+def _workers(path, worker: str, processes: int, asks: int, timeout: float) -> list:
+    """Run ``processes`` copies of ``worker`` on the study at ``path``; its trials after."""
+    procs = [
+        subprocess.Popen([sys.executable, "-c", worker, str(path), str(asks)], stderr=subprocess.PIPE, text=True)
+        for _ in range(processes)
+    ]
+    for p in procs:
+        assert p.wait(timeout=timeout) == 0, p.stderr.read()
+    with Study.open(path) as s:
+        trials = s.trials
+    assert len(trials) == processes * asks and all(t.state is TrialState.COMPLETE for t in trials)
+    return trials
+
+
 def test_two_processes_sharing_a_study_never_get_the_same_point(tmp_path):
     path = tmp_path / "shared.db"
     Study.create(path, {"n": Int(0, 29)}, surrogate="random").close()
-    procs = [
-        subprocess.Popen([sys.executable, "-c", WORKER, str(path), "15"], stderr=subprocess.PIPE, text=True)
-        for _ in range(2)
-    ]
-    for p in procs:
-        assert p.wait(timeout=120) == 0, p.stderr.read()
-    with Study.open(path) as s:
-        trials = s.trials
-    assert len(trials) == 30 and all(t.state is TrialState.COMPLETE for t in trials)
+    trials = _workers(path, WORKER, 2, 15, 120)
     assert sorted(t.params["n"] for t in trials) == list(range(30))  # every point exactly once
 
 
@@ -507,17 +513,8 @@ def test_four_processes_on_one_study_get_distinct_points_and_lose_no_tell(tmp_pa
     path = tmp_path / "four.db"
     Study.create(path, {"a": Int(0, 9), "b": Int(0, 9)}, surrogate="gp", seed=3).close()
     worker = WORKER.replace('float(t.params["n"])', 'float((t.params["a"] - 3) ** 2 + (t.params["b"] - 6) ** 2)')
-    procs = [
-        subprocess.Popen([sys.executable, "-c", worker, str(path), "10"], stderr=subprocess.PIPE, text=True)
-        for _ in range(4)
-    ]
-    for p in procs:
-        assert p.wait(timeout=600) == 0, p.stderr.read()
-    with Study.open(path) as s:
-        trials = s.trials
-    assert len(trials) == 40 and all(t.state is TrialState.COMPLETE for t in trials)
-    points = [(t.params["a"], t.params["b"]) for t in trials]
-    assert len(set(points)) == 40
+    trials = _workers(path, worker, 4, 10, 600)
+    assert len({(t.params["a"], t.params["b"]) for t in trials}) == 40
 
 
 SLOW_ASK = """
