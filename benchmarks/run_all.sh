@@ -41,3 +41,24 @@ done
 # the --runs file, so an interrupted run goes on where it stopped (delete it to recompute)
 "$NPOPT" benchmark --suite mixed --vs gp,random --repeats 5 --seed 0 --runs "$R/mixed.runs.jsonl" \
     --json "$R/mixed.json" --csv "$R/mixed.csv" --plot "$R/mixed.png"
+
+# The same problems against Optuna's TPESampler and GPSampler (needs the optuna extra; np, gp
+# and random runs are reused from the --runs files), on two seed sets for the synthetic ones
+"$NPOPT" benchmark --suite synthetic --problems forrester,branin,hartmann3,levy4,hartmann6 --vs tpe,optuna-gp \
+    --repeats 10 --seed 0 --runs "$R/synthetic.runs.jsonl" --json "$R/synthetic_optuna.json"
+"$NPOPT" benchmark --suite synthetic --problems forrester,branin,hartmann3,levy4,hartmann6 --vs tpe,optuna-gp \
+    --repeats 10 --seed 1 --runs "$R/synthetic.runs.jsonl" --json "$R/synthetic_optuna_seed1.json"
+"$NPOPT" benchmark --suite mixed --vs gp,tpe,optuna-gp --repeats 5 --seed 0 --runs "$R/mixed.runs.jsonl" \
+    --json "$R/mixed_optuna.json"
+"$NPOPT" benchmark --suite synthetic --problems ackley10,levy10,hartmann6_12,styblinski16 --vs gp,random \
+    --repeats 5 --seed 0 --runs "$R/synthetic.runs.jsonl" --json "$R/synthetic_highd.json"
+
+# How well the NP and the GP predict the benchmark functions from random points (6-16-D)
+"${PYTHON:-.venv/bin/python}" benchmarks/predictive_check.py --json "$R/predictive_check.json"
+
+# Pictures of a study (docs/plots.md)
+STUDY_DIR=$(mktemp -d)
+"$NPOPT" run examples/mixed.py --study "$STUDY_DIR/mixed.db" --budget 25 -q
+"$NPOPT" plot --study "$STUDY_DIR/mixed.db" --out docs/plot_history.png
+"$NPOPT" plot --study "$STUDY_DIR/mixed.db" --out docs/plot_slices.png --kind slices
+"$NPOPT" plot --study "$STUDY_DIR/mixed.db" --out docs/plot_model.png --kind model --param lr
