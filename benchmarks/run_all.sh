@@ -62,3 +62,5 @@ STUDY_DIR=$(mktemp -d)
 "$NPOPT" plot --study "$STUDY_DIR/mixed.db" --out docs/plot_history.png
 "$NPOPT" plot --study "$STUDY_DIR/mixed.db" --out docs/plot_slices.png --kind slices
 "$NPOPT" plot --study "$STUDY_DIR/mixed.db" --out docs/plot_model.png --kind model --param lr
+"$NPOPT" benchmark --suite mixed --vs tpe,optuna-gp --repeats 5 --seed 1 --runs "$R/mixed.runs.jsonl" \
+    --json "$R/mixed_optuna_seed1.json"
