@@ -120,11 +120,7 @@ class Study:
     def open(cls, path: str | Path) -> Study:
         """Open an existing study file (StudyError naming the path if it is not one)."""
         location = study_location(path)
-        if isinstance(location, str):
-            from npopt.storage_pg import PostgresStorage
-
-            return cls(PostgresStorage.open(location))
-        return cls(Storage.open(location))
+        return cls(_storage_class(location).open(location))
 
     @classmethod
     def open_or_create(
@@ -168,12 +164,7 @@ class Study:
             "space": space.to_dict(), "direction": direction, "surrogate": surrogate, "seed": seed,
             "npopt_version": _version(),
         }
-        if isinstance(path, str):  # a PostgreSQL URL
-            from npopt.storage_pg import PostgresStorage
-
-            storage, created = PostgresStorage.create(path, meta)
-        else:
-            storage, created = Storage.create(path, meta)  # waits for a concurrent creator to commit
+        storage, created = _storage_class(path).create(path, meta)  # waits for a concurrent creator to commit
         if not created and not exist_ok:
             storage.close()
             raise StudyError(f"{storage.path} already holds a study; open it instead, or choose another path")
@@ -344,6 +335,15 @@ def study_location(path: str | Path) -> str | Path:
     from npopt.storage_pg import is_url
 
     return path if is_url(path) else Path(path)
+
+
+def _storage_class(location: str | Path):
+    """:class:`~npopt.storage.Storage` for a file, ``PostgresStorage`` for a URL."""
+    if isinstance(location, str):
+        from npopt.storage_pg import PostgresStorage
+
+        return PostgresStorage
+    return Storage
 
 
 def best_of(trials: list[Trial], direction: str) -> Trial | None:

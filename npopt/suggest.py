@@ -113,15 +113,20 @@ def settle(space: Space, suggestion: Suggestion, trials: Sequence[Trial], n: int
     r = radius(space)
     points: list[Tensor] = []
     for options in ranked:  # k x d
-        others = torch.cat([taken, *(p[None] for p in points)], 0).reshape(-1, dim)
-        if others.shape[0]:
-            free = torch.cdist(options, others).min(dim=1).values > r
-            choice = options[int(free.nonzero()[0])] if bool(free.any()) else options[0]
-        else:
-            choice = options[0]
-        points.append(choice)
+        points.append(first_free(options, torch.cat([taken, *(p[None] for p in points)], 0).reshape(-1, dim), r))
     params = [space.from_unit(u) for u in torch.stack(points).tolist()] if points else []
     return distinct(space, params, trials, suggestion.generator)
+
+
+def first_free(options: Tensor, taken: Tensor, r: float) -> Tensor:
+    """The first of ``options`` (``k x d``, best first) farther than ``r`` from every point
+    of ``taken`` (``m x d``); the first option if none is (or nothing is taken)."""
+    import torch
+
+    if not taken.shape[0]:
+        return options[0]
+    free = torch.cdist(options, taken).min(dim=1).values > r
+    return options[int(free.nonzero()[0])] if bool(free.any()) else options[0]
 
 
 def unit(space: Space, trials: Sequence[Trial]) -> Tensor:

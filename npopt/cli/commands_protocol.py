@@ -130,10 +130,10 @@ def serve(
     Example: my_client | npopt serve --study runs/lab.db --space space.yaml
     """
     with _open_study(study, space, surrogate, seed) as opened:
-        _serve(opened, study)
+        _serve(opened)
 
 
-def _serve(opened, study: str) -> None:
+def _serve(opened) -> None:
     from npopt import protocol
 
     trials = opened.trials

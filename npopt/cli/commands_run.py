@@ -184,13 +184,6 @@ def show(
         console.print(display.counts_line(trials))
 
 
-def _check_exists(study: str) -> None:
-    from npopt.storage_pg import is_url
-
-    if not is_url(study) and not Path(study).is_file():
-        fail(f"no study at {_shown(study)} (the file does not exist)")
-
-
 class _PlotKind(str, Enum):
     history = "history"
     slices = "slices"
@@ -213,7 +206,6 @@ def plot(
     from npopt.study import Study
     from npopt.study_plots import plot_study
 
-    _check_exists(study)
-    with Study.open(study) as st:
+    with Study.open(study) as st:  # a missing file or study: StudyError, one line
         written = plot_study(st, out, kind.value, param)
     typer.echo(f"Wrote {_shown(written)}")

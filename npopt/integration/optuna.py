@@ -85,7 +85,7 @@ class NPSampler(BaseSampler):
         import torch
 
         from npopt.acquisition import on_tensors, standardise, thompson_ranked
-        from npopt.suggest import ALTERNATIVES, radius
+        from npopt.suggest import ALTERNATIVES, first_free, radius
 
         space = _space(search_space)
         X = _unit(space, complete, search_space)
@@ -103,19 +103,16 @@ class NPSampler(BaseSampler):
         # the others' points; on a clash move to the next free alternative and claim again.
         # Of two workers that claim the same point, at least the one that reads second sees
         # the clash, so no point is given twice.
-        r = radius(space)
         u = ranked[0]
         for _ in range(ranked.shape[0]):
             study._storage.set_trial_system_attr(trial._trial_id, POINT_KEY, u.tolist())
             now = [t for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.COMPLETE))
                    if t.number != trial.number]
-            taken = self._pending(space, now, search_space)
-            if not taken.shape[0] or float(torch.cdist(u[None], taken).min()) > r:
+            # u itself if it is free or nothing is (Optuna allows repeats), else the next free one
+            choice = first_free(torch.cat([u[None], ranked]), self._pending(space, now, search_space), radius(space))
+            if torch.equal(choice, u):
                 break
-            free = torch.cdist(ranked, taken).min(dim=1).values > r
-            if not bool(free.any()):
-                break  # every alternative is taken: keep the choice (Optuna allows repeats)
-            u = ranked[int(free.nonzero()[0])]
+            u = choice
         params = space.from_unit(u.tolist())
         return {name: _to_optuna(params[name], search_space[name]) for name in search_space}
 
