@@ -11,6 +11,7 @@ import pytest
 
 optuna = pytest.importorskip("optuna")  # the optuna extra; `make test` installs it
 
+from npopt import Float, Int, Space  # noqa: E402
 from npopt.integration.optuna import POINT_KEY, NPSampler  # noqa: E402
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -87,6 +88,39 @@ def test_four_processes_on_one_journal_storage_never_share_a_point(tmp_path):
     assert len(trials) == 40 and all(t.state == optuna.trial.TrialState.COMPLETE for t in trials)
     points = {(t.params["x"], t.params["y"]) for t in trials}
     assert len(points) == 40
+
+
+class FasterWorkers(optuna.storages.InMemoryStorage):
+    """A real in-memory storage in which, for the first ``steals`` points a sampler claims,
+    another worker claims the same point just before the sampler re-reads the trials."""
+
+    def __init__(self, steals: int) -> None:
+        super().__init__()
+        self.steals, self.stolen = steals, []
+
+    def set_trial_system_attr(self, trial_id, key, value):
+        super().set_trial_system_attr(trial_id, key, value)
+        if key == POINT_KEY and len(self.stolen) < self.steals:
+            other = self.create_new_trial(self.get_all_studies()[0]._study_id)
+            super().set_trial_system_attr(other, POINT_KEY, value)
+            self.stolen.append(tuple(value))
+
+
+@pytest.mark.parametrize("steals", [1, 12])
+def test_a_claimed_point_is_given_up_for_a_free_one_even_after_every_alternative_is_taken(steals):
+    storage = FasterWorkers(steals=0)
+    study = optuna.create_study(storage=storage, sampler=NPSampler(seed=0))
+    study.optimize(lambda t: (t.suggest_float("x", 0, 1) - 0.3) ** 2 + t.suggest_int("y", 0, 4), n_trials=4)
+    storage.steals = steals  # more steals than the draw has ranked alternatives (8)
+    trial = study.ask()
+    x, y = trial.suggest_float("x", 0, 1), trial.suggest_int("y", 0, 4)
+    assert len(storage.stolen) == steals
+    assert all(abs(x - sx) > 1e-6 or y != sy for sx, sy in (_params(point) for point in storage.stolen))
+
+
+def _params(point):
+    params = Space({"x": Float(0, 1), "y": Int(0, 4)}).from_unit(point)
+    return params["x"], params["y"]
 
 
 def test_a_multi_objective_study_is_refused_clearly():

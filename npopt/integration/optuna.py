@@ -38,6 +38,8 @@ __all__ = ["NPSampler"]
 #: System attribute of a trial: the unit point NPSampler chose for it (JSON list), so that
 #: workers starting before the trial has params do not pick it again.
 POINT_KEY = "npopt:point"
+#: Uniform random points tried after a draw's ranked alternatives when all of them are taken.
+RANDOM_FALLBACKS = 32
 
 
 class NPSampler(BaseSampler):
@@ -103,13 +105,20 @@ class NPSampler(BaseSampler):
         # the others' points; on a clash move to the next free alternative and claim again.
         # Of two workers that claim the same point, at least the one that reads second sees
         # the clash, so no point is given twice.
-        u = ranked[0]
-        for _ in range(ranked.shape[0]):
+        # The alternatives can all be taken (the polish often lands several draws' candidates
+        # on one point of the boundary): uniform random points come after them, as in
+        # npopt's own settle step, so that a repeat needs every option to be taken.
+        fallback = torch.rand(RANDOM_FALLBACKS, space.dim, generator=generator, dtype=torch.float64)
+        if space.has_discrete:
+            fallback = on_tensors(space.snap_unit)(fallback)
+        options = torch.cat([ranked, fallback])
+        u = options[0]
+        for _ in range(options.shape[0]):
             study._storage.set_trial_system_attr(trial._trial_id, POINT_KEY, u.tolist())
             now = [t for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.COMPLETE))
                    if t.number != trial.number]
             # u itself if it is free or nothing is (Optuna allows repeats), else the next free one
-            choice = first_free(torch.cat([u[None], ranked]), self._pending(space, now, search_space), radius(space))
+            choice = first_free(torch.cat([u[None], options]), self._pending(space, now, search_space), radius(space))
             if torch.equal(choice, u):
                 break
             u = choice
