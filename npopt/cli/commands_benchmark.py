@@ -14,7 +14,7 @@ import typer
 from npopt.cli import app
 from npopt.errors import ConfigError
 
-SUITES = ("gp1d", "synthetic", "mixed")
+SUITES = ("gp1d", "synthetic", "mixed", "images")
 
 
 def _methods(vs: str) -> list[str]:
@@ -31,12 +31,14 @@ def _methods(vs: str) -> list[str]:
 @app.command()
 def benchmark(
     suite: str = typer.Option("gp1d", "--suite", help="gp1d (the paper's Table 1), synthetic (1-16-D "
-                              "problems with known optima) or mixed (int and categorical parameters)."),
-    vs: str = typer.Option("gp,random", "--vs", help="Methods compared against np, comma-separated: "
-                           "gp, gp-oracle (gp1d only), random, tpe and optuna-gp (Optuna's TPESampler "
-                           "and GPSampler; synthetic and mixed, with the optuna extra). Random search is "
-                           "always run."),
-    functions: int = typer.Option(100, "--functions", help="gp1d: number of GP functions."),
+                              "problems with known optima), mixed (int and categorical parameters) or images "
+                              "(the paper's Figure 4: completing held-out handwritten digits)."),
+    vs: str | None = typer.Option(None, "--vs", help="Methods compared against np, comma-separated: "
+                                  "gp, gp-oracle (gp1d only), random, tpe and optuna-gp (Optuna's TPESampler "
+                                  "and GPSampler; synthetic and mixed, with the optuna extra). Random search is "
+                                  "always run. Default: gp,random. images: gp and np-prior (the default)."),
+    functions: int | None = typer.Option(None, "--functions", help="gp1d: number of GP functions (default "
+                                         "100). images: number of held-out digits (default all 297)."),
     repeats: int = typer.Option(5, "--repeats", help="synthetic/mixed: seeds per problem."),
     budget: int | None = typer.Option(None, "--budget", help="synthetic/mixed: evaluations per run "
                                          "(default 10*d + 10)."),
@@ -47,7 +49,8 @@ def benchmark(
     csv_path: Path | None = typer.Option(None, "--csv", help="Write one row per (method, function, step)."),
     plot: Path | None = typer.Option(None, "--plot", help="Write a PNG figure (needs matplotlib)."),
     prior: str | None = typer.Option(None, "--prior", help="The np method's prior: a shipped name or a .pt "
-                                        "from `npopt train` (default: the shipped prior for each dimension)."),
+                                        "from `npopt train` (default: the shipped prior for each dimension). "
+                                        "images: the image-trained .pt (default: the shipped digits model)."),
     runs: Path | None = typer.Option(None, "--runs", help="Keep finished runs in this JSON-lines file and "
                                         "reuse the ones it holds: an interrupted benchmark goes on where it "
                                         "stopped, and methods can be run at different times. Delete it to "
@@ -58,6 +61,8 @@ def benchmark(
     Example: npopt benchmark --suite gp1d --vs gp,gp-oracle,random --functions 100 --json out.json
 
     Example: npopt benchmark --suite mixed --vs gp,random --repeats 10 --runs mixed.runs.jsonl --json mixed.json
+
+    Example: npopt benchmark --suite images --json images.json --plot figure4.png
     """
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -66,8 +71,12 @@ def benchmark(
     from npopt.benchmark import prior_fingerprint, run_gp1d, run_synthetic
 
     if suite not in SUITES:
-        raise ConfigError(f"unknown suite {suite!r}; choose gp1d, synthetic or mixed")
-    methods = _methods(vs)
+        raise ConfigError(f"unknown suite {suite!r}; choose gp1d, synthetic, mixed or images")
+    if suite == "images":
+        _images(vs, functions, seed, prior, json_path, plot)
+        return
+    functions = 100 if functions is None else functions
+    methods = _methods("gp,random" if vs is None else vs)
     if prior is not None:
         from npopt.benchmark import resolve_methods
         from npopt.neural.checkpoints import prior_path
@@ -114,6 +123,45 @@ def benchmark(
             show.plot_gp1d(summary, plot)
         else:
             show.plot_synthetic(summary, result.csv_rows(), plot)
+        console.print(f"wrote {plot}")
+
+
+def _images(vs: str | None, images: int | None, seed: int, prior: str | None, json_path: Path | None,
+            plot: Path | None) -> None:
+    """``benchmark --suite images``: the table, the JSON and Figure 4."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from npopt import benchmark_display as show
+    from npopt.benchmark_images import DIGITS_MODEL, images_table, plot_completions, run_images
+    from npopt.neural.checkpoints import prior_path, read_checkpoint
+
+    others = [m.strip() for m in (vs or "gp,np-prior").split(",") if m.strip()]
+    wrong = [m for m in others if m not in ("gp", "np-prior")]
+    if wrong:
+        raise ConfigError(f"the images suite compares np with gp and np-prior, not {', '.join(wrong)}")
+    model = prior_path(prior) if prior is not None else DIGITS_MODEL
+    ckpt = read_checkpoint(model)  # a missing or corrupt file fails now, naming it
+    if ckpt.get("setup", {}).get("prior", {}).get("source") != "digits":
+        raise ConfigError(f"{model} was not trained on digits (prior source: digits); train one with "
+                          "`npopt train npopt/neural/configs/digits.yaml --out digits.pt`")
+    if plot is not None:
+        show.pyplot()
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("images", total=None)
+        summary = run_images(model, n_images=images, seed=seed, methods=("np", *dict.fromkeys(others)),
+                             progress=lambda done, total, label: bar.update(task, completed=done, total=total,
+                                                                            description=label))
+    console = Console()
+    console.print(images_table(summary))
+    console.print(f"wall time {summary['seconds']:.1f} s")
+    if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(summary, indent=2) + "\n")
+        console.print(f"wrote {json_path}")
+    if plot is not None:
+        plot_completions(plot, model, seed=seed)
         console.print(f"wrote {plot}")
 
 

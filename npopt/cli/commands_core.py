@@ -67,7 +67,7 @@ def train(
             fields = {"loss": f"{info['loss']:.3f}"}
             if "eval" in info:
                 e = info["eval"]
-                fields["ll"] = f"{e['np_target_ll']:.3f} (oracle {e['oracle_target_ll']:.3f})"
+                fields["ll"] = f"{e['np_target_ll']:.3f}" + _oracle(e, " (oracle {:.3f})")
             bar.update(task, completed=info["step"], **fields)
 
         try:
@@ -78,9 +78,16 @@ def train(
     e = result["eval"] or {}
     typer.echo(
         f"Saved {out} after {result['step']} steps in {result['elapsed_seconds'] / 60:.1f} min; "
-        f"held-out ll {e.get('np_target_ll', float('nan')):.3f} per point "
-        f"(oracle GP {e.get('oracle_target_ll', float('nan')):.3f})"
+        f"held-out ll {e.get('np_target_ll', float('nan')):.3f} per point"
+        + _oracle(e, " (oracle GP {:.3f})")
     )
+
+
+def _oracle(evaluation: dict, text: str) -> str:
+    """``text`` with the oracle's held-out log-likelihood, or nothing for tasks made of data
+    (no true kernel, so no oracle)."""
+    value = evaluation.get("oracle_target_ll", float("nan"))
+    return "" if value != value else text.format(value)
 
 
 @prior_app.command("list")

@@ -28,6 +28,7 @@ from torch import Tensor
 from npopt.gpmath import KERNELS, choice_index, hamming_kernel, kernel, posterior_from_factor
 
 JITTER = 1e-6  # relative to the signal variance, part of the "true" function kernel
+SOURCES = ("gp", "digits")
 
 
 @dataclass
@@ -112,8 +113,16 @@ class PriorConfig:
     choices_min: int = 2
     choices_max: int = 10
     cat_lengthscale: Dist = field(default_factory=lambda: Dist("loguniform", 0.3, 5.0))
+    # Where tasks come from: "gp" (draws of the families above) or "digits" (8 x 8 images
+    # of handwritten digits as functions of pixel position, npopt.neural.datasets; x_dim 2,
+    # the families and the GP settings unused, no oracle).
+    source: str = "gp"
 
     def __post_init__(self) -> None:
+        if self.source not in SOURCES:
+            raise ValueError(f"unknown source {self.source!r} ({', '.join(SOURCES)})")
+        if self.source == "digits" and self.x_dim != 2:
+            raise ValueError("the digits source has 2 inputs (row, column): set x_dim: 2")
         self.families = [f if isinstance(f, Family) else Family(**f) for f in self.families]
         if isinstance(self.noise_std, dict):
             self.noise_std = Dist(**self.noise_std)
@@ -193,13 +202,18 @@ def draw_active_dims(cfg: PriorConfig, g: torch.Generator) -> int:
 
 
 def sample_tasks(cfg: PriorConfig, batch: int, n_context: int, n_target: int, g: torch.Generator,
-                 active_dims: int | None = None) -> TaskBatch:
+                 active_dims: int | None = None, held_out: bool = False) -> TaskBatch:
     """Draw ``batch`` functions from the prior at random inputs and split them.
 
     Args:
         cfg: the prior; batch: ``B``; n_context: ``n``; n_target: ``m``; g: randomness.
         active_dims: how many leading inputs vary (default: random in the prior's range).
+        held_out: a data source's held-out tasks (validation); GP draws ignore it.
     """
+    if cfg.source == "digits":
+        from npopt.neural.datasets import digit_tasks
+
+        return digit_tasks(batch, n_context, g, held_out=held_out)
     B, N, d = batch, n_context + n_target, cfg.x_dim
     if active_dims is None:
         active_dims = draw_active_dims(cfg, g)
@@ -263,6 +277,10 @@ def sample_sizes(cfg: PriorConfig, g: torch.Generator, active_dims: int | None =
     target count. Without ``active_dims`` the largest d of the prior sets the range."""
     d = active_dims or cfg.active_dims_max
     n = int(torch.randint(cfg.context_min, cfg.context_max + cfg.context_per_dim * d + 1, (1,), generator=g))
+    if cfg.source == "digits":
+        from npopt.neural.datasets import PIXELS
+
+        return min(n, PIXELS), PIXELS
     return n, cfg.targets
 
 
@@ -300,6 +318,9 @@ def oracle_log_likelihood(tasks: TaskBatch) -> tuple[Tensor, Tensor]:
         standardised units as the NP's (raw log-density + log(scale)).
     """
     h = tasks.hyper
+    if "kind" not in h:  # tasks made of data: no true kernel
+        nan = torch.full((tasks.xc.shape[0],), math.nan, dtype=torch.float64)
+        return nan, nan
     yc = tasks.shift[:, None] + tasks.scale[:, None] * tasks.yc.double()
     yt = tasks.shift[:, None] + tasks.scale[:, None] * tasks.yt.double()
     mean, cov = gp_posterior(h, tasks.xc.double(), yc, tasks.xt.double())

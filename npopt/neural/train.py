@@ -123,7 +123,7 @@ def validation_set(prior: PriorConfig, n_tasks: int, seed: int, batch: int = 32,
     while left > 0:
         b = min(batch, left)
         d, n, m = sample_layout(prior, g, active_dims)
-        out.append(sample_tasks(prior, b, n, m, g, active_dims=d))
+        out.append(sample_tasks(prior, b, n, m, g, active_dims=d, held_out=True))
         left -= b
     return out
 
