@@ -84,7 +84,7 @@ def gp_scores(values, order, x, n, progress: Callable[[], None] | None = None) -
             gp.condition(xc[i], yc[i])
             with torch.no_grad():
                 post = gp.model.posterior(x, observation_noise=True)
-        mean, var = post.mean[:, 0], post.variance[:, 0].clamp_min(1e-12)
+                mean, var = post.mean[:, 0], post.variance[:, 0].clamp_min(1e-12)
         ll = -0.5 * (math.log(2 * math.pi) + var.log() + (values[i] - mean) ** 2 / var)
         out.append(ll.mean())
         if progress:

@@ -14,7 +14,7 @@ import typer
 from npopt.cli import app
 from npopt.errors import ConfigError
 
-SUITES = ("gp1d", "synthetic", "mixed", "images")
+SUITES = ("gp1d", "synthetic", "mixed", "images", "wheel")
 
 
 def _methods(vs: str) -> list[str]:
@@ -32,15 +32,19 @@ def _methods(vs: str) -> list[str]:
 def benchmark(
     suite: str = typer.Option("gp1d", "--suite", help="gp1d (the paper's Table 1), synthetic (1-16-D "
                               "problems with known optima), mixed (int and categorical parameters) or images "
-                              "(the paper's Figure 4: completing held-out handwritten digits)."),
+                              "(the paper's Figure 4: completing held-out handwritten digits) or wheel "
+                              "(the paper's Table 2: the wheel bandit)."),
     vs: str | None = typer.Option(None, "--vs", help="Methods compared against np, comma-separated: "
                                   "gp, gp-oracle (gp1d only), random, tpe and optuna-gp (Optuna's TPESampler "
                                   "and GPSampler; synthetic and mixed, with the optuna extra). Random search is "
-                                  "always run. Default: gp,random. images: gp and np-prior (the default)."),
+                                  "always run. Default: gp,random. images: gp and np-prior (the default). "
+                                  "wheel: linfullpost and rff-linear (the default); uniform always runs."),
     functions: int | None = typer.Option(None, "--functions", help="gp1d: number of GP functions (default "
                                          "100). images: number of held-out digits (default all 297)."),
-    repeats: int = typer.Option(5, "--repeats", help="synthetic/mixed: seeds per problem."),
-    budget: int | None = typer.Option(None, "--budget", help="synthetic/mixed: evaluations per run "
+    repeats: int | None = typer.Option(None, "--repeats", help="synthetic/mixed: seeds per problem (default "
+                                       "5). wheel: seeds per delta (default 20)."),
+    budget: int | None = typer.Option(None, "--budget", help="wheel: steps per run (default 2000). "
+                                         "synthetic/mixed: evaluations per run "
                                          "(default 10*d + 10)."),
     problems: str | None = typer.Option(None, "--problems", help="synthetic/mixed: comma-separated "
                                            "subset of the suite's problems (see benchmarks/README.md)."),
@@ -50,7 +54,7 @@ def benchmark(
     plot: Path | None = typer.Option(None, "--plot", help="Write a PNG figure (needs matplotlib)."),
     prior: str | None = typer.Option(None, "--prior", help="The np method's prior: a shipped name or a .pt "
                                         "from `npopt train` (default: the shipped prior for each dimension). "
-                                        "images: the image-trained .pt (default: the shipped digits model)."),
+                                        "images/wheel: a .pt trained on digits/wheel (default: the shipped one)."),
     runs: Path | None = typer.Option(None, "--runs", help="Keep finished runs in this JSON-lines file and "
                                         "reuse the ones it holds: an interrupted benchmark goes on where it "
                                         "stopped, and methods can be run at different times. Delete it to "
@@ -63,6 +67,8 @@ def benchmark(
     Example: npopt benchmark --suite mixed --vs gp,random --repeats 10 --runs mixed.runs.jsonl --json mixed.json
 
     Example: npopt benchmark --suite images --json images.json --plot figure4.png
+
+    Example: npopt benchmark --suite wheel --repeats 20 --json wheel.json
     """
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -71,10 +77,14 @@ def benchmark(
     from npopt.benchmark import prior_fingerprint, run_gp1d, run_synthetic
 
     if suite not in SUITES:
-        raise ConfigError(f"unknown suite {suite!r}; choose gp1d, synthetic, mixed or images")
+        raise ConfigError(f"unknown suite {suite!r}; choose gp1d, synthetic, mixed, images or wheel")
     if suite == "images":
         _images(vs, functions, seed, prior, json_path, plot)
         return
+    if suite == "wheel":
+        _wheel(vs, 20 if repeats is None else repeats, budget, seed, prior, json_path)
+        return
+    repeats = 5 if repeats is None else repeats
     functions = 100 if functions is None else functions
     methods = _methods("gp,random" if vs is None else vs)
     if prior is not None:
@@ -134,17 +144,11 @@ def _images(vs: str | None, images: int | None, seed: int, prior: str | None, js
 
     from npopt import benchmark_display as show
     from npopt.benchmark_images import DIGITS_MODEL, images_table, plot_completions, run_images
-    from npopt.neural.checkpoints import prior_path, read_checkpoint
-
     others = [m.strip() for m in (vs or "gp,np-prior").split(",") if m.strip()]
     wrong = [m for m in others if m not in ("gp", "np-prior")]
     if wrong:
         raise ConfigError(f"the images suite compares np with gp and np-prior, not {', '.join(wrong)}")
-    model = prior_path(prior) if prior is not None else DIGITS_MODEL
-    ckpt = read_checkpoint(model)  # a missing or corrupt file fails now, naming it
-    if ckpt.get("setup", {}).get("prior", {}).get("source") != "digits":
-        raise ConfigError(f"{model} was not trained on digits (prior source: digits); train one with "
-                          "`npopt train npopt/neural/configs/digits.yaml --out digits.pt`")
+    model = _task_model(prior, DIGITS_MODEL, "digits")
     if plot is not None:
         show.pyplot()
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
@@ -163,6 +167,53 @@ def _images(vs: str | None, images: int | None, seed: int, prior: str | None, js
     if plot is not None:
         plot_completions(plot, model, seed=seed)
         console.print(f"wrote {plot}")
+
+
+def _task_model(prior: str | None, default: Path, source: str) -> Path:
+    """The checkpoint of a suite whose model is trained on data (``source``), checked."""
+    from npopt.neural.checkpoints import prior_path, read_checkpoint
+
+    model = prior_path(prior) if prior is not None else default
+    ckpt = read_checkpoint(model)  # a missing or corrupt file fails now, naming it
+    if ckpt.get("setup", {}).get("prior", {}).get("source") != source:
+        raise ConfigError(f"{model} was not trained on {source} (prior source: {source}); train one with "
+                          f"`npopt train npopt/neural/configs/{source}.yaml --out {source}.pt`")
+    return model
+
+
+def _wheel(vs: str | None, repeats: int, steps: int | None, seed: int, prior: str | None,
+           json_path: Path | None) -> None:
+    """``benchmark --suite wheel``: Table 2 and its JSON."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from npopt.benchmark_wheel import STEPS, WHEEL_MODEL, run_wheel, wheel_table
+
+    others = [m.strip() for m in (vs or "linfullpost,rff-linear").split(",") if m.strip()]
+    wrong = [m for m in others if m not in ("uniform", "linfullpost", "rff-linear")]
+    if wrong:
+        raise ConfigError("the wheel suite compares np with uniform, linfullpost and rff-linear, "
+                          f"not {', '.join(wrong)}")
+    if repeats < 2:
+        raise ConfigError("--repeats must be at least 2 (the standard errors need two seeds)")
+    model = _task_model(prior, WHEEL_MODEL, "wheel")
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("wheel", total=None)
+        try:
+            summary = run_wheel(model, repeats=repeats, steps=STEPS if steps is None else steps, seed=seed,
+                                methods=("np", *dict.fromkeys(others)),
+                                progress=lambda done, total, label: bar.update(task, completed=done, total=total,
+                                                                               description=label))
+        except ValueError as exc:
+            raise ConfigError(f"--budget: {exc}") from None
+    console = Console()
+    console.print(wheel_table(summary))
+    console.print(f"wall time {summary['seconds']:.1f} s")
+    if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(summary, indent=2) + "\n")
+        console.print(f"wrote {json_path}")
 
 
 @app.command("plot-ts")

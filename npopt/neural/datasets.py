@@ -79,3 +79,68 @@ def digit_tasks(batch: int, n_context: int, g: torch.Generator, held_out: bool =
     yc = torch.gather(y, 1, order)
     ones = torch.ones(batch, dtype=torch.float64)
     return TaskBatch(xc, yc, x.clone(), y, 0 * ones, ones, {})
+
+
+# ---------------------------------------------------------------------- the wheel bandit
+#
+# Riquelme et al. (2018): contexts uniform in the unit disk, 5 arms. Arm 0 pays N(1.2, s^2);
+# arms 1-4 pay N(1.0, s^2), except that beyond radius delta the arm of the context's quadrant
+# pays N(50, s^2); s = 0.01. As a function for the NP, a (context, arm) pair is a point of
+# the unit cube: the context's two coordinates mapped from [-1, 1] to [0, 1], and the arm a
+# categorical input of 5 choices, arm a at (a + 0.5) / 5 (as npopt encodes a choice). One
+# latent draw decoded at the 5 arms of a context is one coherent guess of all 5 arms'
+# rewards. Values are log(reward) / 2 (0, 0.09 and 1.96 for the means 1, 1.2 and 50): the
+# log keeps the 1.2-vs-1.0 difference of the inner disk visible next to the 50 of the
+# outer ring, and is monotone, so a draw's best arm is the same on either scale.
+
+ARMS = 5
+WHEEL_NOISE = 0.01
+WHEEL_CHOICES = (0, 0, ARMS)  # continuous, continuous, 5-choice categorical
+
+
+def disk_contexts(shape: tuple[int, ...], g: torch.Generator) -> Tensor:
+    """``shape x 2`` contexts uniform in the unit disk."""
+    radius = torch.rand(shape, generator=g, dtype=torch.float64).sqrt()
+    angle = 2 * torch.pi * torch.rand(shape, generator=g, dtype=torch.float64)
+    return torch.stack([radius * angle.cos(), radius * angle.sin()], -1)
+
+
+def quadrant_arm(contexts: Tensor) -> Tensor:
+    """The arm (1-4) of each context's quadrant: (+, +) 1, (+, -) 2, (-, -) 3, (-, +) 4."""
+    right, up = contexts[..., 0] >= 0, contexts[..., 1] >= 0
+    return torch.where(right, torch.where(up, 1, 2), torch.where(up, 4, 3))
+
+
+def wheel_means(contexts: Tensor, delta: Tensor) -> Tensor:
+    """``... x 5`` expected rewards of the arms; ``delta`` broadcasts against ``contexts[..., 0]``."""
+    means = torch.ones(*contexts.shape[:-1], ARMS, dtype=torch.float64)
+    means[..., 0] = 1.2
+    outside = contexts.norm(dim=-1) > delta
+    high = torch.nn.functional.one_hot(quadrant_arm(contexts), ARMS).bool() & outside[..., None]
+    return torch.where(high, torch.tensor(50.0, dtype=torch.float64), means)
+
+
+def wheel_points(contexts: Tensor, arms: Tensor) -> Tensor:
+    """Unit-cube points ``... x 3`` of (context, arm) pairs."""
+    return torch.cat([(contexts + 1) / 2, ((arms.to(torch.float64) + 0.5) / ARMS)[..., None]], -1)
+
+
+def wheel_values(rewards: Tensor) -> Tensor:
+    """The NP's values of rewards: ``log(reward) / 2`` (rewards are positive at this noise)."""
+    return rewards.clamp_min(1e-3).log() / 2
+
+
+def wheel_tasks(batch: int, n_context: int, n_target: int, g: torch.Generator):
+    """``batch`` wheel problems with ``delta ~ U(0, 1)``, arms played uniformly at random."""
+    from npopt.neural.priors import TaskBatch
+
+    N = n_context + n_target
+    delta = torch.rand(batch, 1, generator=g, dtype=torch.float64)
+    contexts = disk_contexts((batch, N), g)
+    arms = torch.randint(ARMS, (batch, N), generator=g)
+    means = torch.gather(wheel_means(contexts, delta), -1, arms[..., None])[..., 0]
+    y = wheel_values(means + WHEEL_NOISE * torch.randn(batch, N, generator=g, dtype=torch.float64))
+    x = wheel_points(contexts, arms)
+    ones = torch.ones(batch, dtype=torch.float64)
+    return TaskBatch(x[:, :n_context], y[:, :n_context], x[:, n_context:], y[:, n_context:], 0 * ones, ones,
+                     {"choices": torch.tensor(WHEEL_CHOICES), "delta": delta[:, 0]})

@@ -247,6 +247,27 @@ class NeuralProcess(nn.Module):
                 shared by the batch; categorical coordinates are ``(i + 0.5) / C``.
         """
         c = self.config
+        ctx = self.summarise(xc, yc, choices)
+        # Bayesian aggregation: each context pair adds psi psi^T / noise^2 and psi y / noise^2 to
+        # the natural parameters of z ~ N(0, I); the sum over pairs is order-invariant.
+        m_c, psi_c = self.basis(ctx, xc)  # B x n, B x n x R
+        psi, resid = psi_c.double(), (yc - m_c).double()  # B x n x R, B x n
+        gram = psi.transpose(1, 2) @ psi  # B x R x R: sum over context pairs of psi psi^T
+        proj = (psi.transpose(1, 2) @ resid[..., None])[..., 0]  # B x R: sum of psi y
+        self.choose_noise(ctx, gram, proj, resid.pow(2).sum(-1), xc.shape[1])
+        steps = c.refine_steps if refine_steps is None else refine_steps
+        if steps and c.spectral == "ard":
+            self._refine(ctx, xc, resid, steps)
+            psi = self.waves(xc, ctx.amp, ctx.log_ls, ctx.choices).double()
+            gram = psi.transpose(1, 2) @ psi
+            proj = (psi.transpose(1, 2) @ resid[..., None])[..., 0]
+        self.z_posterior(ctx, gram, proj)
+        return ctx
+
+    def summarise(self, xc: Tensor, yc: Tensor, choices: Tensor | None = None) -> Context:
+        """The first half of :meth:`encode`: the summary ``s`` of the context and what the
+        heads make of it (amplitudes, ARD lengthscales); ``z`` and the noise still unset."""
+        c = self.config
         choices = self.check_choices(choices)
         # the points the summary sees: all, or a fixed random subset of a large context
         xs, ys = fixed_subset(c.summary_max_points, xc, yc) if c.summary_max_points else (xc, yc)
@@ -260,34 +281,30 @@ class NeuralProcess(nn.Module):
         ctx = Context(summary, summary.new_zeros(0), summary.new_zeros(0), summary.new_zeros(0), amp, choices=choices)
         if c.spectral == "ard":
             ctx.log_ls = LOG_LS_MID + LOG_LS_HALF_RANGE * torch.tanh(self.to_lengthscale(summary) / LOG_LS_HALF_RANGE)
-        # Bayesian aggregation: each context pair adds psi psi^T / noise^2 and psi y / noise^2 to
-        # the natural parameters of z ~ N(0, I); the sum over pairs is order-invariant.
-        m_c, psi_c = self.basis(ctx, xc)  # B x n, B x n x R
-        psi, resid = psi_c.double(), (yc - m_c).double()  # B x n x R, B x n
-        gram = psi.transpose(1, 2) @ psi  # B x R x R: sum over context pairs of psi psi^T
-        proj = (psi.transpose(1, 2) @ resid[..., None])[..., 0]  # B x R: sum of psi y
-        # the noise the context itself supports: its exact evidence at each level, plus the
-        # network's prior over levels; the posterior mean of log(noise) is used. The
-        # evidence only selects (no gradient through its J Choleskys: 4x faster training).
+        return ctx
+
+    def choose_noise(self, ctx: Context, gram: Tensor, proj: Tensor, rr: Tensor, n: int) -> None:
+        """Set ``ctx.noise`` from the context's sums (``gram = Psi^T Psi``, ``proj = Psi^T r``,
+        ``rr = r^T r``, ``n`` points): the noise the context itself supports, its exact
+        evidence at each level plus the network's prior over levels; the posterior mean of
+        log(noise) is used. The evidence only selects (no gradient through its J Choleskys:
+        4x faster training)."""
         with torch.no_grad():
-            evidence = grid_evidence(gram, proj, resid.pow(2).sum(-1), xc.shape[1], self.noise_levels)  # B x J
-        weights = torch.softmax(self.to_noise(summary).double() + evidence, -1)  # B x J
-        ctx.noise = (weights @ self.noise_levels.log()).exp().to(yc.dtype)
-        steps = c.refine_steps if refine_steps is None else refine_steps
-        if steps and c.spectral == "ard":
-            self._refine(ctx, xc, resid, steps)
-            psi = self.waves(xc, ctx.amp, ctx.log_ls, choices).double()
-            gram = psi.transpose(1, 2) @ psi
-            proj = (psi.transpose(1, 2) @ resid[..., None])[..., 0]
+            evidence = grid_evidence(gram, proj, rr, n, self.noise_levels)  # B x J
+        weights = torch.softmax(self.to_noise(ctx.summary).double() + evidence, -1)  # B x J
+        ctx.noise = (weights @ self.noise_levels.log()).exp().to(ctx.summary.dtype)
+
+    def z_posterior(self, ctx: Context, gram: Tensor, proj: Tensor) -> None:
+        """Set ``q(z | context)`` of ``ctx`` (its noise chosen) from the context's sums."""
         var = ctx.noise.double()[:, None, None] ** 2
-        R = psi.shape[-1]
+        R = gram.shape[-1]
         precision = torch.eye(R, dtype=torch.float64) + gram / var  # B x R x R
         L = torch.linalg.cholesky(precision)
         rhs = proj[..., None] / var  # B x R x 1
-        ctx.z_mean = torch.cholesky_solve(rhs, L)[..., 0].to(yc.dtype)  # B x R
+        dtype = ctx.summary.dtype
+        ctx.z_mean = torch.cholesky_solve(rhs, L)[..., 0].to(dtype)  # B x R
         eye = torch.eye(R, dtype=torch.float64).expand_as(L)
-        ctx.z_factor = torch.linalg.solve_triangular(L, eye, upper=False).transpose(1, 2).to(yc.dtype)  # L^-T
-        return ctx
+        ctx.z_factor = torch.linalg.solve_triangular(L, eye, upper=False).transpose(1, 2).to(dtype)  # L^-T
 
     # ----------------------------------------------------------------- the linear decoder
     def basis(self, ctx: Context, xt: Tensor) -> tuple[Tensor, Tensor]:

@@ -28,7 +28,7 @@ from torch import Tensor
 from npopt.gpmath import KERNELS, choice_index, hamming_kernel, kernel, posterior_from_factor
 
 JITTER = 1e-6  # relative to the signal variance, part of the "true" function kernel
-SOURCES = ("gp", "digits")
+SOURCES = ("gp", "digits", "wheel")
 
 
 @dataclass
@@ -113,9 +113,10 @@ class PriorConfig:
     choices_min: int = 2
     choices_max: int = 10
     cat_lengthscale: Dist = field(default_factory=lambda: Dist("loguniform", 0.3, 5.0))
-    # Where tasks come from: "gp" (draws of the families above) or "digits" (8 x 8 images
-    # of handwritten digits as functions of pixel position, npopt.neural.datasets; x_dim 2,
-    # the families and the GP settings unused, no oracle).
+    # Where tasks come from: "gp" (draws of the families above), "digits" (8 x 8 images of
+    # handwritten digits as functions of pixel position; x_dim 2) or "wheel" (the wheel
+    # bandit's rewards of (context, arm) pairs, delta ~ U(0, 1); x_dim 3), both in
+    # npopt.neural.datasets, without the families' GP settings and without an oracle.
     source: str = "gp"
 
     def __post_init__(self) -> None:
@@ -123,6 +124,8 @@ class PriorConfig:
             raise ValueError(f"unknown source {self.source!r} ({', '.join(SOURCES)})")
         if self.source == "digits" and self.x_dim != 2:
             raise ValueError("the digits source has 2 inputs (row, column): set x_dim: 2")
+        if self.source == "wheel" and self.x_dim != 3:
+            raise ValueError("the wheel source has 3 inputs (2 context coordinates and the arm): set x_dim: 3")
         self.families = [f if isinstance(f, Family) else Family(**f) for f in self.families]
         if isinstance(self.noise_std, dict):
             self.noise_std = Dist(**self.noise_std)
@@ -214,6 +217,10 @@ def sample_tasks(cfg: PriorConfig, batch: int, n_context: int, n_target: int, g:
         from npopt.neural.datasets import digit_tasks
 
         return digit_tasks(batch, n_context, g, held_out=held_out)
+    if cfg.source == "wheel":
+        from npopt.neural.datasets import wheel_tasks
+
+        return wheel_tasks(batch, n_context, n_target, g)
     B, N, d = batch, n_context + n_target, cfg.x_dim
     if active_dims is None:
         active_dims = draw_active_dims(cfg, g)
