@@ -56,6 +56,12 @@ done
 # How well the NP and the GP predict the benchmark functions from random points (6-16-D)
 "${PYTHON:-.venv/bin/python}" benchmarks/predictive_check.py --json "$R/predictive_check.json"
 
+# The paper's Figure 4 and Table 2, each on two seed sets
+"$NPOPT" benchmark --suite images --seed 0 --json "$R/images.json" --plot docs/figure4_digits.png
+"$NPOPT" benchmark --suite images --seed 1 --json "$R/images_seed1.json"
+"$NPOPT" benchmark --suite wheel --repeats 50 --seed 0 --json "$R/wheel.json"
+"$NPOPT" benchmark --suite wheel --repeats 50 --seed 1 --json "$R/wheel_seed1.json"
+
 # Pictures of a study (docs/plots.md)
 STUDY_DIR=$(mktemp -d)
 "$NPOPT" run examples/mixed.py --study "$STUDY_DIR/mixed.db" --budget 25 -q

@@ -99,6 +99,8 @@ class Study:
         self.direction: str = meta["direction"]
         self.surrogate_name: str = meta["surrogate"]
         self.seed: int = meta["seed"]
+        #: The NP's prior (a shipped name or a checkpoint path), or None: the shipped one for the space.
+        self.prior: str | None = meta.get("prior")
         self._surrogate = None
 
     # ------------------------------------------------------------ opening
@@ -106,15 +108,16 @@ class Study:
     @classmethod
     def create(
         cls, path: str | Path, space: Space | Mapping, direction: str = "minimize",
-        surrogate: str = "np", seed: int = 0,
+        surrogate: str = "np", seed: int = 0, prior: str | Path | None = None,
     ) -> Study:
-        """Create a new study file.
+        """Create a new study file (``prior``: the NP's prior, a shipped name or a ``.pt``
+        from ``npopt train``; default: the shipped prior for the space).
 
         Raises:
             StudyError: ``path`` already holds a study (or other data).
             SpaceError / NoPriorError: the space or the surrogate cannot be used.
         """
-        return cls._create(study_location(path), space, direction, surrogate, seed, exist_ok=False)
+        return cls._create(study_location(path), space, direction, surrogate, seed, exist_ok=False, prior=prior)
 
     @classmethod
     def open(cls, path: str | Path) -> Study:
@@ -125,7 +128,7 @@ class Study:
     @classmethod
     def open_or_create(
         cls, path: str | Path, space: Space | Mapping | None = None, direction: str | None = None,
-        surrogate: str | None = None, seed: int | None = None,
+        surrogate: str | None = None, seed: int | None = None, prior: str | Path | None = None,
     ) -> Study:
         """Open the study at ``path``, or create it if there is none.
 
@@ -137,40 +140,49 @@ class Study:
                 or there is no study and no ``space`` to create one.
         """
         if space is None:
-            return cls.open(path)
+            study = cls.open(path)
+            try:
+                study._check_same(None, None, None, None, prior)
+            except StudyError:
+                study.close()
+                raise
+            return study
         study = cls._create(
             study_location(path), space, direction or "minimize", surrogate or "np", 0 if seed is None else seed,
-            exist_ok=True,
+            exist_ok=True, prior=prior,
         )
         try:
-            study._check_same(space, direction, surrogate, seed)
+            study._check_same(space, direction, surrogate, seed, prior)
         except StudyError:
             study.close()
             raise
         return study
 
     @classmethod
-    def _create(cls, path: Path, space, direction, surrogate, seed, exist_ok: bool) -> Study:
+    def _create(cls, path: Path, space, direction, surrogate, seed, exist_ok: bool, prior=None) -> Study:
         from npopt.surrogates import make_surrogate
 
         space = Space(space)
         direction = check_direction(direction)
         if not isinstance(seed, int) or isinstance(seed, bool):
             raise StudyError(f"seed must be an integer, not {seed!r}")
+        prior = _prior_setting(prior, surrogate, space)
         if not exist_ok or isinstance(path, str) or not (path.is_file() and path.stat().st_size > 0):
             # fail before writing anything (e.g. no NP prior)
-            make_surrogate(surrogate, space.dim, choices=space.choices)
+            make_surrogate(surrogate, space.dim, choices=space.choices, **_prior_kwargs(prior))
         meta = {
             "space": space.to_dict(), "direction": direction, "surrogate": surrogate, "seed": seed,
             "npopt_version": _version(),
         }
+        if prior is not None:
+            meta["prior"] = prior
         storage, created = _storage_class(path).create(path, meta)  # waits for a concurrent creator to commit
         if not created and not exist_ok:
             storage.close()
             raise StudyError(f"{storage.path} already holds a study; open it instead, or choose another path")
         return cls(storage)
 
-    def _check_same(self, space, direction, surrogate, seed) -> None:
+    def _check_same(self, space, direction, surrogate, seed, prior=None) -> None:
         """StudyError if a given setting differs from the stored one."""
         if space is not None and Space(space) != self.space:
             raise StudyError(
@@ -181,6 +193,7 @@ class Study:
             ("direction", None if direction is None else check_direction(direction), self.direction),
             ("surrogate", surrogate, self.surrogate_name),
             ("seed", seed, self.seed),
+            ("prior", None if prior is None else _prior_setting(prior, self.surrogate_name, self.space), self.prior),
         ):
             if given is not None and given != stored:
                 raise StudyError(
@@ -218,7 +231,8 @@ class Study:
         if self._surrogate is None:
             from npopt.surrogates import make_surrogate
 
-            self._surrogate = make_surrogate(self.surrogate_name, self.space.dim, choices=self.space.choices)
+            self._surrogate = make_surrogate(self.surrogate_name, self.space.dim, choices=self.space.choices,
+                                             **_prior_kwargs(self.prior))
         return self._surrogate
 
     # ------------------------------------------------------------ ask / tell
@@ -350,6 +364,25 @@ def best_of(trials: list[Trial], direction: str) -> Trial | None:
     """The complete trial with the best value (the earliest on ties), or ``None``."""
     complete = [t for t in trials if t.state is TrialState.COMPLETE]
     return min(complete, key=lambda t: (to_minimise(t.value, direction), t.number), default=None)
+
+
+def _prior_setting(prior: str | Path | None, surrogate: str, space: Space) -> str | None:
+    """What a study stores of ``--prior``: a shipped name as it is, a file as its absolute
+    path (so that every process finds it); checked to exist and to serve ``space``."""
+    if prior is None:
+        return None
+    from npopt.neural.checkpoints import check_prior_space, prior_path
+
+    if surrogate != "np":
+        raise StudyError(f"--prior sets the Neural Process's prior; it needs --surrogate np, not {surrogate!r}")
+    path = prior_path(str(prior))  # a bad name fails here, listing the shipped priors
+    check_prior_space(path, space)
+    shipped = path.parent == prior_path("np1d").parent and path.stem == str(prior)
+    return str(prior) if shipped else str(path.resolve())
+
+
+def _prior_kwargs(prior: str | None) -> dict:
+    return {} if prior is None else {"checkpoint": prior}
 
 
 def _space_difference(stored: Space, given: Space) -> str:

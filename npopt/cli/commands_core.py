@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from npopt.cli import app
+from npopt.errors import ConfigError
 
 prior_app = typer.Typer(help="Inspect, evaluate and plot the Neural Process priors.", no_args_is_help=True)
 app.add_typer(prior_app, name="prior")
@@ -26,21 +27,38 @@ def version() -> None:
 
 @app.command()
 def train(
-    config: Path = typer.Argument(..., help="YAML training config (see npopt/neural/configs/)."),
+    config: list[str] = typer.Argument(..., help="YAML training config (see npopt/neural/configs/); with "
+                                      "--from-studies: the study files (or PostgreSQL URLs) to learn from."),
     out: Path = typer.Option(..., "--out", "-o", help="Checkpoint to write (.pt); resume state goes to OUT.resume."),
+    from_studies: bool = typer.Option(False, "--from-studies", help="Fine-tune --base on the completed studies "
+                                      "given as arguments (one shared space) instead of meta-training on CONFIG."),
+    base: str | None = typer.Option(None, "--base", help="--from-studies: the prior to fine-tune, a shipped name "
+                                    "or a .pt (default: the shipped prior for the studies' space)."),
     resume: bool = typer.Option(False, "--resume", help="Continue from OUT.resume."),
     seed: int | None = typer.Option(None, "--seed", help="Override train.seed (same seed -> same model)."),
-    steps: int | None = typer.Option(None, "--steps", help="Override train.steps."),
+    steps: int | None = typer.Option(None, "--steps", help="Override train.steps (--from-studies: default 600)."),
     threads: int | None = typer.Option(None, "--threads", help="Override train.threads (CPU threads)."),
 ) -> None:
-    """Meta-train a Neural Process prior on the function families in CONFIG.
+    """Meta-train a Neural Process prior on the function families in CONFIG, or fine-tune one
+    on your own past studies (--from-studies).
 
     Shows step, loss and the held-out log-likelihood next to the oracle GP's. Ctrl-C
     writes a usable checkpoint first; --resume continues exactly where it stopped.
 
     Example: npopt train npopt/neural/configs/np1d.yaml --out np1d.pt --steps 2000
+
+    Example: npopt train --from-studies runs/week1.db runs/week2.db runs/week3.db --base np16d --out mine.pt
     """
     from dataclasses import replace
+
+    if from_studies:
+        _fine_tune(config, out, base, steps, 0 if seed is None else seed, threads)
+        return
+    if base is not None:
+        raise ConfigError("--base goes with --from-studies (a config names its own model)")
+    if len(config) != 1:
+        raise ConfigError(f"give one training config, not {len(config)} arguments (study files need --from-studies)")
+    config = Path(config[0])
 
     from rich.progress import (
         BarColumn,
@@ -80,6 +98,36 @@ def train(
         f"Saved {out} after {result['step']} steps in {result['elapsed_seconds'] / 60:.1f} min; "
         f"held-out ll {e.get('np_target_ll', float('nan')):.3f} per point"
         + _oracle(e, " (oracle GP {:.3f})")
+    )
+
+
+def _fine_tune(paths: list[str], out: Path, base: str | None, steps: int | None, seed: int,
+               threads: int | None) -> None:
+    """``train --from-studies``: fine-tune a prior on past studies, with a progress bar and
+    the held-out log-likelihood before and after."""
+    import warnings
+
+    import torch
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from npopt.neural.transfer import DEFAULT_STEPS, fine_tune
+
+    torch.set_num_threads(threads or 1)
+    columns = [TextColumn("[bold]fine-tune[/]"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("loss {task.fields[loss]}"), TimeElapsedColumn()]
+    with warnings.catch_warnings(record=True) as caught, Progress(*columns, transient=False) as bar:
+        warnings.simplefilter("always")
+        task = bar.add_task("fine-tune", total=steps or DEFAULT_STEPS, loss="-")
+        summary = fine_tune(paths, out, base=base, steps=steps or DEFAULT_STEPS, seed=seed,
+                            on_step=lambda info: bar.update(task, completed=info["step"], loss=f"{info['loss']:.3f}"))
+    for w in caught:
+        typer.echo(f"Warning: {w.message}", err=True)
+    ll = summary["held_out_ll"]
+    used = [s for s in summary["studies"]]
+    typer.echo(
+        f"Saved {out}: fine-tuned {summary['base']} on {sum(not s['held_out'] for s in used)} studies "
+        f"({sum(s['complete'] for s in used)} complete trials in all) in {summary['seconds'] / 60:.1f} min; "
+        f"log-likelihood per point on the {ll['on']}: {ll['before']:.3f} before, {ll['after']:.3f} after"
     )
 
 

@@ -34,10 +34,15 @@ class _State(str, Enum):
 _SURROGATE = typer.Option(
     None, "--surrogate", help="np | gp | random for a new study (default np); an existing one keeps its own."
 )
+_PRIOR = typer.Option(
+    None, "--prior", help="The NP's prior for a new study: a shipped name or a .pt from `npopt train` (e.g. "
+    "--from-studies); default: the shipped prior for the space. An existing study keeps its own."
+)
 
 
 def _open_study(
-    study_path: str, space_file: Path | None, surrogate: _Surrogate | None, seed: int | None, create_hint: bool = True
+    study_path: str, space_file: Path | None, surrogate: _Surrogate | None, seed: int | None, create_hint: bool = True,
+    prior: str | None = None,
 ):
     """Open the study at ``study_path``, creating it from ``space_file`` if it is new.
 
@@ -52,7 +57,8 @@ def _open_study(
     # the direction only if the file sets it: a stored study keeps its own
     space, direction = read_space_file(space_file) if space_file is not None else (None, None)
     return Study.open_or_create(
-        study_path, space=space, direction=direction, surrogate=surrogate.value if surrogate else None, seed=seed
+        study_path, space=space, direction=direction, surrogate=surrogate.value if surrogate else None, seed=seed,
+        prior=prior,
     )
 
 
@@ -73,6 +79,7 @@ def ask(
     n: int = typer.Option(1, "--n", "-n", help="How many trials to suggest."),
     surrogate: _Surrogate = _SURROGATE,
     seed: int = _SEED,
+    prior: str = _PRIOR,
 ) -> None:
     """Suggest trials: one JSON line {"number": N, "params": {...}} per trial on stdout.
 
@@ -81,7 +88,7 @@ def ask(
 
     Example: npopt ask --study runs/lab.db --space space.yaml --n 2
     """
-    with _open_study(study, space, surrogate, seed) as opened:
+    with _open_study(study, space, surrogate, seed, prior=prior) as opened:
         reply = _request(opened, {"op": "ask", "n": n})
     for trial in reply["trials"]:
         typer.echo(json.dumps(trial))
@@ -119,6 +126,7 @@ def serve(
     space: Path = _SPACE,
     surrogate: _Surrogate = _SURROGATE,
     seed: int = _SEED,
+    prior: str = _PRIOR,
 ) -> None:
     """Answer JSON-lines requests on stdin, one JSON reply line each on stdout.
 
@@ -129,7 +137,7 @@ def serve(
 
     Example: my_client | npopt serve --study runs/lab.db --space space.yaml
     """
-    with _open_study(study, space, surrogate, seed) as opened:
+    with _open_study(study, space, surrogate, seed, prior=prior) as opened:
         _serve(opened)
 
 

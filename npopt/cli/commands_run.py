@@ -58,6 +58,8 @@ def run(
         None, "--surrogate", help="np | gp | random (new study: default np; existing: the stored one)."
     ),
     seed: int = typer.Option(None, "--seed", help="Random seed of a new study (default 0)."),
+    prior: str = typer.Option(None, "--prior", help="The NP's prior for a new study: a shipped name or a .pt "
+                              "from `npopt train` (e.g. --from-studies); default: the shipped prior for the space."),
     study: str = typer.Option(
         None, "--study", help="Study file (default: <objective name>.study.db in the current folder), or "
         "postgresql://USER@HOST/DBNAME?study=NAME.",
@@ -88,7 +90,7 @@ def run(
     study_path = study if study is not None else default_study_path(objective)
     st = Study.open_or_create(
         study_path, space=loaded.space, direction=loaded.direction,
-        surrogate=surrogate.value if surrogate else None, seed=seed,
+        surrogate=surrogate.value if surrogate else None, seed=seed, prior=prior,
     )
     err = Console(stderr=True)
 

@@ -146,3 +146,21 @@ def prior_path(name_or_path: str | None = None, dim: int | None = None, choices:
         f"no shipped Neural Process prior covers a {dim}-dimensional space "
         f"(shipped priors cover d = {', '.join(map(str, dims)) or 'none'}); use --surrogate gp"
     )
+
+
+def check_prior_space(path: Path, space) -> None:
+    """NoPriorError if the prior in ``path`` records the space it was fine-tuned for
+    (``npopt train --from-studies``) and ``space`` is not that space."""
+    recorded = read_checkpoint(path).get("transfer", {}).get("space")
+    if recorded is None:
+        return
+    from npopt.space import Space
+
+    mine = Space.from_dict(recorded)
+    if mine != space:
+        from npopt.study import _space_difference
+
+        raise NoPriorError(
+            f"prior {path} was fine-tuned for another space ({_space_difference(mine, space)}); use it on studies "
+            "over the space it learned from, or fine-tune one for this space with `npopt train --from-studies`"
+        )

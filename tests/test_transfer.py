@@ -1,0 +1,105 @@
+"""Learning from past studies: ``npopt train --from-studies`` and ``--prior MY.pt``."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from npopt import Categorical, Float, Space
+from npopt.cli import app
+from npopt.neural.checkpoints import read_checkpoint
+from npopt.study import Study
+
+SPACE = Space({"x": Float(0, 1), "y": Float(-1, 1), "kind": Categorical(["a", "b"])})
+
+
+def past_study(path: Path, shift: float, n: int = 12, failed: int = 0, space: Space = SPACE) -> Path:
+    """A finished random-search study of one member of a family of related functions."""
+    with Study.create(path, space, surrogate="random", seed=int(shift * 100)) as study:
+        for trial in study.ask(n + failed):
+            if failed:
+                study.tell(trial.number, state="failed", reason="diverged")
+                failed -= 1
+                continue
+            p = trial.params
+            value = (p["x"] - shift) ** 2 + 0.3 * p.get("y", 0) ** 2 + (0.5 if p.get("kind") == "b" else 0.0)
+            study.tell(trial.number, value)
+    return path
+
+
+def test_fine_tuning_records_the_studies_and_the_space(tmp_path: Path):
+    paths = [past_study(tmp_path / f"week{i}.db", 0.2 + 0.1 * i, failed=1 if i == 0 else 0) for i in range(4)]
+    paths.append(past_study(tmp_path / "tiny.db", 0.5, n=3))
+    out = tmp_path / "mine.pt"
+    result = CliRunner().invoke(app, ["train", "--from-studies", *map(str, paths), "--base", "np16d",
+                                      "--out", str(out), "--steps", "6", "--seed", "1"])
+    assert result.exit_code == 0, result.output
+    assert "tiny.db: 3 complete trials" in result.output and "skipped" in result.output
+    assert "before" in result.output and "after" in result.output
+    transfer = read_checkpoint(out)["transfer"]
+    assert Space.from_dict(transfer["space"]) == SPACE and transfer["base"] == "np16d"
+    studies = {s["file"]: s for s in transfer["studies"]}
+    assert set(studies) == {"week0.db", "week1.db", "week2.db", "week3.db"}
+    assert studies["week0.db"]["complete"] == 12 and studies["week0.db"]["trials"] == 13  # the failed one skipped
+    assert sum(s["held_out"] for s in studies.values()) == 1  # a fifth of four studies, at least one
+    assert transfer["held_out_ll"]["on"] == "held-out studies"
+
+
+def test_studies_over_different_spaces_are_refused_naming_the_difference(tmp_path: Path):
+    a = past_study(tmp_path / "a.db", 0.3)
+    other = Space({"x": Float(0, 1), "y": Float(-1, 2), "kind": Categorical(["a", "b"])})
+    b = past_study(tmp_path / "b.db", 0.4, space=other)
+    result = CliRunner().invoke(app, ["train", "--from-studies", str(a), str(b), "--out", str(tmp_path / "m.pt")])
+    assert result.exit_code != 0 and "another space" in result.output and "'y'" in result.output
+    assert not (tmp_path / "m.pt").exists()
+
+
+def test_only_tiny_studies_is_a_clear_error(tmp_path: Path):
+    a = past_study(tmp_path / "a.db", 0.3, n=2)
+    result = CliRunner().invoke(app, ["train", "--from-studies", str(a), "--out", str(tmp_path / "m.pt")])
+    assert result.exit_code != 0 and "nothing to learn from" in result.output
+
+
+def test_a_fine_tuned_prior_runs_studies_of_its_space_and_refuses_others(tmp_path: Path):
+    paths = [past_study(tmp_path / f"s{i}.db", 0.3 + 0.05 * i) for i in range(3)]
+    prior = tmp_path / "mine.pt"
+    assert CliRunner().invoke(app, ["train", "--from-studies", *map(str, paths), "--out", str(prior),
+                                    "--steps", "3"]).exit_code == 0
+    objective = tmp_path / "objective.py"
+    objective.write_text(
+        "from npopt import Categorical, Float\n"
+        "space = {'x': Float(0, 1), 'y': Float(-1, 1), 'kind': Categorical(['a', 'b'])}\n"
+        "def objective(x, y, kind):\n    return (x - 0.33) ** 2 + 0.3 * y * y + (0.5 if kind == 'b' else 0)\n"
+    )
+    run = subprocess.run([sys.executable, "-m", "npopt", "run", str(objective), "--budget", "5", "--prior", str(prior),
+                          "--study", str(tmp_path / "new.db"), "--quiet"], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["state"] == "complete"
+    with Study.open(tmp_path / "new.db") as study:
+        assert study.prior == str(prior.resolve()) and len(study.trials) == 5
+    # another space: refused before anything is written
+    space_file = tmp_path / "other.yaml"
+    space_file.write_text("space:\n  x: {type: float, low: 0, high: 1}\n")
+    ask = subprocess.run([sys.executable, "-m", "npopt", "ask", "--study", str(tmp_path / "other.db"), "--space",
+                          str(space_file), "--prior", str(prior)], capture_output=True, text=True, timeout=300)
+    assert ask.returncode != 0 and "fine-tuned for another space" in ask.stderr
+    assert "Traceback" not in ask.stderr and not (tmp_path / "other.db").exists()
+
+
+def test_train_without_from_studies_takes_one_config(tmp_path: Path):
+    result = CliRunner().invoke(app, ["train", "a.yaml", "b.yaml", "--out", str(tmp_path / "m.pt")])
+    assert result.exit_code != 0 and "--from-studies" in result.output
+
+
+@pytest.mark.parametrize("surrogate", ["gp", "random"])
+def test_prior_needs_the_np(tmp_path: Path, surrogate: str):
+    space_file = tmp_path / "s.yaml"
+    space_file.write_text("space:\n  x: {type: float, low: 0, high: 1}\n")
+    result = CliRunner().invoke(app, ["ask", "--study", str(tmp_path / "s.db"), "--space", str(space_file),
+                                      "--surrogate", surrogate, "--prior", "np16d"])
+    assert result.exit_code != 0 and "needs --surrogate np" in result.output
