@@ -139,20 +139,16 @@ class Study:
             StudyError: a given argument differs from the stored study (no silent mixing),
                 or there is no study and no ``space`` to create one.
         """
-        if space is None:
-            study = cls.open(path)
-            try:
-                study._check_same(None, None, None, None, prior)
-            except StudyError:
-                study.close()
-                raise
-            return study
-        study = cls._create(
-            study_location(path), space, direction or "minimize", surrogate or "np", 0 if seed is None else seed,
-            exist_ok=True, prior=prior,
-        )
+        if space is None:  # an existing study: only the prior is checked (the others are ignored, as before)
+            study, given = cls.open(path), (None, None, None, None, prior)
+        else:
+            study = cls._create(
+                study_location(path), space, direction or "minimize", surrogate or "np", 0 if seed is None else seed,
+                exist_ok=True, prior=prior,
+            )
+            given = (space, direction, surrogate, seed, prior)
         try:
-            study._check_same(space, direction, surrogate, seed, prior)
+            study._check_same(*given)
         except StudyError:
             study.close()
             raise

@@ -103,3 +103,31 @@ def test_prior_needs_the_np(tmp_path: Path, surrogate: str):
     result = CliRunner().invoke(app, ["ask", "--study", str(tmp_path / "s.db"), "--space", str(space_file),
                                       "--surrogate", surrogate, "--prior", "np16d"])
     assert result.exit_code != 0 and "needs --surrogate np" in result.output
+
+
+def test_the_transfer_suite_writes_regret_at_5_10_and_25(tmp_path: Path):
+    from npopt.benchmark_transfer import DigitPair, run_transfer, split_pairs
+
+    training, held_out = split_pairs()
+    assert len(training) == 36 and not set(training) & set(held_out)
+    problem = DigitPair(*held_out[0])
+    good, bad = problem.value({"alpha": 1e-3, "gamma": 1e-2}), problem.value({"alpha": 10.0, "gamma": 10.0})
+    assert good < bad  # a real tuning task: a sensible setting beats a silly one
+    summary = run_transfer(tmp_path / "cache", repeats=2, steps=2, methods=("np", "np-transfer", "random"),
+                           pairs=(training[:3], held_out[:1]))
+    assert set(summary["budgets"]) == {"5", "10", "25"}
+    for row in summary["budgets"].values():
+        assert set(row) == {"np", "np-transfer", "random"}
+        assert all(0 <= v["mean"] <= 1 and v["stderr"] >= 0 for v in row.values())
+    assert len(list((tmp_path / "cache").glob("study_*.db"))) == 3  # the past studies are real study files
+    mean = summary["curves"]["random"]["mean"]
+    assert all(a >= b for a, b in zip(mean, mean[1:], strict=False))  # best-so-far regret never rises
+
+
+def test_the_benchmark_refuses_a_prior_fine_tuned_for_one_space(tmp_path: Path):
+    paths = [past_study(tmp_path / f"s{i}.db", 0.3 + 0.05 * i) for i in range(2)]
+    prior = tmp_path / "mine.pt"
+    assert CliRunner().invoke(app, ["train", "--from-studies", *map(str, paths), "--out", str(prior),
+                                    "--steps", "2"]).exit_code == 0
+    result = CliRunner().invoke(app, ["benchmark", "--suite", "synthetic", "--prior", str(prior)])
+    assert result.exit_code != 0 and "fine-tuned on studies over one space" in result.output

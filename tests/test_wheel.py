@@ -73,12 +73,17 @@ def test_the_np_agent_plays_and_the_cli_writes_table_2(tmp_path: Path):
         assert set(row) >= {"np", "uniform", "linfullpost"}
 
 
-def test_the_wheel_suite_refuses_bad_options():
+@pytest.mark.parametrize(("suite", "method", "prior"), [("wheel", "gp", "np6d"), ("images", "tpe", "np1d"),
+                                                       ("transfer", "linfullpost", None)])
+def test_the_data_suites_refuse_methods_and_models_they_do_not_run(suite, method, prior):
+    """images and wheel need a model trained on their data; each suite runs its own methods."""
     runner = CliRunner()
-    result = runner.invoke(app, ["benchmark", "--suite", "wheel", "--vs", "gp"])
-    assert result.exit_code != 0 and "not gp" in result.output
-    result = runner.invoke(app, ["benchmark", "--suite", "wheel", "--prior", "np6d"])
-    assert result.exit_code != 0 and "not trained on wheel" in result.output
+    result = runner.invoke(app, ["benchmark", "--suite", suite, "--vs", method])
+    assert result.exit_code != 0 and f"not {method}" in result.output
+    if prior is not None:
+        result = runner.invoke(app, ["benchmark", "--suite", suite, "--prior", prior])
+        source = "digits" if suite == "images" else suite
+        assert result.exit_code != 0 and f"not trained on {source}" in result.output
 
 
 @pytest.mark.skipif(not WHEEL_MODEL.exists(), reason="the shipped wheel model is committed with the suite")

@@ -14,7 +14,7 @@ import typer
 from npopt.cli import app
 from npopt.errors import ConfigError
 
-SUITES = ("gp1d", "synthetic", "mixed", "images", "wheel")
+SUITES = ("gp1d", "synthetic", "mixed", "images", "wheel", "transfer")
 
 
 def _methods(vs: str) -> list[str]:
@@ -33,7 +33,8 @@ def benchmark(
     suite: str = typer.Option("gp1d", "--suite", help="gp1d (the paper's Table 1), synthetic (1-16-D "
                               "problems with known optima), mixed (int and categorical parameters) or images "
                               "(the paper's Figure 4: completing held-out handwritten digits) or wheel "
-                              "(the paper's Table 2: the wheel bandit)."),
+                              "(the paper's Table 2: the wheel bandit) or transfer (np fine-tuned on past "
+                              "studies of related tasks vs np, gp and random on held-out tasks)."),
     vs: str | None = typer.Option(None, "--vs", help="Methods compared against np, comma-separated: "
                                   "gp, gp-oracle (gp1d only), random, tpe and optuna-gp (Optuna's TPESampler "
                                   "and GPSampler; synthetic and mixed, with the optuna extra). Random search is "
@@ -55,6 +56,8 @@ def benchmark(
     prior: str | None = typer.Option(None, "--prior", help="The np method's prior: a shipped name or a .pt "
                                         "from `npopt train` (default: the shipped prior for each dimension). "
                                         "images/wheel: a .pt trained on digits/wheel (default: the shipped one)."),
+    cache: Path = typer.Option(Path(".npopt-cache/transfer"), "--cache", help="transfer: where the past studies "
+                               "and the fine-tuned prior are kept (made once, then reused)."),
     runs: Path | None = typer.Option(None, "--runs", help="Keep finished runs in this JSON-lines file and "
                                         "reuse the ones it holds: an interrupted benchmark goes on where it "
                                         "stopped, and methods can be run at different times. Delete it to "
@@ -69,6 +72,8 @@ def benchmark(
     Example: npopt benchmark --suite images --json images.json --plot figure4.png
 
     Example: npopt benchmark --suite wheel --repeats 20 --json wheel.json
+
+    Example: npopt benchmark --suite transfer --repeats 5 --json transfer.json --plot transfer.png
     """
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -84,6 +89,9 @@ def benchmark(
     if suite == "wheel":
         _wheel(vs, 20 if repeats is None else repeats, budget, seed, prior, json_path)
         return
+    if suite == "transfer":
+        _transfer(vs, 5 if repeats is None else repeats, seed, cache, json_path, csv_path, plot)
+        return
     repeats = 5 if repeats is None else repeats
     functions = 100 if functions is None else functions
     methods = _methods("gp,random" if vs is None else vs)
@@ -93,6 +101,11 @@ def benchmark(
         from npopt.surrogates import make_surrogate
 
         checkpoint = prior_path(prior)  # a bad name fails now, with the list of shipped priors
+        from npopt.neural.checkpoints import read_checkpoint
+
+        if "transfer" in read_checkpoint(checkpoint):
+            raise ConfigError(f"{checkpoint} was fine-tuned on studies over one space; the {suite} suite's problems "
+                              "have other spaces (use it with run/ask/serve --prior on that space)")
         methods = resolve_methods(methods)
         methods["np"] = lambda p: make_surrogate("np", p.dim, choices=p.choices, checkpoint=checkpoint)
     if suite != "gp1d" and "gp-oracle" in methods:
@@ -139,8 +152,6 @@ def benchmark(
 def _images(vs: str | None, images: int | None, seed: int, prior: str | None, json_path: Path | None,
             plot: Path | None) -> None:
     """``benchmark --suite images``: the table, the JSON and Figure 4."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from npopt import benchmark_display as show
     from npopt.benchmark_images import DIGITS_MODEL, images_table, plot_completions, run_images
@@ -151,22 +162,64 @@ def _images(vs: str | None, images: int | None, seed: int, prior: str | None, js
     model = _task_model(prior, DIGITS_MODEL, "digits")
     if plot is not None:
         show.pyplot()
+    summary = _with_bar("images", lambda progress: run_images(
+        model, n_images=images, seed=seed, methods=("np", *dict.fromkeys(others)), progress=progress))
+    _report(summary, images_table(summary), {json_path: _json_writer(summary),
+                                              plot: lambda p: plot_completions(p, model, seed=seed)})
+
+
+def _with_bar(label: str, run):
+    """``run(progress)`` under a transient rich progress bar on stderr."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("images", total=None)
-        summary = run_images(model, n_images=images, seed=seed, methods=("np", *dict.fromkeys(others)),
-                             progress=lambda done, total, label: bar.update(task, completed=done, total=total,
-                                                                            description=label))
+        task = bar.add_task(label, total=None)
+        return run(lambda done, total, text: bar.update(task, completed=done, total=total, description=text))
+
+
+def _json_writer(summary: dict):
+    return lambda path: path.write_text(json.dumps(summary, indent=2) + "\n")
+
+
+def _report(summary: dict, table, writers: dict, extra: str = "") -> None:
+    """Print the table and the wall time, then write each file whose path is not None."""
+    from rich.console import Console
+
     console = Console()
-    console.print(images_table(summary))
-    console.print(f"wall time {summary['seconds']:.1f} s")
-    if json_path is not None:
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps(summary, indent=2) + "\n")
-        console.print(f"wrote {json_path}")
+    console.print(table)
+    console.print(f"{extra}wall time {summary['seconds']:.1f} s")
+    for path, write in writers.items():
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write(path)
+            console.print(f"wrote {path}")
+
+
+def _transfer(vs: str | None, repeats: int, seed: int, cache: Path, json_path: Path | None, csv_path: Path | None,
+              plot: Path | None) -> None:
+    """``benchmark --suite transfer``: the regret table at 5, 10 and 25 evaluations, JSON, CSV, plot."""
+
+    from npopt import benchmark_display as show
+    from npopt.benchmark_transfer import METHODS, plot_transfer, run_transfer, transfer_table, write_csv
+
+    others = [m.strip() for m in (vs or "np-transfer,gp,random").split(",") if m.strip()]
+    wrong = [m for m in others if m not in METHODS]
+    if wrong:
+        raise ConfigError(f"the transfer suite compares np with np-transfer, gp and random, not {', '.join(wrong)}")
+    if repeats < 2:
+        raise ConfigError("--repeats must be at least 2 (the standard errors need two seeds)")
     if plot is not None:
-        plot_completions(plot, model, seed=seed)
-        console.print(f"wrote {plot}")
+        show.pyplot()
+    summary = _with_bar("transfer", lambda progress: run_transfer(
+        cache, repeats=repeats, seed=seed, methods=tuple(dict.fromkeys(["np", *others])), progress=progress))
+    ft = summary["fine_tune"]
+    _report(summary, transfer_table(summary),
+            {json_path: _json_writer(summary), csv_path: lambda p: write_csv(summary, p),
+             plot: lambda p: plot_transfer(summary, p)},
+            extra=f"fine-tuning: log-likelihood per point on the {ft['on']} {ft['before']:.3f} before, "
+                  f"{ft['after']:.3f} after; ")
 
 
 def _task_model(prior: str | None, default: Path, source: str) -> Path:
@@ -184,8 +237,6 @@ def _task_model(prior: str | None, default: Path, source: str) -> Path:
 def _wheel(vs: str | None, repeats: int, steps: int | None, seed: int, prior: str | None,
            json_path: Path | None) -> None:
     """``benchmark --suite wheel``: Table 2 and its JSON."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from npopt.benchmark_wheel import STEPS, WHEEL_MODEL, run_wheel, wheel_table
 
@@ -197,23 +248,13 @@ def _wheel(vs: str | None, repeats: int, steps: int | None, seed: int, prior: st
     if repeats < 2:
         raise ConfigError("--repeats must be at least 2 (the standard errors need two seeds)")
     model = _task_model(prior, WHEEL_MODEL, "wheel")
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("wheel", total=None)
-        try:
-            summary = run_wheel(model, repeats=repeats, steps=STEPS if steps is None else steps, seed=seed,
-                                methods=("np", *dict.fromkeys(others)),
-                                progress=lambda done, total, label: bar.update(task, completed=done, total=total,
-                                                                               description=label))
-        except ValueError as exc:
-            raise ConfigError(f"--budget: {exc}") from None
-    console = Console()
-    console.print(wheel_table(summary))
-    console.print(f"wall time {summary['seconds']:.1f} s")
-    if json_path is not None:
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps(summary, indent=2) + "\n")
-        console.print(f"wrote {json_path}")
+    try:
+        summary = _with_bar("wheel", lambda progress: run_wheel(
+            model, repeats=repeats, steps=STEPS if steps is None else steps, seed=seed,
+            methods=("np", *dict.fromkeys(others)), progress=progress))
+    except ValueError as exc:
+        raise ConfigError(f"--budget: {exc}") from None
+    _report(summary, wheel_table(summary), {json_path: _json_writer(summary)})
 
 
 @app.command("plot-ts")
