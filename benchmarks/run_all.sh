@@ -62,6 +62,12 @@ done
 "$NPOPT" benchmark --suite wheel --repeats 50 --seed 0 --json "$R/wheel.json"
 "$NPOPT" benchmark --suite wheel --repeats 50 --seed 1 --json "$R/wheel_seed1.json"
 
+# Learning from past studies: fine-tune on 36 digit pairs' studies, BO on 9 held-out pairs (two seed sets;
+# the studies and the fine-tuned prior are cached in .npopt-cache/transfer and reused by the second)
+"$NPOPT" benchmark --suite transfer --repeats 5 --seed 0 --json "$R/transfer.json" --csv "$R/transfer.csv" \
+    --plot "$R/transfer.png"
+"$NPOPT" benchmark --suite transfer --repeats 5 --seed 1 --json "$R/transfer_seed1.json"
+
 # Pictures of a study (docs/plots.md)
 STUDY_DIR=$(mktemp -d)
 "$NPOPT" run examples/mixed.py --study "$STUDY_DIR/mixed.db" --budget 25 -q

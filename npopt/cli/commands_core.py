@@ -114,16 +114,18 @@ def _fine_tune(paths: list[str], out: Path, base: str | None, steps: int | None,
 
     torch.set_num_threads(threads or 1)
     columns = [TextColumn("[bold]fine-tune[/]"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("loss {task.fields[loss]}"), TimeElapsedColumn()]
+               TextColumn("loss {task.fields[loss]}"), TextColumn("held-out ll before {task.fields[before]}"),
+               TimeElapsedColumn()]
     with warnings.catch_warnings(record=True) as caught, Progress(*columns, transient=False) as bar:
         warnings.simplefilter("always")
-        task = bar.add_task("fine-tune", total=steps or DEFAULT_STEPS, loss="-")
+        task = bar.add_task("fine-tune", total=steps or DEFAULT_STEPS, loss="-", before="-")
         summary = fine_tune(paths, out, base=base, steps=steps or DEFAULT_STEPS, seed=seed,
-                            on_step=lambda info: bar.update(task, completed=info["step"], loss=f"{info['loss']:.3f}"))
+                            on_step=lambda info: bar.update(task, completed=info["step"], loss=f"{info['loss']:.3f}",
+                                                            before=f"{info['held_out_ll_before']:.3f}"))
     for w in caught:
         typer.echo(f"Warning: {w.message}", err=True)
     ll = summary["held_out_ll"]
-    used = [s for s in summary["studies"]]
+    used = summary["studies"]
     typer.echo(
         f"Saved {out}: fine-tuned {summary['base']} on {sum(not s['held_out'] for s in used)} studies "
         f"({sum(s['complete'] for s in used)} complete trials in all) in {summary['seconds'] / 60:.1f} min; "

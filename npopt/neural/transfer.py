@@ -184,7 +184,7 @@ def fine_tune(
         torch.nn.utils.clip_grad_norm_(model.parameters(), setup.train.grad_clip)
         opt.step()
         if on_step:
-            on_step({"step": step, "steps": steps, "loss": loss.item()})
+            on_step({"step": step, "steps": steps, "loss": loss.item(), "held_out_ll_before": before})
     model.eval()
     after = held_out_ll(model, scored, choices, pad_value)
     transfer = {
