@@ -94,6 +94,8 @@ def test_a_fine_tuned_prior_runs_studies_of_its_space_and_refuses_others(tmp_pat
 def test_train_without_from_studies_takes_one_config(tmp_path: Path):
     result = CliRunner().invoke(app, ["train", "a.yaml", "b.yaml", "--out", str(tmp_path / "m.pt")])
     assert result.exit_code != 0 and "--from-studies" in result.output
+    result = CliRunner().invoke(app, ["train", "--from-studies", "a.db", "--resume", "--out", str(tmp_path / "m.pt")])
+    assert result.exit_code != 0 and "starts afresh" in result.output
 
 
 @pytest.mark.parametrize("surrogate", ["gp", "random"])

@@ -52,6 +52,8 @@ def train(
     from dataclasses import replace
 
     if from_studies:
+        if resume:
+            raise ConfigError("--resume continues a meta-training; a fine-tuning (--from-studies) starts afresh")
         _fine_tune(config, out, base, steps, 0 if seed is None else seed, threads)
         return
     if base is not None:
