@@ -133,3 +133,15 @@ def test_the_benchmark_refuses_a_prior_fine_tuned_for_one_space(tmp_path: Path):
                                     "--steps", "2"]).exit_code == 0
     result = CliRunner().invoke(app, ["benchmark", "--suite", "synthetic", "--prior", str(prior)])
     assert result.exit_code != 0 and "fine-tuned on studies over one space" in result.output
+
+
+def test_studies_with_the_same_file_name_in_different_folders(tmp_path: Path):
+    paths = []
+    for i in range(3):
+        (tmp_path / f"week{i}").mkdir()
+        paths.append(past_study(tmp_path / f"week{i}" / "lab.db", 0.2 + 0.1 * i))
+    out = tmp_path / "mine.pt"
+    result = CliRunner().invoke(app, ["train", "--from-studies", *map(str, paths), "--out", str(out), "--steps", "2"])
+    assert result.exit_code == 0, result.output
+    studies = read_checkpoint(out)["transfer"]["studies"]
+    assert [s["file"] for s in studies] == ["lab.db"] * 3 and sum(s["held_out"] for s in studies) == 1

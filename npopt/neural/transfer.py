@@ -38,7 +38,7 @@ class TransferError(NpoptError):
     code = "bad_studies"
 
 
-@dataclass
+@dataclass(eq=False)  # a task is itself: ``in`` must not compare tensors field by field
 class StudyTask:
     """One past study as a task: ``X`` (``n x d`` unit points), ``y`` (``n``, standardised,
     minimised), and what the checkpoint records of it."""
