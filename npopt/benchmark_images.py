@@ -55,18 +55,18 @@ def _context(values, order, x, n):
     return xc, yc
 
 
-def np_scores(model, values, order, x, n, pad_to: int | None = None, pad_value: float = 0.5) -> torch.Tensor:
-    """Log-likelihood of every pixel of every image under a Neural Process (``N x 64``)."""
+def np_scores(model, values, order, x, n, pad_value: float = 0.5) -> torch.Tensor:
+    """Log-likelihood of every pixel of every image under a Neural Process (``N x 64``); a
+    prior with more than 2 inputs sees the others at ``pad_value``."""
+    from npopt.neural.model import pad_inputs
+
     xc, yc = _context(values, order, x, n)
-    xt = x.expand(values.shape[0], -1, -1)
-    if pad_to is not None:  # a prior with more inputs: the others held where training held them
-        pad = lambda t: torch.cat([t, t.new_full((*t.shape[:-1], pad_to - t.shape[-1]), pad_value)], -1)  # noqa: E731
-        xc, xt = pad(xc), pad(xt)
+    xc, xt = (pad_inputs(t, model.config.x_dim, pad_value) for t in (xc, x.expand(values.shape[0], -1, -1)))
     out = []
     with torch.no_grad():
         for i in range(0, values.shape[0], 64):
             s = slice(i, i + 64)
-            mean, U, noise = model.linear_terms(model.encode(xc[s].float(), yc[s].float()), xt[s].float())
+            mean, U, noise = model.linear_terms(model.encode(xc[s], yc[s].float()), xt[s])
             var = (U.pow(2).sum(-1) + noise[:, None] ** 2).double()
             out.append(-0.5 * (math.log(2 * math.pi) + var.log() + (values[s] - mean.double()) ** 2 / var))
     return torch.cat(out)
@@ -129,10 +129,8 @@ def run_images(
                 row["np"] = np_scores(image_np, values, order, x, n)
                 tick(f"images: np, {n} pixels", 2)
             if prior_np is not None:
-                x_dim = prior_np.config.x_dim
                 pad_value = prior_ckpt["setup"]["prior"].get("pad_value", 0.5)
-                row["np-prior"] = np_scores(prior_np, values, order, x, n, pad_to=x_dim if x_dim > 2 else None,
-                                            pad_value=pad_value)
+                row["np-prior"] = np_scores(prior_np, values, order, x, n, pad_value=pad_value)
                 tick(f"images: np-prior, {n} pixels")
             if "gp" in methods:
                 row["gp"] = gp_scores(values, order, x, n, progress=lambda n=n: tick(f"images: gp, {n} pixels"))

@@ -24,7 +24,6 @@ not its details, which is what a user tuning one model over new datasets has.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import time
 from collections.abc import Callable
@@ -35,6 +34,7 @@ import torch
 
 from npopt.problems import SpaceProblem
 from npopt.space import Float
+from npopt.suggest import hashed_seed
 
 PAIRS = tuple(combinations(range(10), 2))
 HELD_OUT = 9
@@ -88,8 +88,7 @@ class DigitPair(SpaceProblem):
 
 
 def _seed(*key) -> int:
-    digest = hashlib.sha256(("npopt-transfer:" + ":".join(map(str, key))).encode()).digest()
-    return int.from_bytes(digest[:8], "big") >> 1
+    return hashed_seed("npopt-transfer", *key)
 
 
 def past_studies(cache: Path, pairs, trials: int = STUDY_TRIALS,

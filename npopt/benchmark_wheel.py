@@ -28,7 +28,6 @@ percentages of the uniform agent's mean on the same delta (uniform = 100).
 
 from __future__ import annotations
 
-import hashlib
 import math
 import time
 from collections.abc import Callable
@@ -37,7 +36,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from npopt.neural.datasets import ARMS, WHEEL_CHOICES, disk_contexts, wheel_means, wheel_points, wheel_values
+from npopt.neural.datasets import (
+    ARMS,
+    WHEEL_CHOICES,
+    WHEEL_NOISE,
+    disk_contexts,
+    wheel_means,
+    wheel_points,
+    wheel_values,
+)
+from npopt.suggest import hashed_seed
 
 DELTAS = (0.5, 0.7, 0.9, 0.95, 0.99)
 STEPS = 2000
@@ -49,8 +57,7 @@ RFF_FEATURES, RFF_LENGTHSCALE = 64, 0.3
 
 
 def _generator(*key) -> torch.Generator:
-    digest = hashlib.sha256(("npopt-wheel:" + ":".join(map(str, key))).encode()).digest()
-    return torch.Generator().manual_seed(int.from_bytes(digest[:8], "big") >> 1)
+    return torch.Generator().manual_seed(hashed_seed("npopt-wheel", *key))
 
 
 def wheel_runs(deltas: tuple[float, ...], repeats: int, steps: int, seed: int):
@@ -62,7 +69,7 @@ def wheel_runs(deltas: tuple[float, ...], repeats: int, steps: int, seed: int):
             g = _generator(seed, d, r)
             delta.append(d)
             contexts.append(disk_contexts((steps,), g))
-            noise.append(0.01 * torch.randn(steps, ARMS, generator=g, dtype=torch.float64))
+            noise.append(WHEEL_NOISE * torch.randn(steps, ARMS, generator=g, dtype=torch.float64))
     return torch.tensor(delta, dtype=torch.float64), torch.stack(contexts), torch.stack(noise)
 
 

@@ -367,13 +367,13 @@ def _prior_setting(prior: str | Path | None, surrogate: str, space: Space) -> st
     path (so that every process finds it); checked to exist and to serve ``space``."""
     if prior is None:
         return None
-    from npopt.neural.checkpoints import check_prior_space, prior_path
+    from npopt.neural.checkpoints import SHIPPED_DIR, check_prior_space, prior_path
 
     if surrogate != "np":
         raise StudyError(f"--prior sets the Neural Process's prior; it needs --surrogate np, not {surrogate!r}")
     path = prior_path(str(prior))  # a bad name fails here, listing the shipped priors
     check_prior_space(path, space)
-    shipped = path.parent == prior_path("np1d").parent and path.stem == str(prior)
+    shipped = path.parent == SHIPPED_DIR and path.stem == str(prior)
     return str(prior) if shipped else str(path.resolve())
 
 

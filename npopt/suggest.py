@@ -49,7 +49,12 @@ class Suggestion:
 
 def generator_seed(seed: int, n_trials: int) -> int:
     """A well-mixed 63-bit seed from the study seed and the number of trials so far."""
-    digest = hashlib.sha256(f"npopt:{seed}:{n_trials}".encode()).digest()
+    return hashed_seed("npopt", seed, n_trials)
+
+
+def hashed_seed(*parts: object) -> int:
+    """A well-mixed 63-bit seed from any parts (their ``str``, joined by ``:``, hashed)."""
+    digest = hashlib.sha256(":".join(map(str, parts)).encode()).digest()
     return int.from_bytes(digest[:8], "big") >> 1
 
 

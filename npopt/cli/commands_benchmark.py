@@ -39,11 +39,13 @@ def benchmark(
                                   "gp, gp-oracle (gp1d only), random, tpe and optuna-gp (Optuna's TPESampler "
                                   "and GPSampler; synthetic and mixed, with the optuna extra). Random search is "
                                   "always run. Default: gp,random. images: gp and np-prior (the default). "
-                                  "wheel: linfullpost and rff-linear (the default); uniform always runs."),
+                                  "wheel: linfullpost and rff-linear (the default); uniform always runs. "
+                                  "transfer: np-transfer, gp and random (the default)."),
     functions: int | None = typer.Option(None, "--functions", help="gp1d: number of GP functions (default "
                                          "100). images: number of held-out digits (default all 297)."),
     repeats: int | None = typer.Option(None, "--repeats", help="synthetic/mixed: seeds per problem (default "
-                                       "5). wheel: seeds per delta (default 20)."),
+                                       "5). wheel: seeds per delta (default 20). transfer: seeds per held-out "
+                                       "task (default 5)."),
     budget: int | None = typer.Option(None, "--budget", help="wheel: steps per run (default 2000). "
                                          "synthetic/mixed: evaluations per run "
                                          "(default 10*d + 10)."),
@@ -82,7 +84,7 @@ def benchmark(
     from npopt.benchmark import prior_fingerprint, run_gp1d, run_synthetic
 
     if suite not in SUITES:
-        raise ConfigError(f"unknown suite {suite!r}; choose gp1d, synthetic, mixed, images or wheel")
+        raise ConfigError(f"unknown suite {suite!r}; choose {', '.join(SUITES)}")
     if suite == "images":
         _images(vs, functions, seed, prior, json_path, plot)
         return
@@ -97,12 +99,10 @@ def benchmark(
     methods = _methods("gp,random" if vs is None else vs)
     if prior is not None:
         from npopt.benchmark import resolve_methods
-        from npopt.neural.checkpoints import prior_path
+        from npopt.neural.checkpoints import prior_path, read_checkpoint
         from npopt.surrogates import make_surrogate
 
         checkpoint = prior_path(prior)  # a bad name fails now, with the list of shipped priors
-        from npopt.neural.checkpoints import read_checkpoint
-
         if "transfer" in read_checkpoint(checkpoint):
             raise ConfigError(f"{checkpoint} was fine-tuned on studies over one space; the {suite} suite's problems "
                               "have other spaces (use it with run/ask/serve --prior on that space)")
@@ -155,10 +155,7 @@ def _images(vs: str | None, images: int | None, seed: int, prior: str | None, js
 
     from npopt import benchmark_display as show
     from npopt.benchmark_images import DIGITS_MODEL, images_table, plot_completions, run_images
-    others = [m.strip() for m in (vs or "gp,np-prior").split(",") if m.strip()]
-    wrong = [m for m in others if m not in ("gp", "np-prior")]
-    if wrong:
-        raise ConfigError(f"the images suite compares np with gp and np-prior, not {', '.join(wrong)}")
+    others = _suite_methods("images", vs, ("gp", "np-prior"))
     model = _task_model(prior, DIGITS_MODEL, "digits")
     if plot is not None:
         show.pyplot()
@@ -166,6 +163,19 @@ def _images(vs: str | None, images: int | None, seed: int, prior: str | None, js
         model, n_images=images, seed=seed, methods=("np", *dict.fromkeys(others)), progress=progress))
     _report(summary, images_table(summary), {json_path: _json_writer(summary),
                                               plot: lambda p: plot_completions(p, model, seed=seed)})
+
+
+def _suite_methods(suite: str, vs: str | None, allowed: tuple[str, ...], repeats: int | None = None,
+                   default: tuple[str, ...] | None = None) -> list[str]:
+    """The ``--vs`` methods of a data suite (default: ``default``, else all it allows), each
+    checked; ``repeats`` (where the suite has seeds) must give standard errors."""
+    others = [m.strip() for m in vs.split(",") if m.strip()] if vs else list(default or allowed)
+    wrong = [m for m in others if m not in allowed]
+    if wrong:
+        raise ConfigError(f"the {suite} suite compares np with {', '.join(allowed)}, not {', '.join(wrong)}")
+    if repeats is not None and repeats < 2:
+        raise ConfigError("--repeats must be at least 2 (the standard errors need two seeds)")
+    return others
 
 
 def _with_bar(label: str, run):
@@ -204,12 +214,7 @@ def _transfer(vs: str | None, repeats: int, seed: int, cache: Path, json_path: P
     from npopt import benchmark_display as show
     from npopt.benchmark_transfer import METHODS, plot_transfer, run_transfer, transfer_table, write_csv
 
-    others = [m.strip() for m in (vs or "np-transfer,gp,random").split(",") if m.strip()]
-    wrong = [m for m in others if m not in METHODS]
-    if wrong:
-        raise ConfigError(f"the transfer suite compares np with np-transfer, gp and random, not {', '.join(wrong)}")
-    if repeats < 2:
-        raise ConfigError("--repeats must be at least 2 (the standard errors need two seeds)")
+    others = _suite_methods("transfer", vs, METHODS[1:], repeats)
     if plot is not None:
         show.pyplot()
     summary = _with_bar("transfer", lambda progress: run_transfer(
@@ -240,13 +245,8 @@ def _wheel(vs: str | None, repeats: int, steps: int | None, seed: int, prior: st
 
     from npopt.benchmark_wheel import STEPS, WHEEL_MODEL, run_wheel, wheel_table
 
-    others = [m.strip() for m in (vs or "linfullpost,rff-linear").split(",") if m.strip()]
-    wrong = [m for m in others if m not in ("uniform", "linfullpost", "rff-linear")]
-    if wrong:
-        raise ConfigError("the wheel suite compares np with uniform, linfullpost and rff-linear, "
-                          f"not {', '.join(wrong)}")
-    if repeats < 2:
-        raise ConfigError("--repeats must be at least 2 (the standard errors need two seeds)")
+    others = _suite_methods("wheel", vs, ("uniform", "linfullpost", "rff-linear"), repeats,
+                            default=("linfullpost", "rff-linear"))
     model = _task_model(prior, WHEEL_MODEL, "wheel")
     try:
         summary = _with_bar("wheel", lambda progress: run_wheel(

@@ -16,7 +16,7 @@ from pathlib import Path
 import typer
 
 from npopt.cli import app, fail
-from npopt.cli.commands_run import STUDY_HELP, _Surrogate  # one np|gp|random choice for every command
+from npopt.cli.commands_run import PRIOR_HELP, STUDY_HELP, _Surrogate  # one np|gp|random choice for every command
 
 _STUDY = typer.Option(..., "--study", help=STUDY_HELP)
 _SPACE = typer.Option(
@@ -34,10 +34,7 @@ class _State(str, Enum):
 _SURROGATE = typer.Option(
     None, "--surrogate", help="np | gp | random for a new study (default np); an existing one keeps its own."
 )
-_PRIOR = typer.Option(
-    None, "--prior", help="The NP's prior for a new study: a shipped name or a .pt from `npopt train` (e.g. "
-    "--from-studies); default: the shipped prior for the space. An existing study keeps its own."
-)
+_PRIOR = typer.Option(None, "--prior", help=PRIOR_HELP)
 
 
 def _open_study(

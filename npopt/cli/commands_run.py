@@ -12,6 +12,8 @@ import typer
 from npopt.cli import app, fail
 
 STUDY_HELP = "The study's SQLite file, or postgresql://USER[:PASSWORD]@HOST[:PORT]/DBNAME?study=NAME."
+PRIOR_HELP = ("The NP's prior for a new study: a shipped name or a .pt from `npopt train` (e.g. --from-studies); "
+              "default: the shipped prior for the space. An existing study keeps its own.")
 
 
 class _Surrogate(str, Enum):
@@ -58,8 +60,7 @@ def run(
         None, "--surrogate", help="np | gp | random (new study: default np; existing: the stored one)."
     ),
     seed: int = typer.Option(None, "--seed", help="Random seed of a new study (default 0)."),
-    prior: str = typer.Option(None, "--prior", help="The NP's prior for a new study: a shipped name or a .pt "
-                              "from `npopt train` (e.g. --from-studies); default: the shipped prior for the space."),
+    prior: str = typer.Option(None, "--prior", help=PRIOR_HELP),
     study: str = typer.Option(
         None, "--study", help="Study file (default: <objective name>.study.db in the current folder), or "
         "postgresql://USER@HOST/DBNAME?study=NAME.",

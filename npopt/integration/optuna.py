@@ -18,7 +18,6 @@ Needs the ``optuna`` extra: ``pip install 'npopt[optuna]'``.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -87,7 +86,7 @@ class NPSampler(BaseSampler):
         import torch
 
         from npopt.acquisition import on_tensors, standardise, thompson_ranked
-        from npopt.suggest import ALTERNATIVES, first_free, radius
+        from npopt.suggest import ALTERNATIVES, first_free, hashed_seed, radius
 
         space = _space(search_space)
         X = _unit(space, complete, search_space)
@@ -95,7 +94,7 @@ class NPSampler(BaseSampler):
         y = standardise(torch.tensor([sign * t.value for t in complete], dtype=torch.float64))
         running = [t for t in trials if t.state == TrialState.RUNNING and t.number != trial.number]
         avoid = self._pending(space, running, search_space)
-        generator = torch.Generator().manual_seed(_seed(self.seed, trial.number))
+        generator = torch.Generator().manual_seed(hashed_seed("npopt-optuna", self.seed, trial.number))
         ranked = thompson_ranked(
             self._surrogate(space), X, y, 1, generator, avoid=avoid, radius=radius(space), choices=space.choices,
             snap=on_tensors(space.snap_unit) if space.has_discrete else None, keep=ALTERNATIVES,
@@ -149,11 +148,6 @@ class NPSampler(BaseSampler):
             kwargs = {"checkpoint": self.prior} if (self.prior and self.surrogate_name == "np") else {}
             self._surrogates[key] = make_surrogate(self.surrogate_name, space.dim, choices=space.choices, **kwargs)
         return self._surrogates[key]
-
-
-def _seed(seed: int, number: int) -> int:
-    digest = hashlib.sha256(f"npopt-optuna:{seed}:{number}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") >> 1
 
 
 def _covers(trial: FrozenTrial, search_space: dict[str, BaseDistribution]) -> bool:

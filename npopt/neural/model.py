@@ -487,6 +487,14 @@ class FunctionPaths:
         return m_t[0] + phi[0] @ self.z[i]
 
 
+def pad_inputs(X: Tensor, x_dim: int, pad_value: float) -> Tensor:
+    """``... x d`` points as the ``... x x_dim`` float32 inputs of a prior with more inputs:
+    the extra ones held at ``pad_value``, where its training held unused inputs."""
+    extra = x_dim - X.shape[-1]
+    X = X.float()
+    return torch.cat([X, X.new_full((*X.shape[:-1], extra), pad_value)], -1) if extra else X
+
+
 def fixed_subset(cap: int, *tensors: Tensor) -> tuple[Tensor, ...]:
     """``tensors`` (``B x n x ...`` each) cut to the same fixed random ``cap`` of their ``n``
     points (seed 0, so the same context always gives the same subset); unchanged if

@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 
 from npopt.errors import NpoptError
+from npopt.neural.model import pad_inputs
 
 MIN_TRIALS = 6  # complete trials a study needs to be a task (a split needs a context and targets)
 SYNTHETIC_RATIO = 0.25  # share of steps on the base prior's synthetic family
@@ -88,12 +89,6 @@ def load_tasks(paths: Sequence[str | Path]) -> tuple[object, list[StudyTask], li
     return space, tasks, skipped
 
 
-def _padded(X: torch.Tensor, x_dim: int, pad_value: float) -> torch.Tensor:
-    extra = x_dim - X.shape[-1]
-    X = X.float()
-    return torch.cat([X, X.new_full((*X.shape[:-1], extra), pad_value)], -1) if extra else X
-
-
 def _split_batch(tasks: Sequence[StudyTask], g: torch.Generator, x_dim: int, pad_value: float, batch: int):
     """``batch`` random context/target splits of random studies, all of one size."""
     pick = torch.randint(len(tasks), (batch,), generator=g).tolist()
@@ -104,7 +99,7 @@ def _split_batch(tasks: Sequence[StudyTask], g: torch.Generator, x_dim: int, pad
         order = torch.randperm(tasks[i].X.shape[0], generator=g)[:size]
         xs.append(tasks[i].X[order])
         ys.append(tasks[i].y[order])
-    X = _padded(torch.stack(xs), x_dim, pad_value)
+    X = pad_inputs(torch.stack(xs), x_dim, pad_value)
     Y = torch.stack(ys).float()
     return X[:, :n], Y[:, :n], X[:, n:], Y[:, n:]
 
@@ -118,7 +113,7 @@ def held_out_ll(model, tasks: Sequence[StudyTask], choices, pad_value: float) ->
     for task in tasks:
         order = torch.randperm(task.X.shape[0], generator=torch.Generator().manual_seed(0))
         half = task.X.shape[0] // 2
-        X = _padded(task.X[order][None], x_dim, pad_value)
+        X = pad_inputs(task.X[order][None], x_dim, pad_value)
         y = task.y[order][None].float()
         _, marginal = model.log_likelihoods(X[:, :half], y[:, :half], X[:, half:], y[:, half:], None, choices)
         total += float(marginal.sum()) * (X.shape[1] - half)
@@ -138,7 +133,7 @@ def fine_tune(
     """Fine-tune ``base`` (default: the shipped prior for the studies' space) on the studies
     in ``paths`` and write ``out``; returns the summary the checkpoint records."""
     from npopt.neural.checkpoints import load_model, prior_path, save_checkpoint
-    from npopt.neural.priors import sample_tasks
+    from npopt.neural.priors import sample_sizes, sample_tasks
     from npopt.neural.train import checkpoint_setup
 
     if steps < 1:
@@ -172,7 +167,7 @@ def fine_tune(
     for step in range(1, steps + 1):
         model.train()
         if float(torch.rand(1, generator=g)) < synthetic_ratio:
-            tb = sample_tasks(setup.prior, BATCH, *_synthetic_sizes(setup.prior, space.dim, g), g,
+            tb = sample_tasks(setup.prior, BATCH, *sample_sizes(setup.prior, g, space.dim), g,
                               active_dims=space.dim).float()
             xc, yc, xt, yt, ch = tb.xc, tb.yc, tb.xt, tb.yt, tb.choices
         else:
@@ -206,8 +201,3 @@ def fine_tune(
                     transfer=transfer)
     return transfer
 
-
-def _synthetic_sizes(prior, dim: int, g: torch.Generator) -> tuple[int, int]:
-    from npopt.neural.priors import sample_sizes
-
-    return sample_sizes(prior, g, dim)

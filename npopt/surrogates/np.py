@@ -12,6 +12,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from npopt.neural.model import pad_inputs
 from npopt.surrogates.base import Surrogate
 
 
@@ -81,9 +82,7 @@ class NPSurrogate(Surrogate):
 
     def _pad(self, X: Tensor) -> Tensor:
         """``n x d`` float64 -> ``n x x_dim`` float32, extra inputs at the pad value."""
-        extra = self.model.config.x_dim - X.shape[-1]
-        X = X.float()
-        return torch.cat([X, X.new_full((*X.shape[:-1], extra), self.pad_value)], -1) if extra else X
+        return pad_inputs(X, self.model.config.x_dim, self.pad_value)
 
     def condition(self, X: Tensor, y: Tensor) -> None:
         key = (tuple(X.shape), X.detach().double().numpy().tobytes(), y.detach().double().numpy().tobytes())
