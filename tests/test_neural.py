@@ -175,6 +175,24 @@ def test_grid_evidence_matches_dense_gaussian_and_picks_the_true_noise():
     assert bool((ev.argmax(-1) == 1).all())  # the true noise level (0.05) has the highest evidence
 
 
+def test_the_kernel_form_of_the_grid_evidence_is_the_feature_form():
+    """Fewer points than features (n = 12, R = 30): the n x n eigendecomposition gives the
+    same evidence at every noise level as the R x R one and the dense Gaussian."""
+    from npopt.neural.model import grid_evidence, kernel_grid_evidence
+
+    g = torch.Generator().manual_seed(1)
+    psi = torch.randn(3, 12, 30, generator=g, dtype=torch.float64) * 0.3
+    r = torch.randn(3, 12, generator=g, dtype=torch.float64)
+    levels = torch.logspace(-3, 0, 7, dtype=torch.float64)
+    kernel = kernel_grid_evidence(psi, r, levels)
+    features = grid_evidence(psi.transpose(1, 2) @ psi, (psi.transpose(1, 2) @ r[..., None])[..., 0],
+                             r.pow(2).sum(-1), 12, levels)
+    torch.testing.assert_close(kernel, features, rtol=1e-9, atol=1e-7)
+    cov = psi @ psi.transpose(1, 2) + levels[2] ** 2 * torch.eye(12, dtype=torch.float64)
+    dense = torch.distributions.MultivariateNormal(torch.zeros(3, 12, dtype=torch.float64), cov).log_prob(r)
+    torch.testing.assert_close(kernel[:, 2], dense)
+
+
 def test_noise_grid_model_runs_and_is_order_invariant():
     model = tiny_model(count_feature=True)
     tb = tasks()
@@ -292,3 +310,44 @@ def test_config_defaults_are_the_shipped_16d_prior():
 
     committed = yaml.safe_load((Path(__file__).parents[1] / "npopt/neural/configs/np16d.yaml").read_text())
     assert NPConfig.from_dict(committed["model"]) == NPConfig()
+
+
+@pytest.mark.parametrize("categorical", [False, True])
+def test_the_written_out_evidence_gradient_is_autograd_s(categorical):
+    """The refinement's hand-written gradients equal autograd's through the basis and the
+    Gaussian density (lengthscales, signal scale, noise; with a categorical input too)."""
+    from npopt.neural.model import EvidenceGradient, gaussian_logpdf
+
+    model = tiny_model(x_dim=3, **{**ARD, "max_choices": 4 if categorical else 0})
+    choices = torch.tensor([0, 4, 0]) if categorical else None
+    g = torch.Generator().manual_seed(7)
+    x = torch.rand(2, 11, 3, generator=g, dtype=torch.float64)
+    if categorical:
+        x[..., 1] = (torch.floor(x[..., 1] * 4) + 0.5) / 4
+    r = torch.randn(2, 11, generator=g, dtype=torch.float64)
+    amp = torch.rand(2, model.config.spectral_features, generator=g, dtype=torch.float64) / 4
+    log_ls = (0.5 * torch.randn(2, 3, generator=g, dtype=torch.float64) - 1.0).requires_grad_(True)
+    scale = torch.zeros(2, dtype=torch.float64, requires_grad=True)
+    log_noise = torch.full((2,), -2.0, dtype=torch.float64, requires_grad=True)
+    phi = model.waves(x, amp * scale.exp()[:, None], log_ls, choices)
+    evidence = gaussian_logpdf(r, phi, log_noise.exp())
+    expected = torch.autograd.grad(evidence.sum(), [log_ls, scale, log_noise])
+    got = EvidenceGradient(model, x, r, choices)(amp, log_ls.detach(), log_noise.detach().exp())
+    torch.testing.assert_close(got[0], evidence.detach())
+    for mine, theirs in zip(got[1:], expected, strict=True):
+        torch.testing.assert_close(mine, theirs)
+    if categorical:  # the categorical input's lengthscale has a gradient of its own
+        assert bool((got[1][:, 1].abs() > 1e-6).all())
+
+
+def test_the_decoder_mean_is_the_mlp_on_the_target_and_the_summary():
+    """basis() applies the decoder's first layer in two halves; the mean is the decoder on
+    [query(x), summary] all the same."""
+    model = tiny_model(x_dim=2, **ARD)
+    tb = tasks(B=2, x_dim=2)
+    with torch.no_grad():
+        ctx = model.encode(tb.xc, tb.yc)
+        mean, _ = model.basis(ctx, tb.xt)
+        r = model.query(model.inputs(tb.xt, None))
+        s = ctx.summary[:, None, :].expand(-1, tb.xt.shape[1], -1)
+        torch.testing.assert_close(mean, model.decoder(torch.cat([r, s], -1))[..., 0])
