@@ -89,6 +89,7 @@ def candidate_set(
     n_space_filling: int | None = None,
     n_best: int = 5,
     choices: Sequence[int] | None = None,
+    lean: bool = False,
 ) -> Tensor:
     """A space-filling set plus local perturbations of the best observations.
 
@@ -107,18 +108,22 @@ def candidate_set(
         n_best: how many of the best observations get local perturbations.
         choices: per coordinate, the number of categories ``C >= 2`` of a categorical
             coordinate, 0 otherwise (``d`` entries; default: no categoricals).
+        lean: about a third of the candidates (``min(2048, 256 + 128 d)`` Sobol points and
+            ``16 d`` perturbations per best point and scale, instead of
+            ``min(4096, 512 + 256 d)`` and ``64 d``), for a surrogate whose draws cost
+            more per candidate than its conditioning (:attr:`Surrogate.lean_candidates`).
 
     Returns:
         ``m x d`` candidates in the unit cube (float64).
     """
     if n_space_filling is None:
-        n_space_filling = min(4096, 512 + 256 * dim)
+        n_space_filling = min(2048, 256 + 128 * dim) if lean else min(4096, 512 + 256 * dim)
     seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
     sobol = torch.quasirandom.SobolEngine(dim, scramble=True, seed=seed)
     parts = [sobol.draw(n_space_filling, dtype=torch.float64)]
     if X is not None and y is not None and X.shape[0] > 0:
         best = X[torch.argsort(y)[:n_best]]  # k x d
-        per = 64 * dim
+        per = (16 if lean else 64) * dim
         for scale in (0.01, 0.05, 0.15):
             noise = torch.randn(best.shape[0], per, dim, generator=generator, dtype=torch.float64)
             local = (best[:, None, :] + scale * noise).reshape(-1, dim).clamp(0.0, 1.0)  # k*per x d
@@ -158,47 +163,83 @@ def on_tensors(fn: Callable) -> Callable[[Tensor], Tensor]:
 
 
 def _too_close(candidates: Tensor, points: Tensor, radius: float) -> Tensor:
-    """``m`` boolean mask: candidate within ``radius`` of any of ``points`` (``k x d``)."""
+    """``m`` boolean mask: candidate within ``radius`` of any of ``points`` (``k x d``).
+
+    A projection on one fixed direction never lengthens a distance, so after sorting the
+    points' projections, each candidate is measured only against the points whose
+    projection lies within ``radius`` of its own: a few pairs per candidate instead of the
+    full ``m x k`` distance matrix (60 ms for 7,808 candidates and 1,000 points)."""
+    m, k, d = candidates.shape[0], points.shape[0], candidates.shape[1]
     if points.numel() == 0:
-        return torch.zeros(candidates.shape[0], dtype=torch.bool)
-    return torch.cdist(candidates, points.to(candidates)).min(dim=1).values <= radius
+        return torch.zeros(m, dtype=torch.bool)
+    points = points.to(candidates)
+    direction = torch.arange(1, d + 1, dtype=candidates.dtype).sqrt()  # distinct weights: snapped points still spread
+    direction = direction / direction.norm()
+    keys, order = torch.sort(points @ direction)
+    projected = candidates @ direction
+    lo = torch.searchsorted(keys, projected - radius)
+    count = torch.searchsorted(keys, projected + radius, right=True) - lo  # m: points in each window
+    total = int(count.sum())
+    if total > 50 * (m + k):  # piled-up projections (a lattice of snapped points): measure everything
+        return torch.cdist(candidates, points).min(dim=1).values <= radius
+    which = torch.repeat_interleave(torch.arange(m), count)  # total pairs: candidate ...
+    start = torch.cumsum(count, 0) - count
+    near = order[lo[which] + torch.arange(total) - start[which]]  # ... and point
+    within = (candidates[which] - points[near]).pow(2).sum(-1) <= radius**2
+    close = torch.zeros(m, dtype=torch.bool)
+    close[which[within]] = True
+    return close
 
 
 #: Gradient steps that polish each Thompson draw's argmin in 2 or more dimensions.
-POLISH_STEPS = 30
+POLISH_STEPS = 15
+#: The polish's step size falls geometrically to this fraction of its first one: Adam's
+#: steps are about ``lr`` long whatever the slope, so a constant 0.02 kept overshooting a
+#: minimum 0.002 away and the polish ended no closer than the candidates.
+POLISH_LR_DECAY = 0.05
 
 
 def _polish(paths, i: int, start: Tensor, X: Tensor, avoid: Tensor | None, picked: list[Tensor],
             radius: float, steps: int, movable: Tensor | None = None,
-            snap: Callable[[Tensor], Tensor] | None = None, lr: float = 0.01) -> Tensor:
+            snap: Callable[[Tensor], Tensor] | None = None, lr: float = 0.02) -> Tensor:
     """Descend draw ``i`` from ``start`` by Adam steps inside the unit cube.
 
     Only the ``movable`` coordinates (``d`` booleans; default all) move. Returns the lowest
-    point visited, snapped by ``snap`` if given (``m x d -> m x d``, e.g. integers to their
-    slice centres); ``start`` if that point is no lower than ``start`` on the same draw or
-    is too close to a point that must not be repeated."""
+    point visited; with ``snap`` (``m x d -> m x d``, e.g. integers to their slice centres)
+    the steps move freely but each is judged where it lands, snapped (both in one draw
+    call), so the point returned is the lowest snapped one. ``start`` if no visited point
+    is lower than ``start`` on the same draw, or the lowest is too close to a point that
+    must not be repeated."""
     x = start.clone()[None].requires_grad_(True)  # 1 x d
     opt = Adam([x], lr=lr)
     best_x, best_f, start_f = start, math.inf, math.inf
+
+    def judged(f: Tensor, x: Tensor) -> tuple[float, Tensor]:  # (value, point) of a step
+        return (float(f[1].detach()), x[1]) if snap is not None else (float(f[0].detach()), x[0])
+
+    def both(x: Tensor) -> Tensor:  # the point, and its snapped twin when there is a snap
+        return torch.cat([x, snap(x.detach())]) if snap is not None else x
+
     with torch.enable_grad():
         for step in range(steps):
-            f = paths.draw(i, x)[0]
-            value = float(f.detach())
+            here = both(x)
+            f = paths.draw(i, here)
+            value, point = judged(f, here)
             if step == 0:
-                start_f = value  # the first step's value is the start's
+                start_f = value  # the first step's value is the start's (candidates come snapped)
             if value < best_f:
-                best_x, best_f = x.detach()[0].clone(), value
-            (grad,) = torch.autograd.grad(f, x)  # only x: the model's weights get no gradients
+                best_x, best_f = point.detach().clone(), value
+            (grad,) = torch.autograd.grad(f[0], x)  # only x: the model's weights get no gradients
+            opt.lr = lr * POLISH_LR_DECAY ** (step / max(1, steps - 1))  # coarse moves first, then fine ones
             opt.step([grad if movable is None else grad * movable])  # zero-gradient coordinates stay put
             with torch.no_grad():
                 x.clamp_(0.0, 1.0)
-    f = float(paths.draw(i, x.detach()).detach())
-    if f < best_f:
-        best_x = x.detach()[0].clone()
-    if snap is not None and best_x is not start:
-        best_x = snap(best_x[None])[0]
-        if float(paths.draw(i, best_x[None]).detach()) >= start_f:
-            return start
+    here = both(x.detach())
+    value, point = judged(paths.draw(i, here), here)
+    if value < best_f:
+        best_x, best_f = point.clone(), value
+    if snap is not None and not best_f < start_f:
+        return start
     d = best_x.shape[0]
     others = [X.to(best_x), *(p[None] for p in picked)]
     if avoid is not None:
@@ -280,7 +321,8 @@ def thompson_ranked(
         polish_steps = 0
     if candidates is None:
         local = surrogate.local_candidates
-        candidates = candidate_set(dim, generator, X if local else None, y if local else None, choices=choices)
+        candidates = candidate_set(dim, generator, X if local else None, y if local else None, choices=choices,
+                                   lean=surrogate.lean_candidates)
     candidates = candidates.to(torch.float64)
     if snap is not None and not grid:
         candidates = snap(candidates)  # points that stand for the same parameters coincide

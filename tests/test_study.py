@@ -285,10 +285,9 @@ def test_float_int_space_is_polished_and_ints_stay_integers(tmp_path, monkeypatc
     bowl = _Bowl([0.31337, 0.62])  # n = 6 in Int(0, 9): slice [0.6, 0.7)
     monkeypatch.setattr(npopt.surrogates, "make_surrogate", lambda name, dim, choices=None, **kw: bowl)
     with Study.create(tmp_path / "s.db", {"x": Float(0, 1), "n": Int(0, 9)}, surrogate="random") as s:
-        for _x, _n in ((0.9, 1), (0.1, 8)):
-            s.tell(s.ask()[0].number, 1.0)  # two observations, wherever they are
+        s.tell(s.ask()[0].number, 1.0)  # one observation, wherever it is (a draw can't be centred on it)
         (t,) = s.ask()
-    assert bowl.polished > 30
+    assert bowl.polished > 15
     assert t.params["n"] == 6 and type(t.params["n"]) is int
     assert abs(t.params["x"] - 0.31337) < 1e-3  # finer than the candidate set reaches
 

@@ -166,7 +166,7 @@ def test_np_paths_match_sample_and_polishing_only_goes_downhill(dim):
         plain = thompson_suggest(surrogate, X, y, 1, torch.Generator().manual_seed(seed), polish_steps=0)[0]
         # replay the same draw: same generator state as inside thompson_suggest
         g = torch.Generator().manual_seed(seed)
-        candidate_set(dim, g, X, y)
+        candidate_set(dim, g, X, y, lean=surrogate.lean_candidates)
         again = surrogate.paths(1, g)
         assert float(again(polished[None])[0, 0]) <= float(again(plain[None])[0, 0]) + 1e-6
         assert bool(((polished >= 0) & (polished <= 1)).all())
@@ -303,3 +303,77 @@ def test_random_search_on_a_mixed_space_picks_valid_categories():
     assert torch.equal(picks, snap_categories(picks))
     assert set(torch.floor(picks[:, 1] * 4).tolist()) == {0.0, 1.0, 2.0, 3.0}
 
+
+
+# ------------------------------------------------------------------ fast asks
+
+def test_refit_points_serve_at_most_an_eighth_more_observations():
+    from npopt.surrogates.np import REFIT_EVERY_ASK, refit_point
+
+    points = [refit_point(n) for n in range(1, 2001)]
+    assert points[:REFIT_EVERY_ASK] == list(range(1, REFIT_EVERY_ASK + 1))  # small studies: every ask
+    for n, n0 in enumerate(points, start=1):
+        assert n0 <= n and 8 * (n - n0) <= n0 + 8
+    assert points == sorted(points) and len(set(points[REFIT_EVERY_ASK:])) < 30  # few fits up to 2,000
+
+
+def test_np_conditioning_is_the_same_in_a_fresh_process_as_after_many_asks():
+    """The kept basis fit depends on the data only: a surrogate that conditioned on every
+    prefix of a study (npopt run) and a fresh one (npopt ask in a new process) give the
+    same draws, also between refit points and with the values re-standardised each time."""
+    from npopt.acquisition import standardise
+    from npopt.surrogates.np import REFIT_EVERY_ASK, refit_point
+
+    first = REFIT_EVERY_ASK  # refit points from here on: first, first + first // 8, ...
+    second = first + first // 8
+    last = second + second // 8 + 2
+    g = torch.Generator().manual_seed(11)
+    X = torch.rand(last, 3, generator=g, dtype=torch.float64)
+    raw = torch.sin(5 * X).sum(-1) + 0.1 * torch.randn(last, generator=g, dtype=torch.float64)
+    cands = torch.rand(64, 3, generator=g, dtype=torch.float64)
+    running = build("np", 3)
+    checked = (first - 1, first, first + 1, second - 1, second, second + 1, last)
+    assert [refit_point(n) for n in checked] == [first - 1, first, first, first, second, second, refit_point(last)]
+    for n in range(first - 1, last + 1):
+        y = standardise(raw[:n])
+        running.condition(X[:n], y)
+        if n in checked:
+            fresh = build("np", 3)
+            fresh.condition(X[:n], y)
+            same = running.sample(cands, 2, torch.Generator().manual_seed(n))
+            torch.testing.assert_close(fresh.sample(cands, 2, torch.Generator().manual_seed(n)), same)
+
+
+def test_between_refits_the_np_still_conditions_on_every_observation(monkeypatch):
+    """Between refit points the refinement's corrections are kept, but the proposal, the
+    noise choice and the posterior are all n points': a surprising observation added since
+    the last refit moves the prediction towards it and raises the noise, nearly as much as
+    a refit on all points does."""
+    import npopt.surrogates.np as np_module
+
+    X, y = data(2, n=np_module.REFIT_EVERY_ASK, seed=3)
+    X2 = torch.cat([X, torch.tensor([[0.5, 0.5]], dtype=torch.float64)])
+    y2 = torch.cat([y, torch.tensor([-2.5], dtype=torch.float64)])
+    kept = build("np", 2)
+    kept.condition(X, y)  # a refit point
+    before, _ = kept.predict(X2[-1:])
+    noise_before = float(kept._context().noise[0])
+    kept.condition(X2, y2)  # one more: the refinement of the first ones is kept
+    monkeypatch.setattr(np_module, "REFIT_EVERY_ASK", 10**6)
+    refit = build("np", 2)
+    refit.condition(X2, y2)
+    (after, _), (refitted, _) = kept.predict(X2[-1:]), refit.predict(X2[-1:])
+    assert float(after[0]) < float(before[0]) - 0.1
+    assert abs(float(after[0]) - float(refitted[0])) < 0.25 * (float(before[0]) - float(refitted[0]))
+    noise, refit_noise = float(kept._context().noise[0]), float(refit._context().noise[0])
+    assert noise > 10 * noise_before and 0.67 < noise / refit_noise < 1.5
+
+
+def test_the_np_draws_over_the_lean_candidate_set():
+    from npopt.acquisition import candidate_set
+
+    X, y = data(4, n=10)
+    full = candidate_set(4, torch.Generator().manual_seed(0), X, y)
+    lean = candidate_set(4, torch.Generator().manual_seed(0), X, y, lean=True)
+    assert lean.shape[0] * 2 < full.shape[0] and lean.shape[0] == 768 + 5 * 3 * 64
+    assert make_surrogate("np", 4).lean_candidates and not make_surrogate("gp", 4).lean_candidates

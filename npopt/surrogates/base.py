@@ -28,6 +28,10 @@ class Surrogate(ABC):
     #: Whether the default candidate set adds perturbations of the best observations
     #: (model-based surrogates) or is purely space-filling (random search).
     local_candidates: bool = True
+    #: Whether the default candidate set is the lean one (about a third of the points):
+    #: for a surrogate whose draws at the candidates cost more than its conditioning (the
+    #: NP decodes each candidate through its networks; a GP's fit dominates its ask).
+    lean_candidates: bool = False
     #: Per unit-cube coordinate, the number of choices ``C`` of a categorical parameter
     #: (0 for float and int coordinates); empty: every coordinate is continuous. Choice
     #: ``i`` of ``C`` sits at ``(i + 0.5) / C``; a unit coordinate ``u`` is choice
