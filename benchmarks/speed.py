@@ -5,9 +5,13 @@ a benchmark function (Branin in 2-D, Hartmann6 in 6-D, Hartmann6 embedded in 12-
 once untimed (warm-up), then asks ``--reps`` more times, each time after one more
 observation, as in a running study. The median of the timed asks is reported.
 
-* ``np``: the NP as ``npopt ask`` uses it: condition (one forward pass plus 60 steps of
-  evidence refinement of its kernel hyperparameters) and one Thompson draw over the default
-  candidate set with its gradient polish.
+* ``np``: the NP as ``npopt ask`` uses it: condition (one forward pass; the evidence
+  refinement of its kernel hyperparameters runs at every ask up to 16 observations, then
+  whenever the number of observations has grown by an eighth since the last one, and its
+  corrections are kept in between) and one Thompson draw over the lean candidate set with
+  its gradient polish. The mean and the slowest ask are reported beside the median, and
+  ``fresh_ask_seconds``: the median ask of a new surrogate that keeps nothing from earlier
+  asks (what a refit ask, or the first ask of a new ``npopt ask`` process, costs).
 * ``gp``: BoTorch's SingleTaskGP, fitted by marginal likelihood at every ask, and one
   Thompson draw over the same candidate set (what ``--surrogate gp`` does).
 * ``optuna-gp``: Optuna's GPSampler through its own ask/tell API (study.ask with the
@@ -44,6 +48,20 @@ def npopt_asks(method: str, X: torch.Tensor, values: torch.Tensor, n: int, reps:
         thompson_suggest(surrogate, Xk, yk, 1, torch.Generator().manual_seed(k))
         if k:
             times.append(time.perf_counter() - t0)
+    return times
+
+
+def fresh_asks(method: str, X: torch.Tensor, values: torch.Tensor, n: int, reps: int) -> list[float]:
+    """Asks at n + 1, ..., n + reps observations, each by a new surrogate (nothing kept from
+    an earlier ask: a new ``npopt ask`` process, or the NP's refit asks)."""
+    make_surrogate(method, X.shape[1])  # the prior's file is read once per process
+    times = []
+    for k in range(1, reps + 1):
+        Xk, yk = X[: n + k], standardise(values[: n + k])
+        surrogate = make_surrogate(method, X.shape[1])
+        t0 = time.perf_counter()
+        thompson_suggest(surrogate, Xk, yk, 1, torch.Generator().manual_seed(k))
+        times.append(time.perf_counter() - t0)
     return times
 
 
@@ -101,15 +119,22 @@ def main() -> None:
                 else:
                     times = npopt_asks(method, X, values, n, args.reps)
                 median = statistics.median(times)
-                rows.append({"method": method, "dim": d, "n": n, "median_ask_seconds": median, "asks": len(times)})
-                print(f"d={d:2d} n={n:5d} {method:9s} median ask {median * 1000:9.1f} ms", flush=True)
+                rows.append({"method": method, "dim": d, "n": n, "median_ask_seconds": median,
+                             "mean_ask_seconds": statistics.fmean(times), "max_ask_seconds": max(times),
+                             "asks": len(times)})
+                if method == "np":
+                    rows[-1]["fresh_ask_seconds"] = statistics.median(fresh_asks(method, X, values, n, args.reps))
+                print(f"d={d:2d} n={n:5d} {method:9s} median ask {median * 1000:9.1f} ms, mean "
+                      f"{statistics.fmean(times) * 1000:9.1f}, slowest {max(times) * 1000:9.1f}", flush=True)
     print()
-    print("median ask, ms (one thread)")
+    print("median ask, ms (one thread; mean in brackets)")
     print("| d | n | " + " | ".join(methods) + " |")
     print("| --- | --- | " + " | ".join("---" for _ in methods) + " |")
     by = {(r["method"], r["dim"], r["n"]): r["median_ask_seconds"] for r in rows}
+    means = {(r["method"], r["dim"], r["n"]): r["mean_ask_seconds"] for r in rows}
     for d, n in dict.fromkeys((r["dim"], r["n"]) for r in rows):
-        cells = [f"{by[(m, d, n)] * 1000:.0f}" if (m, d, n) in by else "" for m in methods]
+        cells = [f"{by[(m, d, n)] * 1000:.0f} ({means[(m, d, n)] * 1000:.0f})" if (m, d, n) in by else ""
+                 for m in methods]
         print(f"| {d} | {n} | " + " | ".join(cells) + " |")
     if args.json:
         with open(args.json, "w") as fh:
