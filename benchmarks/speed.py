@@ -6,7 +6,7 @@ once untimed (warm-up), then asks ``--reps`` more times, each time after one mor
 observation, as in a running study. The median of the timed asks is reported.
 
 * ``np``: the NP as ``npopt ask`` uses it: condition (one forward pass; the evidence
-  refinement of its kernel hyperparameters runs at every ask up to 16 observations, then
+  refinement of its kernel hyperparameters runs at every ask up to 128 observations, then
   whenever the number of observations has grown by an eighth since the last one, and its
   corrections are kept in between) and one Thompson draw over the lean candidate set with
   its gradient polish. The mean and the slowest ask are reported beside the median, and
