@@ -193,10 +193,6 @@ def _too_close(candidates: Tensor, points: Tensor, radius: float) -> Tensor:
 
 #: Gradient steps that polish each Thompson draw's argmin in 2 or more dimensions.
 POLISH_STEPS = 15
-#: The polish's step size falls geometrically to this fraction of its first one: Adam's
-#: steps are about ``lr`` long whatever the slope, so a constant 0.02 kept overshooting a
-#: minimum 0.002 away and the polish ended no closer than the candidates.
-POLISH_LR_DECAY = 0.05
 
 
 def _polish(paths, i: int, start: Tensor, X: Tensor, avoid: Tensor | None, picked: list[Tensor],
@@ -230,7 +226,6 @@ def _polish(paths, i: int, start: Tensor, X: Tensor, avoid: Tensor | None, picke
             if value < best_f:
                 best_x, best_f = point.detach().clone(), value
             (grad,) = torch.autograd.grad(f[0], x)  # only x: the model's weights get no gradients
-            opt.lr = lr * POLISH_LR_DECAY ** (step / max(1, steps - 1))  # coarse moves first, then fine ones
             opt.step([grad if movable is None else grad * movable])  # zero-gradient coordinates stay put
             with torch.no_grad():
                 x.clamp_(0.0, 1.0)
@@ -290,7 +285,7 @@ def thompson_ranked(
             (default ``1e-6`` on a grid, ``1e-3 * sqrt(d)`` otherwise).
         polish_steps: gradient steps that move each draw's best candidate downhill on
             that same draw, for surrogates with differentiable :meth:`~Surrogate.paths`
-            (never on a grid; 0: off). Default: 30 for ``d >= 2``, 0 in 1-D, where the
+            (never on a grid; 0: off). Default: :data:`POLISH_STEPS` for ``d >= 2``, 0 in 1-D, where the
             candidates already resolve a draw's minimum (polishing measured slightly
             worse on Forrester and cost 3x the time).
         grid: ``candidates`` are the only points allowed (e.g. a benchmark's fixed grid):

@@ -1,6 +1,6 @@
 """Adam in a few lines, for the short inner loops of an ask.
 
-The evidence refinement (60 steps) and the Thompson polish (30 steps) move a handful of
+The evidence refinement (60 steps) and the Thompson polish (15 steps) move a handful of
 small tensors; ``torch.optim.Adam``'s bookkeeping (state dicts, hooks, grad checks) cost
 about as much per step as the maths. :class:`Adam` does the same arithmetic as
 ``torch.optim.Adam`` with its defaults (single-tensor path, no weight decay, no amsgrad),

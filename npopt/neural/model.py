@@ -392,8 +392,11 @@ class NeuralProcess(nn.Module):
         xc, resid = fixed_subset(c.refine_max_points, xc, resid.detach())
         log_ls0, amp0 = ctx.log_ls.detach().double(), ctx.amp.detach().double()
         log_noise0 = ctx.noise.detach().double().log()
-        d_ls, d_scale, d_noise = torch.zeros_like(log_ls0), torch.zeros_like(log_noise0), torch.zeros_like(log_noise0)
-        opt = Adam([d_ls, d_scale, d_noise], lr=c.refine_lr)
+        d = log_ls0.shape[1]
+        # one tensor [lengthscales | scale | noise] for Adam (elementwise: the same steps as three)
+        delta = torch.zeros(log_ls0.shape[0], d + 2, dtype=torch.float64)
+        d_ls, d_scale, d_noise = delta[:, :d], delta[:, d], delta[:, d + 1]  # views
+        opt = Adam([delta], lr=c.refine_lr)
         lo, hi = math.log(c.min_std), 0.0
         gradient = EvidenceGradient(self, xc.double(), resid.double(), ctx.choices)
         prior_var = c.refine_prior_std**2
@@ -401,11 +404,11 @@ class NeuralProcess(nn.Module):
             for _ in range(steps):
                 log_noise = log_noise0 + d_noise
                 _, g_ls, g_scale, g_log_noise = gradient(amp0 * d_scale.exp()[:, None], log_ls0 + d_ls,
-                                                         log_noise.clamp(lo, hi).exp())
+                                                         log_noise.clamp(lo, hi).exp(), with_evidence=False)
                 inside = ((log_noise >= lo) & (log_noise <= hi)).to(g_log_noise.dtype)  # the clamp's gradient
-                opt.step([d_ls / prior_var - g_ls, d_scale / prior_var - g_scale,
-                          d_noise / prior_var - g_log_noise * inside])
-        return Refinement(d_ls, d_scale, d_noise)
+                grad = torch.cat([g_ls, g_scale[:, None], (g_log_noise * inside)[:, None]], 1)
+                opt.step([delta / prior_var - grad])
+        return Refinement(d_ls.clone(), d_scale.clone(), d_noise.clone())
 
     def _apply(self, ctx: Context, refinement: Refinement) -> None:
         """Add a refinement's corrections to the proposal in ``ctx`` (and keep them there)."""
@@ -538,10 +541,11 @@ class EvidenceGradient:
             phases = model.cat_phases[:, self.cat][:, torch.arange(self.cat.numel()), idx]  # K x B x m x k
             self.phases = phases.double().permute(1, 2, 0, 3)  # B x m x K x k
 
-    def __call__(self, amp: Tensor, log_ls: Tensor, noise: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-        """Evidence (``B``) and its gradients: lengthscales ``B x d`` (w.r.t. ``log_ls``), signal
-        scale ``B`` (w.r.t. a common log factor of ``amp``, ``B x K``), noise ``B`` (w.r.t.
-        log ``noise``, ``B``)."""
+    def __call__(self, amp: Tensor, log_ls: Tensor, noise: Tensor,
+                 with_evidence: bool = True) -> tuple[Tensor | None, Tensor, Tensor, Tensor]:
+        """Evidence (``B``; ``None`` unless ``with_evidence``) and its gradients: lengthscales
+        ``B x d`` (w.r.t. ``log_ls``), signal scale ``B`` (w.r.t. a common log factor of
+        ``amp``, ``B x K``), noise ``B`` (w.r.t. log ``noise``, ``B``)."""
         freqs = self.base[None] * torch.exp(-log_ls)[:, None, :]  # B x K x d
         angle = self.x @ freqs.transpose(1, 2)  # B x m x K
         if self.cat is not None:
@@ -554,8 +558,10 @@ class EvidenceGradient:
         L = torch.linalg.cholesky(phi @ phi.transpose(1, 2) + var[:, None, None] * self.eye)
         alpha = torch.cholesky_solve(self.r[..., None], L)  # B x m x 1
         m = self.r.shape[1]
-        evidence = -0.5 * ((self.r * alpha[..., 0]).sum(-1) + 2 * L.diagonal(dim1=1, dim2=2).log().sum(-1)
-                           + m * LOG_2PI)
+        evidence = None
+        if with_evidence:
+            evidence = -0.5 * ((self.r * alpha[..., 0]).sum(-1) + 2 * L.diagonal(dim1=1, dim2=2).log().sum(-1)
+                               + m * LOG_2PI)
         M = alpha @ alpha.transpose(1, 2) - torch.cholesky_inverse(L)  # B x m x m: 2 dE/dK
         G = M @ phi  # B x m x 2K: dE/dPhi
         g_scale = (G * phi).sum((1, 2))
