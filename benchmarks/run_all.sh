@@ -25,6 +25,8 @@ done
 # finished runs are kept in the --runs file, so the command can be stopped and run again
 "$NPOPT" benchmark --suite synthetic --vs gp,random --repeats 10 --seed 0 --runs "$R/synthetic.runs.jsonl" \
     --json "$R/synthetic.json" --csv "$R/synthetic.csv" --plot "$R/synthetic.png"
+"$NPOPT" benchmark --suite synthetic --problems forrester,branin,hartmann3,levy4,hartmann6 --vs gp,random \
+    --repeats 10 --seed 1 --json "$R/synthetic_seed1.json"
 
 # Seconds per ask, np against BoTorch's GP and Optuna's GPSampler
 # speed.py times Optuna's GPSampler too when optuna (and greenlet) are installed in the venv
@@ -76,3 +78,15 @@ STUDY_DIR=$(mktemp -d)
 "$NPOPT" plot --study "$STUDY_DIR/mixed.db" --out docs/plot_model.png --kind model --param lr
 "$NPOPT" benchmark --suite mixed --vs tpe,optuna-gp --repeats 5 --seed 1 --runs "$R/mixed.runs.jsonl" \
     --json "$R/mixed_optuna_seed1.json"
+
+# np alone after the faster asks, on the committed seeds (compare with benchmarks/compare_runs.py)
+F="$R/fast_asks"
+for seed in 0 1; do
+    suffix=$([ "$seed" = 0 ] && echo "" || echo "_seed1")
+    "$NPOPT" benchmark --suite synthetic --problems forrester,branin,hartmann3,levy4,hartmann6 --vs "" --repeats 10 \
+        --seed "$seed" --runs "$F/synthetic.runs.jsonl" --json "$F/synthetic$suffix.json"
+    "$NPOPT" benchmark --suite mixed --vs "" --repeats 10 --seed "$seed" --runs "$F/mixed.runs.jsonl" --json "$F/mixed$suffix.json"
+done
+"$NPOPT" benchmark --suite synthetic --problems ackley10,levy10,hartmann6_12,styblinski16 --vs "" --repeats 5 --seed 0 \
+    --runs "$F/synthetic.runs.jsonl" --json "$F/synthetic_highd.json"
+"$NPOPT" benchmark --suite gp1d --vs "" --functions 100 --seed 0 --json "$F/gp1d.json"
