@@ -116,6 +116,23 @@ def test_ctrl_c_leaves_a_usable_checkpoint(tmp_path: Path):
     assert ckpt["step"] > 0 and os.path.exists(str(out) + ".resume")
 
 
+def test_a_first_ctrl_c_stops_training_between_steps_and_a_second_at_once():
+    """A SIGINT raised inside the progress bar's update, while it holds its lock, hung the
+    bar's exit (a CI run waited 60 s); the first Ctrl-C now only asks the loop to stop."""
+    from npopt.neural.train import ctrl_c_between_steps
+
+    before = signal.getsignal(signal.SIGINT)
+    with ctrl_c_between_steps() as stop_requested:
+        assert not stop_requested()
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)  # the handler runs between bytecodes
+        assert stop_requested()  # asked, not raised
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)
+    assert signal.getsignal(signal.SIGINT) is before
+
+
 def all_commands():
     import typer.main
 

@@ -8,8 +8,11 @@ resumes bit-for-bit from the ``.resume`` file written beside the checkpoint.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import platform
+import signal
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
@@ -156,6 +159,30 @@ def lr_at(step: int, cfg: TrainConfig) -> float:
     return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * min(1.0, t))))
 
 
+@contextlib.contextmanager
+def ctrl_c_between_steps():
+    """Inside the block a first Ctrl-C (SIGINT) only raises a flag, read by the returned
+    ``stop_requested()``, so training stops between two steps: an interrupt raised at any
+    moment could land inside the progress bar's update while it holds its lock, and the
+    bar's exit then waits for that lock forever. A second Ctrl-C interrupts at once.
+    Outside the main thread (no signal handlers there) Ctrl-C behaves as usual."""
+    requested = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield requested.is_set
+        return
+
+    def on_sigint(signum, frame) -> None:
+        if requested.is_set():
+            raise KeyboardInterrupt
+        requested.set()
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield requested.is_set
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def resume_path(out: Path) -> Path:
     return Path(str(out) + ".resume")
 
@@ -214,29 +241,32 @@ def train(
 
     last_eval = history[-1] if history else None
     try:
-        while step < cfg.steps:
-            t0 = time.perf_counter()
-            model.train()
-            d, n, m = sample_layout(setup.prior, data_gen)
-            tb = sample_tasks(setup.prior, cfg.batch_size, n, m, data_gen, active_dims=d).float()
-            for group in opt.param_groups:
-                group["lr"] = lr_at(step, cfg)
-            loss = model.loss(tb.xc, tb.yc, tb.xt, tb.yt, cfg.marginal_weight, tb.choices)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            opt.step()
-            step += 1
-            info = {"step": step, "steps": cfg.steps, "loss": loss.item(), "lr": lr_at(step - 1, cfg)}
-            if step % cfg.eval_every == 0 or step == cfg.steps:
-                last_eval = {"step": step, **evaluate(model, val)}
-                history.append(last_eval)
-                info["eval"] = last_eval
-            elapsed += time.perf_counter() - t0
-            if step % cfg.checkpoint_every == 0 or step == cfg.steps:
-                save()
-            if on_step:
-                on_step(info)
+        with ctrl_c_between_steps() as stop_requested:
+            while step < cfg.steps:
+                t0 = time.perf_counter()
+                model.train()
+                d, n, m = sample_layout(setup.prior, data_gen)
+                tb = sample_tasks(setup.prior, cfg.batch_size, n, m, data_gen, active_dims=d).float()
+                for group in opt.param_groups:
+                    group["lr"] = lr_at(step, cfg)
+                loss = model.loss(tb.xc, tb.yc, tb.xt, tb.yt, cfg.marginal_weight, tb.choices)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+                opt.step()
+                step += 1
+                info = {"step": step, "steps": cfg.steps, "loss": loss.item(), "lr": lr_at(step - 1, cfg)}
+                if step % cfg.eval_every == 0 or step == cfg.steps:
+                    last_eval = {"step": step, **evaluate(model, val)}
+                    history.append(last_eval)
+                    info["eval"] = last_eval
+                elapsed += time.perf_counter() - t0
+                if step % cfg.checkpoint_every == 0 or step == cfg.steps:
+                    save()
+                if on_step:
+                    on_step(info)
+                if stop_requested():  # Ctrl-C: stop here, between steps, with every lock released
+                    raise KeyboardInterrupt
     except KeyboardInterrupt:
         save()
         raise
