@@ -117,8 +117,9 @@ def test_ctrl_c_leaves_a_usable_checkpoint(tmp_path: Path):
 
 
 def test_a_first_ctrl_c_stops_training_between_steps_and_a_second_at_once():
-    """A SIGINT raised inside the progress bar's update, while it holds its lock, hung the
-    bar's exit (a CI run waited 60 s); the first Ctrl-C now only asks the loop to stop."""
+    """A SIGINT raised inside the progress bar's update, while it holds its lock, can hang
+    the bar's exit (the likely cause of a CI run that waited 60 s after Ctrl-C); the first
+    Ctrl-C now only asks the loop to stop."""
     from npopt.neural.train import ctrl_c_between_steps
 
     before = signal.getsignal(signal.SIGINT)

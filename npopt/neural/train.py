@@ -163,7 +163,7 @@ def lr_at(step: int, cfg: TrainConfig) -> float:
 def ctrl_c_between_steps():
     """Inside the block a first Ctrl-C (SIGINT) only raises a flag, read by the returned
     ``stop_requested()``, so training stops between two steps: an interrupt raised at any
-    moment could land inside the progress bar's update while it holds its lock, and the
+    moment can land inside the progress bar's update while it holds its lock, and the
     bar's exit then waits for that lock forever. A second Ctrl-C interrupts at once.
     Outside the main thread (no signal handlers there) Ctrl-C behaves as usual."""
     requested = threading.Event()
