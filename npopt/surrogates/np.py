@@ -94,7 +94,10 @@ class NPSurrogate(Surrogate):
 
         The kept fit is a function of those ``n0`` points only (their values re-standardised
         among themselves and rounded to 1e-9), so a fresh process (``npopt ask``) and a
-        long-running one (``npopt run``) condition the same way."""
+        long-running one (``npopt run``) condition the same way. Values that the caller's
+        standardisation changes at every ask (:func:`npopt.acquisition.standardise`
+        compresses an upper tail with a logarithm whose start moves with each observation)
+        change that key too, and the fit is then redone at every ask: correct, not fast."""
         key = (tuple(X.shape), X.detach().double().numpy().tobytes(), y.detach().double().numpy().tobytes())
         if self._ctx is not None and key == self._key:  # the same data again: the same posterior
             return
