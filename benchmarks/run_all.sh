@@ -28,6 +28,9 @@ done
 "$NPOPT" benchmark --suite synthetic --problems forrester,branin,hartmann3,levy4,hartmann6 --vs gp,random \
     --repeats 10 --seed 1 --json "$R/synthetic_seed1.json"
 
+# A tell while another process is inside a 4 s ask (the ask suggests outside the write lock)
+"${PYTHON:-.venv/bin/python}" benchmarks/tell_latency.py > "$R/tell_latency.txt"
+
 # Seconds per ask, np against BoTorch's GP and Optuna's GPSampler
 # speed.py times Optuna's GPSampler too when optuna (and greenlet) are installed in the venv
 "${PYTHON:-.venv/bin/python}" benchmarks/speed.py --json "$R/speed.json"

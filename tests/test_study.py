@@ -516,26 +516,15 @@ def test_four_processes_on_one_study_get_distinct_points_and_lose_no_tell(tmp_pa
     assert len({(t.params["a"], t.params["b"]) for t in trials}) == 40
 
 
-SLOW_ASK = """
-import sys, time
-from npopt.study import Study
+def _slow_asker() -> str:
+    """benchmarks/tell_latency.py's program that asks with a 4 s surrogate fit."""
+    import importlib.util
 
-class Slow:
-    # a surrogate whose conditioning takes seconds, like a GP fit on many points
-    def __init__(self, inner):
-        self.inner = inner
-    def __getattr__(self, name):
-        return getattr(self.inner, name)
-    def condition(self, X, y):
-        print("fitting", flush=True)
-        time.sleep(4)
-        self.inner.condition(X, y)
-
-with Study.open(sys.argv[1]) as s:
-    s._surrogate = Slow(s.surrogate)
-    (t,) = s.ask()
-    print("asked", t.number, flush=True)
-"""
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "tell_latency.py"
+    spec = importlib.util.spec_from_file_location("tell_latency", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.SLOW_ASKER
 
 
 def test_tell_is_not_blocked_by_another_process_asking(tmp_path):
@@ -547,7 +536,7 @@ def test_tell_is_not_blocked_by_another_process_asking(tmp_path):
             (t,) = s.ask()
             s.tell(t.number, t.params["x"])
         (pending,) = s.ask()
-        slow = subprocess.Popen([sys.executable, "-c", SLOW_ASK, str(path)], stdout=subprocess.PIPE,
+        slow = subprocess.Popen([sys.executable, "-c", _slow_asker(), str(path)], stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
         assert slow.stdout.readline().strip() == "fitting", slow.stderr.read()
         start = time.perf_counter()
