@@ -156,9 +156,11 @@ class NPAgent:
         self.last_summary = 0
 
     def _sums(self, start: int, stop: int):
+        from npopt.neural.model import context_sums
+
         m, psi = self.model.basis(self.ctx, self.X[:, start:stop])
         psi, resid = psi.double(), (self.Y[:, start:stop] - m).double()
-        return psi.transpose(1, 2) @ psi, (psi.transpose(1, 2) @ resid[..., None])[..., 0], resid.pow(2).sum(-1)
+        return (*context_sums(psi, resid), resid.pow(2).sum(-1))
 
     @torch.no_grad()
     def choose(self, contexts: torch.Tensor) -> torch.Tensor:

@@ -266,17 +266,19 @@ class NeuralProcess(nn.Module):
         # the natural parameters of z ~ N(0, I); the sum over pairs is order-invariant.
         m_c, psi_c = self.basis(ctx, xc)  # B x n, B x n x R
         psi, resid = psi_c.double(), (yc - m_c).double()  # B x n x R, B x n
-        gram = psi.transpose(1, 2) @ psi  # B x R x R: sum over context pairs of psi psi^T
-        proj = (psi.transpose(1, 2) @ resid[..., None])[..., 0]  # B x R: sum of psi y
-        self.choose_noise(ctx, gram, proj, resid.pow(2).sum(-1), xc.shape[1], psi=psi, resid=resid)
+        n = xc.shape[1]
+        # the sums over context pairs; below R points the noise choice takes the n x n kernel instead
+        gram, proj = context_sums(psi, resid) if n >= psi.shape[-1] else (None, None)
+        self.choose_noise(ctx, gram, proj, resid.pow(2).sum(-1), n, psi=psi, resid=resid)
         steps = c.refine_steps if refine_steps is None else refine_steps
         if c.spectral == "ard" and (refinement is not None or steps):
             if refinement is None:
                 refinement = self._refine(ctx, xc, resid, steps)
             self._apply(ctx, refinement)
             psi = self.waves(xc, ctx.amp, ctx.log_ls, ctx.choices).double()
-            gram = psi.transpose(1, 2) @ psi
-            proj = (psi.transpose(1, 2) @ resid[..., None])[..., 0]
+            gram = None  # the basis moved
+        if gram is None:
+            gram, proj = context_sums(psi, resid)
         self.z_posterior(ctx, gram, proj)
         return ctx
 
@@ -299,7 +301,7 @@ class NeuralProcess(nn.Module):
             ctx.log_ls = LOG_LS_MID + LOG_LS_HALF_RANGE * torch.tanh(self.to_lengthscale(summary) / LOG_LS_HALF_RANGE)
         return ctx
 
-    def choose_noise(self, ctx: Context, gram: Tensor, proj: Tensor, rr: Tensor, n: int,
+    def choose_noise(self, ctx: Context, gram: Tensor | None, proj: Tensor | None, rr: Tensor, n: int,
                      psi: Tensor | None = None, resid: Tensor | None = None) -> None:
         """Set ``ctx.noise`` from the context's sums (``gram = Psi^T Psi``, ``proj = Psi^T r``,
         ``rr = r^T r``, ``n`` points): the noise the context itself supports, its exact
@@ -307,9 +309,9 @@ class NeuralProcess(nn.Module):
         log(noise) is used. The evidence only selects (no gradient through its J Choleskys:
         4x faster training). Given the basis ``psi`` (``B x n x R``) and residuals ``resid``
         of fewer points than features, the same evidence comes from the smaller ``n x n``
-        kernel (:func:`kernel_grid_evidence`)."""
+        kernel (:func:`kernel_grid_evidence`), and ``gram`` and ``proj`` may be ``None``."""
         with torch.no_grad():
-            if psi is not None and resid is not None and n < gram.shape[-1]:
+            if psi is not None and resid is not None and n < psi.shape[-1]:
                 evidence = kernel_grid_evidence(psi, resid, self.noise_levels)  # B x J
             else:
                 evidence = grid_evidence(gram, proj, rr, n, self.noise_levels)  # B x J
@@ -609,6 +611,13 @@ def fixed_subset(cap: int, *tensors: Tensor) -> tuple[Tensor, ...]:
         return tensors
     keep = torch.randperm(n, generator=torch.Generator().manual_seed(0))[:cap]
     return tuple(t[:, keep] for t in tensors)
+
+
+def context_sums(psi: Tensor, r: Tensor) -> tuple[Tensor, Tensor]:
+    """The context's sums over its points: ``gram = Psi^T Psi`` (``B x R x R``) and
+    ``proj = Psi^T r`` (``B x R``), from the basis ``psi`` (``B x n x R``) and values ``r``
+    (``B x n``)."""
+    return psi.transpose(1, 2) @ psi, (psi.transpose(1, 2) @ r[..., None])[..., 0]
 
 
 def grid_evidence(gram: Tensor, proj: Tensor, rr: Tensor, n: int, levels: Tensor) -> Tensor:
