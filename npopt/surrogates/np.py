@@ -104,8 +104,7 @@ class NPSurrogate(Surrogate):
         self._key = key
         c = self.model.config
         if not (c.spectral == "ard" and c.refine_steps):  # nothing costly to keep (np1d): encode afresh
-            with torch.no_grad():
-                self._ctx = self.model.encode(self._pad(X)[None], y.float()[None], choices=self._choices)
+            self._ctx = self._encode(X, y)
             return
         n0 = refit_point(X.shape[0])
         X0, y0 = X[:n0].detach().double(), y[:n0].detach().double()
@@ -113,15 +112,19 @@ class NPSurrogate(Surrogate):
             y0 = (y0 - y0.mean()) / y0.std().clamp_min(1e-12)
         y0 = torch.round(y0 * 1e9) / 1e9
         fit_key = (X0.numpy().tobytes(), y0.numpy().tobytes())
-        with torch.no_grad():
-            if self._fit is None or self._fit[0] != fit_key:
-                fit = self.model.encode(self._pad(X0)[None], y0.float()[None], choices=self._choices)
-                self._fit = fit_key, fit.refinement
-                if n0 == X.shape[0]:  # the fit is the encoding (of y within 1e-9): no second pass
-                    self._ctx = fit
-                    return
-            self._ctx = self.model.encode(self._pad(X)[None], y.float()[None], choices=self._choices,
-                                          refinement=self._fit[1])
+        if self._fit is None or self._fit[0] != fit_key:
+            fit = self._encode(X0, y0)
+            self._fit = fit_key, fit.refinement
+            if n0 == X.shape[0]:  # the fit is the encoding (of y within 1e-9): no second pass
+                self._ctx = fit
+                return
+        self._ctx = self._encode(X, y, refinement=self._fit[1])
+
+    @torch.no_grad()
+    def _encode(self, X: Tensor, y: Tensor, refinement=None):
+        """The prior's encoding of ``n x d`` points and their ``n`` values (padded inputs,
+        float32 values, the space's choices)."""
+        return self.model.encode(self._pad(X)[None], y.float()[None], choices=self._choices, refinement=refinement)
 
     def _context(self):
         if self._ctx is None:
