@@ -134,7 +134,7 @@ def fine_tune(
     in ``paths`` and write ``out``; returns the summary the checkpoint records."""
     from npopt.neural.checkpoints import load_model, prior_path, save_checkpoint
     from npopt.neural.priors import sample_sizes, sample_tasks
-    from npopt.neural.train import checkpoint_setup
+    from npopt.neural.train import checkpoint_setup, ctrl_c_between_steps
 
     if steps < 1:
         raise TransferError("--steps must be at least 1")
@@ -164,22 +164,25 @@ def fine_tune(
     before = held_out_ll(model, scored, choices, pad_value)
     opt = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE, weight_decay=0.0)
     start = time.perf_counter()
-    for step in range(1, steps + 1):
-        model.train()
-        if float(torch.rand(1, generator=g)) < synthetic_ratio:
-            tb = sample_tasks(setup.prior, BATCH, *sample_sizes(setup.prior, g, space.dim), g,
-                              active_dims=space.dim).float()
-            xc, yc, xt, yt, ch = tb.xc, tb.yc, tb.xt, tb.yt, tb.choices
-        else:
-            xc, yc, xt, yt = _split_batch(train_tasks, g, model.config.x_dim, pad_value, BATCH)
-            ch = choices
-        loss = model.loss(xc, yc, xt, yt, setup.train.marginal_weight, ch)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), setup.train.grad_clip)
-        opt.step()
-        if on_step:
-            on_step({"step": step, "steps": steps, "loss": loss.item(), "held_out_ll_before": before})
+    with ctrl_c_between_steps() as stop_requested:
+        for step in range(1, steps + 1):
+            model.train()
+            if float(torch.rand(1, generator=g)) < synthetic_ratio:
+                tb = sample_tasks(setup.prior, BATCH, *sample_sizes(setup.prior, g, space.dim), g,
+                                  active_dims=space.dim).float()
+                xc, yc, xt, yt, ch = tb.xc, tb.yc, tb.xt, tb.yt, tb.choices
+            else:
+                xc, yc, xt, yt = _split_batch(train_tasks, g, model.config.x_dim, pad_value, BATCH)
+                ch = choices
+            loss = model.loss(xc, yc, xt, yt, setup.train.marginal_weight, ch)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), setup.train.grad_clip)
+            opt.step()
+            if on_step:
+                on_step({"step": step, "steps": steps, "loss": loss.item(), "held_out_ll_before": before})
+            if stop_requested():  # Ctrl-C: stop between steps (see ctrl_c_between_steps)
+                raise KeyboardInterrupt
     model.eval()
     after = held_out_ll(model, scored, choices, pad_value)
     transfer = {
