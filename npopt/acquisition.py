@@ -104,7 +104,8 @@ def candidate_set(
         dim: input dimension ``d``.
         generator: randomness for the Sobol scramble and the perturbations.
         X: ``n x d`` observed points (optional), y: ``n`` standardised values.
-        n_space_filling: number of Sobol points (default grows with ``d``).
+        n_space_filling: number of Sobol points (default grows with ``d``; 0: none, only
+            the perturbations, which then need ``X`` and ``y``).
         n_best: how many of the best observations get local perturbations.
         choices: per coordinate, the number of categories ``C >= 2`` of a categorical
             coordinate, 0 otherwise (``d`` entries; default: no categoricals).
@@ -119,8 +120,12 @@ def candidate_set(
     if n_space_filling is None:
         n_space_filling = min(2048, 256 + 128 * dim) if lean else min(4096, 512 + 256 * dim)
     seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
-    sobol = torch.quasirandom.SobolEngine(dim, scramble=True, seed=seed)
-    parts = [sobol.draw(n_space_filling, dtype=torch.float64)]
+    parts = []
+    if n_space_filling:
+        sobol = torch.quasirandom.SobolEngine(dim, scramble=True, seed=seed)
+        parts.append(sobol.draw(n_space_filling, dtype=torch.float64))
+    elif X is None or y is None or not X.shape[0]:
+        raise ValueError("a candidate set without space-filling points needs observations to perturb")
     if X is not None and y is not None and X.shape[0] > 0:
         best = X[torch.argsort(y)[:n_best]]  # k x d
         per = (16 if lean else 64) * dim
@@ -287,7 +292,8 @@ def thompson_ranked(
             that same draw, for surrogates with differentiable :meth:`~Surrogate.paths`
             (never on a grid; 0: off). Default: :data:`POLISH_STEPS` for ``d >= 2``, 0 in 1-D, where the
             candidates already resolve a draw's minimum (polishing measured slightly
-            worse on Forrester and cost 3x the time).
+            worse on Forrester and cost 3x the time), and 0 where the surrogate's local
+            search applies (:attr:`~Surrogate.local_search_dim`).
         grid: ``candidates`` are the only points allowed (e.g. a benchmark's fixed grid):
             every pick is one of them and nothing is polished.
         choices: per coordinate, the number of categories ``C >= 2`` of a categorical
@@ -310,14 +316,18 @@ def thompson_ranked(
     if grid and candidates is None:
         raise ValueError("grid=True needs the grid as candidates")
     movable = None if choices is None else torch.tensor([c < 2 for c in choices], dtype=torch.float64)  # d
+    # a surrogate that trusts its draws only near its data, in a space of this many inputs:
+    # search the perturbations of the best points, unpolished
+    local_search = (candidates is None and surrogate.local_search_dim is not None
+                    and dim >= surrogate.local_search_dim and X.shape[0] >= max(1, surrogate.min_observations))
     if polish_steps is None:
-        polish_steps = POLISH_STEPS if dim >= 2 else 0
+        polish_steps = POLISH_STEPS if dim >= 2 and not local_search else 0
     if grid or (movable is not None and not movable.any()):
         polish_steps = 0
     if candidates is None:
         local = surrogate.local_candidates
         candidates = candidate_set(dim, generator, X if local else None, y if local else None, choices=choices,
-                                   lean=surrogate.lean_candidates)
+                                   lean=surrogate.lean_candidates, n_space_filling=0 if local_search else None)
     candidates = candidates.to(torch.float64)
     if snap is not None and not grid:
         candidates = snap(candidates)  # points that stand for the same parameters coincide

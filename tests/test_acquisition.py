@@ -191,3 +191,37 @@ def test_the_closeness_test_agrees_with_the_full_distance_matrix(dim):
     expected = torch.cdist(cands, points).min(dim=1).values <= radius
     got = _too_close(cands, points, radius)
     assert torch.equal(got, expected) and 300 <= int(expected.sum()) < cands.shape[0]
+
+
+class LocalBowl(Bowl):
+    """The bowl, from a surrogate that trusts its draws only near its data from 7-D on."""
+
+    local_search_dim = 7
+
+
+def test_in_high_dimensions_a_local_search_surrogate_picks_an_unpolished_perturbation():
+    dim = 10
+    g = torch.Generator().manual_seed(0)
+    X = torch.rand(12, dim, generator=g, dtype=torch.float64) * 0.5  # data in the lower half
+    y = torch.randn(12, generator=g, dtype=torch.float64)
+    surrogate = LocalBowl([0.95] * dim)  # the draws' minimum: a far corner
+    point = thompson_suggest(surrogate, X, y, 1, torch.Generator().manual_seed(5))[0]
+    assert not surrogate.made  # no paths asked for: no polish
+    local = candidate_set(dim, torch.Generator().manual_seed(5), X, y, n_space_filling=0)
+    assert bool((local == point).all(-1).any())  # the pick is one of the perturbations
+    nearest = torch.cdist(point[None], X[torch.argsort(y)[:5]]).min()
+    assert float(nearest) < float(torch.cdist(point[None], surrogate.target[None])[0, 0])  # near the data
+    # the same surrogate below its local-search dimension: space-filling points and polish
+    low = LocalBowl([0.95] * 6)
+    point6 = thompson_suggest(low, X[:, :6], y, 1, torch.Generator().manual_seed(5))[0]
+    assert low.made and float((point6 - 0.95).abs().max()) < 0.05  # polished into the far corner
+
+
+def test_a_candidate_set_of_perturbations_only_needs_observations():
+    with pytest.raises(ValueError, match="needs observations"):
+        candidate_set(3, torch.Generator().manual_seed(0), n_space_filling=0)
+    X = torch.full((2, 3), 0.5, dtype=torch.float64)
+    local = candidate_set(3, torch.Generator().manual_seed(0), X, torch.zeros(2, dtype=torch.float64),
+                          n_space_filling=0)
+    assert local.shape == (3 * 2 * 64 * 3, 3)  # 3 scales x 2 best points x 64 d, no Sobol points
+    assert float((local - 0.5).abs().max()) < 0.15 * 6  # all around the observations
