@@ -93,3 +93,19 @@ done
 "$NPOPT" benchmark --suite synthetic --problems ackley10,levy10,hartmann6_12,styblinski16 --vs "" --repeats 5 --seed 0 \
     --runs "$F/synthetic.runs.jsonl" --json "$F/synthetic_highd.json"
 "$NPOPT" benchmark --suite gp1d --vs "" --functions 100 --seed 0 --json "$F/gp1d.json"
+
+# local search from 6 parameters on (benchmarks/results/local_search/README.md)
+L="$R/local_search"
+P=ackley10,levy10,hartmann6_12,styblinski16
+"$NPOPT" benchmark --suite synthetic --problems $P --vs random --repeats 5 --seed 0 --runs "$L/synthetic_highd.runs.jsonl" \
+    --json "$L/synthetic_highd_seed0.json"
+"$NPOPT" benchmark --suite synthetic --problems $P --vs gp,random --repeats 5 --seed 1 --runs "$L/synthetic_highd.runs.jsonl" \
+    --json "$L/synthetic_highd_seed1.json"
+for seed in 0 1; do
+    "$NPOPT" benchmark --suite synthetic --problems hartmann6 --vs "" --repeats 10 --seed "$seed" --runs "$L/six_params.runs.jsonl"
+    "$NPOPT" benchmark --suite mixed --problems mix6 --vs "" --repeats 10 --seed "$seed" --runs "$L/six_params.runs.jsonl"
+done
+"$NPOPT" benchmark --suite synthetic --problems hartmann6 --vs gp,random --repeats 10 --seed 2 --runs "$L/seed2.runs.jsonl" \
+    --json "$L/hartmann6_seed2.json"
+"$NPOPT" benchmark --suite mixed --problems mix6 --vs random --repeats 10 --seed 2 --runs "$L/seed2.runs.jsonl" \
+    --json "$L/mix6_seed2.json"

@@ -35,9 +35,9 @@ class Surrogate(ABC):
     #: From this many inputs on, Thompson sampling searches each draw only among
     #: perturbations of the best observations, without the space-filling points and
     #: without the gradient polish (``None``: never). For a surrogate whose draws are
-    #: trustworthy near its data but not across a high-dimensional cube (the NP above 6-D:
-    #: away from the data its draws are the prior's few hundred sinusoids, whose minima
-    #: sit on the faces of the cube).
+    #: trustworthy near its data but not across a high-dimensional cube (the NP from 6-D
+    #: on: away from the data its draws are the prior's few hundred sinusoids, and the
+    #: polish walks their minima onto the faces of the cube).
     local_search_dim: int | None = None
     #: Per unit-cube coordinate, the number of choices ``C`` of a categorical parameter
     #: (0 for float and int coordinates); empty: every coordinate is continuous. Choice

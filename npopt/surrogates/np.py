@@ -44,7 +44,7 @@ class NPSurrogate(Surrogate):
     name = "np"
     min_observations = 1
     lean_candidates = True
-    local_search_dim = 7  # measured on the 8-16-D problems: see README, "8-16 dimensions"
+    local_search_dim = 6  # measured: benchmarks/results/local_search/README.md
 
     def __init__(self, checkpoint: str | Path, dim: int | None = None, choices=None) -> None:
         from npopt.errors import NoPriorError
