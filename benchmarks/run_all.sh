@@ -109,3 +109,9 @@ done
     --json "$L/hartmann6_seed2.json"
 "$NPOPT" benchmark --suite mixed --problems mix6 --vs random --repeats 10 --seed 2 --runs "$L/seed2.runs.jsonl" \
     --json "$L/mix6_seed2.json"
+
+# the wider basis from 7 parameters on (benchmarks/results/wide_basis/README.md)
+for seed in 1 0; do
+    "$NPOPT" benchmark --suite synthetic --problems $P --vs "" --repeats 5 --seed "$seed" \
+        --runs "$R/wide_basis/synthetic_highd.runs.jsonl" --json "$R/wide_basis/synthetic_highd_seed$seed.json"
+done

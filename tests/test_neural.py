@@ -10,7 +10,7 @@ import torch
 
 from npopt.errors import CheckpointError
 from npopt.neural.checkpoints import load_model, save_checkpoint
-from npopt.neural.model import NeuralProcess, NPConfig, lowrank_gaussian_logpdf
+from npopt.neural.model import NeuralProcess, NPConfig, lowrank_gaussian_logpdf, spread_power
 from npopt.neural.priors import Dist, Family, PriorConfig, oracle_log_likelihood, sample_tasks
 
 TINY = dict(x_dim=1, d_model=32, n_heads=2, encoder_layers=1, decoder_hidden=32, fourier_features=4, spectral="fixed",
@@ -351,3 +351,30 @@ def test_the_decoder_mean_is_the_mlp_on_the_target_and_the_summary():
         r = model.query(model.inputs(tb.xt, None))
         s = ctx.summary[:, None, :].expand(-1, tb.xt.shape[1], -1)
         torch.testing.assert_close(mean, model.decoder(torch.cat([r, s], -1))[..., 0])
+
+
+def test_a_widened_basis_shares_the_networks_and_expresses_the_kernel_with_less_error():
+    model = tiny_model(x_dim=3, **ARD)
+    wide = model.widened(2048)
+    assert model.base_freqs.shape == (16, 3) and wide.base_freqs.shape == (2048, 3)  # the original kept
+    assert all(p is q for p, q in zip(model.parameters(), wide.parameters(), strict=True))  # the same networks
+    tb = tasks(x_dim=3)
+    narrow_amp, wide_amp = model.summarise(tb.xc, tb.yc).amp, wide.summarise(tb.xc, tb.yc).amp
+    assert wide_amp.shape == (4, 2048)
+    for a, b in ((narrow_amp[:, :8], wide_amp[:, :1024]), (narrow_amp[:, 8:], wide_amp[:, 1024:])):
+        assert torch.allclose(a.pow(2).sum(-1), b.pow(2).sum(-1), rtol=1e-5)  # each family's power kept
+    small = model.widened(64)  # a whole encoding (z has 128 entries)
+    assert small.encode(tb.xc, tb.yc).z_mean.shape == (4, 128)
+    assert torch.isfinite(small.log_likelihood(tb.xc, tb.yc, tb.xt, tb.yt)).all()
+    # the Gaussian half with unit power expresses exp(-|x - x'|^2 / 2) (lengthscale 1):
+    # the wide basis with far less sampling error than the trained 16 frequencies
+    x = torch.rand(1, 30, 3, generator=torch.Generator().manual_seed(3)) * 2
+    exact = torch.exp(-0.5 * torch.cdist(x[0], x[0]).pow(2))
+    amp = torch.cat([torch.full((1, 8), 8 ** -0.5), torch.zeros(1, 8)], -1)
+    errors = []
+    for m, a in ((model, amp), (wide, spread_power(amp, 2048))):
+        phi = m.waves(x, a, torch.zeros(1, 3))[0]
+        errors.append(float((phi @ phi.T - exact).abs().mean()))
+    assert errors[1] < 0.05 and errors[1] < errors[0] / 3, errors
+    with pytest.raises(ValueError, match="only an 'ard'"):
+        tiny_model(x_dim=3).widened(64)

@@ -377,3 +377,21 @@ def test_the_np_draws_over_the_lean_candidate_set():
     lean = candidate_set(4, torch.Generator().manual_seed(0), X, y, lean=True)
     assert lean.shape[0] * 2 < full.shape[0] and lean.shape[0] == 768 + 5 * 3 * 64
     assert make_surrogate("np", 4).lean_candidates and not make_surrogate("gp", 4).lean_candidates
+
+
+def test_spaces_of_seven_or_more_parameters_get_the_widened_prior():
+    from npopt.surrogates.np import WIDE_FEATURES, WIDE_FROM_DIM, NPSurrogate
+
+    wide = NPSurrogate.for_dim(WIDE_FROM_DIM)
+    narrow = NPSurrogate.for_dim(6, choices=[0, 0, 0, 0, 0, 3])  # the same prior (np16d), a 6-D space
+    assert wide.model.base_freqs.shape[0] == WIDE_FEATURES
+    assert narrow.model.base_freqs.shape[0] == narrow.model.config.spectral_features < WIDE_FEATURES
+    assert NPSurrogate.for_dim(WIDE_FROM_DIM).model.base_freqs.shape[0] == WIDE_FEATURES  # cache untouched
+    X, y = data(10, n=20)
+    surrogate = NPSurrogate.for_dim(10)
+    surrogate.condition(X, y)
+    cands = torch.rand(50, 10, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    draws = surrogate.sample(cands, 2, torch.Generator().manual_seed(2))
+    again = surrogate.paths(2, torch.Generator().manual_seed(2))(cands)
+    assert draws.shape == (2, 50) and torch.allclose(draws, again, atol=1e-5)
+    assert float(surrogate._context().z_mean.shape[-1]) == 2 * WIDE_FEATURES

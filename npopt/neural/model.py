@@ -24,6 +24,7 @@ width, ``K`` spectral frequencies, ``R = 2K`` latent size, ``S`` function draws.
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import asdict, dataclass, fields
 
@@ -208,16 +209,38 @@ class NeuralProcess(nn.Module):
             # random Fourier features of ARD kernels: angular frequency = base / lengthscale per
             # dimension; half the bases are standard normal (the RBF spectrum), half Student-t
             # with 5 degrees of freedom (the Matern-5/2 spectrum); the amplitudes weigh them
-            base = torch.randn(K, c.x_dim, generator=g)
-            chi2 = torch.randn(K - K // 2, 5, generator=g).pow(2).sum(-1) / 5
-            base[K // 2:] /= chi2.sqrt()[:, None]
-            self.register_buffer("base_freqs", base)  # K x d
+            self.register_buffer("base_freqs", spectral_bases(K, c.x_dim, g))  # K x d
             self.to_lengthscale = mlp(S, D, c.x_dim, 1)
             if c.max_choices:
                 # random features of the Hamming kernel: a fixed standard-normal phase per
                 # feature, input and choice (see `waves`)
                 self.register_buffer("cat_phases", torch.randn(K, c.x_dim, c.max_choices, generator=g))  # K x d x C
         self.to_amplitude = mlp(S, D, K, 1)  # a learned spectral density per task
+
+    def base_freqs_width(self) -> int:
+        """The number of frequencies ``K`` of the basis in use (``spectral_features``, or
+        more in a :meth:`widened` model)."""
+        return self.base_freqs.shape[0] if self.config.spectral == "ard" else self.config.spectral_features
+
+    def widened(self, features: int) -> NeuralProcess:
+        """This NP with a basis of ``features`` random frequencies instead of its trained
+        ``K``, for inference: the same networks (shared, not copied), new base frequencies
+        and categorical phases drawn the same way (half Gaussian, half Student-t; seed 1),
+        and each family's amplitude power, as the network proposes it, spread evenly over
+        its new frequencies (:func:`spread_power`). The kernel such a basis expresses is
+        the same ARD kernel with less sampling error: 128 random frequencies cannot express
+        the kernels of 10-16-D functions at the lengthscales they need (README, "8-16
+        dimensions"). The evidence refinement, the noise choice and ``z`` use the wide basis."""
+        c = self.config
+        if c.spectral != "ard":
+            raise ValueError("only an 'ard' spectral basis can be widened")
+        wide = copy.copy(self)  # shares the networks' parameters and submodules
+        wide._buffers = dict(self._buffers)  # but not the basis
+        g = torch.Generator().manual_seed(1)
+        wide.base_freqs = spectral_bases(features, c.x_dim, g)
+        if c.max_choices:
+            wide.cat_phases = torch.randn(features, c.x_dim, c.max_choices, generator=g)
+        return wide
 
     # ----------------------------------------------------------------- encoding
     def inputs(self, x: Tensor, choices: Tensor | None) -> Tensor:
@@ -296,6 +319,8 @@ class NeuralProcess(nn.Module):
         if c.count_feature:  # B x (D+1): the aggregate plus log(n)
             summary = torch.cat([summary, summary.new_full((summary.shape[0], 1), math.log(xs.shape[1]) / 4)], -1)
         amp = F.softplus(self.to_amplitude(summary)) / math.sqrt(c.spectral_features)  # B x K
+        if self.base_freqs_width() != c.spectral_features:  # a widened basis (:meth:`widened`)
+            amp = spread_power(amp, self.base_freqs_width())
         ctx = Context(summary, summary.new_zeros(0), summary.new_zeros(0), summary.new_zeros(0), amp, choices=choices)
         if c.spectral == "ard":
             ctx.log_ls = LOG_LS_MID + LOG_LS_HALF_RANGE * torch.tanh(self.to_lengthscale(summary) / LOG_LS_HALF_RANGE)
@@ -592,6 +617,24 @@ class FunctionPaths:
         """Draw ``i`` at ``x`` (``k x d``): ``k`` values, differentiable in ``x``."""
         m_t, phi = self.model.basis(self.ctx, x[None])
         return m_t[0] + phi[0] @ self.z[i]
+
+
+def spectral_bases(K: int, x_dim: int, generator: torch.Generator) -> Tensor:
+    """``K x x_dim`` base frequencies of the ARD basis: the first ``K // 2`` standard
+    normal (the RBF spectrum), the rest Student-t with 5 degrees of freedom (Matern-5/2)."""
+    base = torch.randn(K, x_dim, generator=generator)
+    chi2 = torch.randn(K - K // 2, 5, generator=generator).pow(2).sum(-1) / 5
+    base[K // 2:] /= chi2.sqrt()[:, None]
+    return base
+
+
+def spread_power(amp: Tensor, width: int) -> Tensor:
+    """``B x K`` amplitudes of a basis of ``K`` frequencies (first half Gaussian, second
+    Student-t) as ``B x width`` amplitudes of a wider one: each half's total power
+    ``sum amp^2`` spread evenly over that half's new frequencies."""
+    K = amp.shape[-1]
+    halves = ((amp[:, :K // 2], width // 2), (amp[:, K // 2:], width - width // 2))
+    return torch.cat([(a.pow(2).sum(-1, keepdim=True) / n).sqrt().expand(-1, n) for a, n in halves], -1)
 
 
 def pad_inputs(X: Tensor, x_dim: int, pad_value: float) -> Tensor:
