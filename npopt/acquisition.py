@@ -120,13 +120,14 @@ def candidate_set(
     if n_space_filling is None:
         n_space_filling = min(2048, 256 + 128 * dim) if lean else min(4096, 512 + 256 * dim)
     seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
+    observed = X is not None and y is not None and X.shape[0] > 0
     parts = []
     if n_space_filling:
         sobol = torch.quasirandom.SobolEngine(dim, scramble=True, seed=seed)
         parts.append(sobol.draw(n_space_filling, dtype=torch.float64))
-    elif X is None or y is None or not X.shape[0]:
+    elif not observed:
         raise ValueError("a candidate set without space-filling points needs observations to perturb")
-    if X is not None and y is not None and X.shape[0] > 0:
+    if observed:
         best = X[torch.argsort(y)[:n_best]]  # k x d
         per = (16 if lean else 64) * dim
         for scale in (0.01, 0.05, 0.15):
@@ -318,8 +319,9 @@ def thompson_ranked(
     movable = None if choices is None else torch.tensor([c < 2 for c in choices], dtype=torch.float64)  # d
     # a surrogate that trusts its draws only near its data, in a space of this many inputs:
     # search the perturbations of the best points, unpolished
-    local_search = (candidates is None and surrogate.local_search_dim is not None
-                    and dim >= surrogate.local_search_dim and X.shape[0] >= max(1, surrogate.min_observations))
+    conditioned = X.shape[0] >= max(1, surrogate.min_observations)  # else the draws are uniform
+    local_search = (candidates is None and conditioned and surrogate.local_candidates
+                    and surrogate.local_search_dim is not None and dim >= surrogate.local_search_dim)
     if polish_steps is None:
         polish_steps = POLISH_STEPS if dim >= 2 and not local_search else 0
     if grid or (movable is not None and not movable.any()):
@@ -338,7 +340,7 @@ def thompson_ranked(
         blocked |= _too_close(candidates, avoid.reshape(-1, dim), radius)
 
     paths = None
-    if X.shape[0] < max(1, surrogate.min_observations):
+    if not conditioned:
         draws = torch.rand(n, candidates.shape[0], generator=generator, dtype=torch.float64)
     else:
         surrogate.condition(X, y)

@@ -319,8 +319,9 @@ class NeuralProcess(nn.Module):
         if c.count_feature:  # B x (D+1): the aggregate plus log(n)
             summary = torch.cat([summary, summary.new_full((summary.shape[0], 1), math.log(xs.shape[1]) / 4)], -1)
         amp = F.softplus(self.to_amplitude(summary)) / math.sqrt(c.spectral_features)  # B x K
-        if self.base_freqs_width() != c.spectral_features:  # a widened basis (:meth:`widened`)
-            amp = spread_power(amp, self.base_freqs_width())
+        width = self.base_freqs_width()
+        if width != c.spectral_features:  # a widened basis (:meth:`widened`)
+            amp = spread_power(amp, width)
         ctx = Context(summary, summary.new_zeros(0), summary.new_zeros(0), summary.new_zeros(0), amp, choices=choices)
         if c.spectral == "ard":
             ctx.log_ls = LOG_LS_MID + LOG_LS_HALF_RANGE * torch.tanh(self.to_lengthscale(summary) / LOG_LS_HALF_RANGE)

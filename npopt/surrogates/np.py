@@ -147,7 +147,7 @@ class NPSurrogate(Surrogate):
 
 #: Spaces of at least this many parameters get the prior with a basis of
 #: :data:`WIDE_FEATURES` frequencies (:meth:`NeuralProcess.widened`) instead of its trained
-#: 128: measured on the 8-16-D problems (benchmarks/results/local_search/README.md).
+#: 128: measured on the 8-16-D problems (benchmarks/results/wide_basis/README.md).
 WIDE_FROM_DIM = 7
 WIDE_FEATURES = 512
 
