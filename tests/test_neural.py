@@ -353,6 +353,33 @@ def test_the_decoder_mean_is_the_mlp_on_the_target_and_the_summary():
         torch.testing.assert_close(mean, model.decoder(torch.cat([r, s], -1))[..., 0])
 
 
+def test_the_kernel_form_of_the_latent_posterior_is_the_same_posterior(monkeypatch):
+    import npopt.neural.model as model_module
+
+    wide = tiny_model(x_dim=3, **ARD).widened(64)  # R = 128 basis functions, 8 context points
+    tb = tasks(x_dim=3)
+    xc, yc, xt = tb.xc[:1], tb.yc[:1], tb.xt[:1]
+    monkeypatch.setattr(model_module, "KERNEL_FORM_FROM", 128)
+    with torch.no_grad():
+        kernel = wide.encode(xc, yc)
+    assert kernel.z_factor is None and kernel.z_kernel is not None  # the n x n form was taken
+    assert wide.encode(xc, yc).z_kernel is None  # with gradients (training): the R x R form
+    monkeypatch.setattr(model_module, "KERNEL_FORM_FROM", 10**9)
+    with torch.no_grad():
+        square = wide.encode(xc, yc)
+    assert square.z_kernel is None
+    assert torch.allclose(kernel.z_mean, square.z_mean, atol=1e-5)
+    W, w = (t.double() for t in kernel.z_kernel)
+    S = torch.eye(128, dtype=torch.float64) - W[0] @ torch.diag(w[0]) @ W[0].T
+    L = square.z_factor[0].double()
+    assert torch.allclose(S @ S.T, L @ L.T, atol=1e-5)  # the same covariance, another square root
+    assert not torch.allclose(S, L, atol=1e-3)
+    for a, b in zip(wide.predict_from(kernel, xt[0]), wide.predict_from(square, xt[0]), strict=True):
+        assert torch.allclose(a, b, atol=1e-5)
+    z = wide.paths_from(kernel, 20000, torch.Generator().manual_seed(0)).z.double()  # draws: S's covariance
+    assert (torch.cov(z.T) - L @ L.T).abs().max() < 0.05
+
+
 def test_a_widened_basis_shares_the_networks_and_expresses_the_kernel_with_less_error():
     model = tiny_model(x_dim=3, **ARD)
     wide = model.widened(2048)

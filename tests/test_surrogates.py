@@ -395,3 +395,42 @@ def test_spaces_of_seven_or_more_parameters_get_the_widened_prior():
     again = surrogate.paths(2, torch.Generator().manual_seed(2))(cands)
     assert draws.shape == (2, 50) and torch.allclose(draws, again, atol=1e-5)
     assert surrogate._context().z_mean.shape[-1] == 2 * WIDE_FEATURES
+
+
+def _conditioned_np(dim, X, y, choices=None, **settings):
+    """The shipped NP for ``dim`` inputs, its config changed by ``settings``, conditioned."""
+    import copy
+    import dataclasses
+
+    from npopt.acquisition import standardise
+
+    s = make_surrogate("np", dim, choices=choices)
+    if settings:
+        s.model = copy.copy(s.model)  # the cached prior stays as shipped
+        s.model.config = dataclasses.replace(s.model.config, **settings)
+    s.condition(X, standardise(y))
+    return s._context()
+
+
+def test_the_refinement_may_lower_the_noise_below_the_trained_floor_on_noise_free_data():
+    X = torch.rand(30, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    y = torch.sin(6 * X[:, 0]) + torch.cos(4 * X[:, 1]) + X[:, 0] ** 2  # smooth, no noise
+    shipped = _conditioned_np(2, X, y)
+    assert shipped.noise.item() < 0.004  # below the network's floor min_std = 0.005
+    assert shipped.noise.item() >= 0.0005 * (1 - 1e-6)  # not below refine_min_std
+    assert _conditioned_np(2, X, y, refine_min_std=0.005).noise.item() >= 0.005 * (1 - 1e-6)
+
+
+def test_a_categorical_whose_choices_barely_matter_gets_a_long_lengthscale_from_few_points():
+    g = torch.Generator().manual_seed(0)
+    X = torch.rand(12, 2, generator=g, dtype=torch.float64)
+    c = torch.randint(0, 4, (12,), generator=g)
+    Xc = torch.cat([X, ((c + 0.5) / 4).double()[:, None]], 1)
+    y = torch.sin(6 * X[:, 0]) + torch.cos(4 * X[:, 1]) + 0.01 * c  # the choice adds almost nothing
+
+    def correlation(ctx):  # between two different choices: exp(-1 / l), l = 4 exp(log_ls)
+        return math.exp(-1 / (4 * ctx.log_ls[0, 2].exp().item()))
+
+    assert correlation(_conditioned_np(3, Xc, y, choices=(0, 0, 4))) > 0.95
+    # on the continuous inputs' leash the categorical stays near the trained range (<= 0.82)
+    assert correlation(_conditioned_np(3, Xc, y, choices=(0, 0, 4), refine_cat_prior_std=1.0)) < 0.9

@@ -68,6 +68,12 @@ class NPConfig:
     refine_lr: float = 0.1  # their step size (Adam, on log lengthscales, log signal scale, log noise)
     refine_prior_std: float = 1.0  # sd of the Gaussian that keeps refined log values near the network's
     refine_max_points: int = 128  # refine on at most this many context points (a fixed random subset)
+    # the refinement may lower the noise std to this, below min_std (training's floor); measured in
+    # benchmarks/results/refine_leash: at 0.005 sharp optima (Branin, Hartmann3) stayed blurred
+    refine_min_std: float = 0.0005
+    # the sd of that Gaussian for categorical inputs' log lengthscales: looser, as training drew
+    # categorical correlations of at most 0.82 and real choices often share more (refine_leash)
+    refine_cat_prior_std: float = 3.0
     summary_max_points: int = 128  # inference: encode the summary from at most this many points (0: all)
     count_feature: bool = True  # give the heads log(n): mean aggregation alone hides n
     noise_grid: int = 8  # noise from the context's exact evidence over this many levels
@@ -160,12 +166,15 @@ class Context:
 
     summary: Tensor  # B x S, the mean-aggregated representation s (plus log n)
     z_mean: Tensor  # B x R
-    z_factor: Tensor  # B x R x R, S with Cov(z | C) = S S^T
+    z_factor: Tensor | None  # B x R x R, S with Cov(z | C) = S S^T; None in the kernel form
     noise: Tensor  # B, observation-noise std (set by the evidence grid)
     amp: Tensor  # B x K, amplitudes of the spectral basis
     log_ls: Tensor | None = None  # B x d, log ARD lengthscales (spectral "ard")
     choices: Tensor | None = None  # d, choices of each categorical input (0: continuous); None: all continuous
     refinement: Refinement | None = None  # the evidence refinement's corrections, if it ran
+    # the kernel form of Cov(z | C) (:meth:`NeuralProcess.z_posterior_kernel`): W (B x R x n)
+    # and w (B x n) with S = I - W diag(w) W^T symmetric, S S^T = Cov(z | C)
+    z_kernel: tuple[Tensor, Tensor] | None = None
 
 
 @dataclass
@@ -281,7 +290,9 @@ class NeuralProcess(nn.Module):
                 shared by the batch; categorical coordinates are ``(i + 0.5) / C``.
             refinement: corrections found by an earlier refinement (``ctx.refinement`` of
                 an encoding of part of this context), applied to this context's proposal
-                instead of refining again.
+                instead of refining again; all but the noise's, which this context's own
+                evidence chooses (a noise the earlier points refined far down would else
+                stay down after a surprising new point).
         """
         c = self.config
         ctx = self.summarise(xc, yc, choices)
@@ -295,11 +306,15 @@ class NeuralProcess(nn.Module):
         self.choose_noise(ctx, gram, proj, resid.pow(2).sum(-1), n, psi=psi, resid=resid)
         steps = c.refine_steps if refine_steps is None else refine_steps
         if c.spectral == "ard" and (refinement is not None or steps):
-            if refinement is None:
+            kept = refinement is not None
+            if not kept:
                 refinement = self._refine(ctx, xc, resid, steps)
-            self._apply(ctx, refinement)
+            self._apply(ctx, refinement, noise=not kept)
             psi = self.waves(xc, ctx.amp, ctx.log_ls, ctx.choices).double()
             gram = None  # the basis moved
+        if gram is None and use_kernel_form(n, psi.shape[-1]):
+            self.z_posterior_kernel(ctx, psi, resid)
+            return ctx
         if gram is None:
             gram, proj = context_sums(psi, resid)
         self.z_posterior(ctx, gram, proj)
@@ -355,6 +370,34 @@ class NeuralProcess(nn.Module):
         ctx.z_mean = torch.cholesky_solve(rhs, L)[..., 0].to(dtype)  # B x R
         eye = torch.eye(R, dtype=torch.float64).expand_as(L)
         ctx.z_factor = torch.linalg.solve_triangular(L, eye, upper=False).transpose(1, 2).to(dtype)  # L^-T
+        ctx.z_kernel = None
+
+    def z_posterior_kernel(self, ctx: Context, psi: Tensor, resid: Tensor) -> None:
+        """:meth:`z_posterior` from the ``n x n`` kernel of fewer points than features.
+
+        With ``Psi Psi^T = U diag(mu) U^T``, ``W = Psi^T U`` and ``s = sqrt(mu + noise^2)``:
+        ``E z = W diag(1 / s^2) U^T r`` and ``Cov z = (I + Psi^T Psi / noise^2)^-1 = S S^T`` with the
+        symmetric ``S = I - W diag(w) W^T``, ``w = 1 / (s (s + noise))`` (finite as ``mu -> 0``).
+        ``O(n^2 R)`` instead of :meth:`z_posterior`'s ``O(R^3)``; the same posterior (no
+        gradients: an eigendecomposition; training takes :meth:`z_posterior`)."""
+        psi, resid = psi.double(), resid.double()  # B x n x R, B x n
+        var = ctx.noise.double()[:, None] ** 2  # B x 1
+        mu, U = torch.linalg.eigh(psi @ psi.transpose(1, 2))  # B x n, B x n x n
+        s2 = mu.clamp_min(0.0) + var  # B x n
+        W = psi.transpose(1, 2) @ U  # B x R x n
+        dtype = ctx.summary.dtype
+        coef = (U.transpose(1, 2) @ resid[..., None])[..., 0] / s2  # B x n
+        ctx.z_mean = (W @ coef[..., None])[..., 0].to(dtype)  # B x R
+        ctx.z_factor = None
+        ctx.z_kernel = W.to(dtype), (1.0 / (s2.sqrt() * (s2.sqrt() + var.sqrt()))).to(dtype)
+
+    @staticmethod
+    def _times_factor(ctx: Context, v: Tensor) -> Tensor:
+        """``v S`` for ``v``: ``B x m x R`` (``S`` symmetric in the kernel form; ``L^-T`` else)."""
+        if ctx.z_kernel is None:
+            return v @ ctx.z_factor
+        W, w = ctx.z_kernel
+        return v - ((v @ W) * w[:, None, :]) @ W.transpose(1, 2)
 
     # ----------------------------------------------------------------- the linear decoder
     def basis(self, ctx: Context, xt: Tensor) -> tuple[Tensor, Tensor]:
@@ -400,8 +443,10 @@ class NeuralProcess(nn.Module):
 
     def _refine(self, ctx: Context, xc: Tensor, resid: Tensor, steps: int) -> Refinement:
         """Move the ARD lengthscales, a signal scale and the noise of ``ctx`` uphill on the
-        context's exact log evidence, plus a Gaussian penalty (sd ``refine_prior_std``)
-        around the network's values: the network proposes, the data's evidence adjusts.
+        context's exact log evidence, plus a Gaussian penalty (sd ``refine_prior_std``;
+        ``refine_cat_prior_std`` for categorical inputs' lengthscales) around the network's
+        values: the network proposes, the data's evidence adjusts. The noise may go down to
+        ``refine_min_std``, below the network's floor ``min_std``.
 
         ``resid``: ``B x n`` context values minus the decoder's mean. This is the NP analogue
         of a GP's hyperparameter fit, but on the ``2K``-feature basis with a good starting
@@ -425,9 +470,11 @@ class NeuralProcess(nn.Module):
         delta = torch.zeros(log_ls0.shape[0], d + 2, dtype=torch.float64)
         d_ls, d_scale, d_noise = delta[:, :d], delta[:, d], delta[:, d + 1]  # views
         opt = Adam([delta], lr=c.refine_lr)
-        lo, hi = math.log(c.min_std), 0.0
+        lo, hi = math.log(c.refine_min_std), 0.0
         gradient = EvidenceGradient(self, xc.double(), resid.double(), ctx.choices)
-        prior_var = c.refine_prior_std**2
+        prior_var = torch.full((d + 2,), c.refine_prior_std**2, dtype=torch.float64)  # per entry of delta
+        if ctx.choices is not None:
+            prior_var[:d][ctx.choices > 0] = c.refine_cat_prior_std**2
         with torch.no_grad():
             for _ in range(steps):
                 log_noise = log_noise0 + d_noise
@@ -438,13 +485,15 @@ class NeuralProcess(nn.Module):
                 opt.step([delta / prior_var - grad])
         return Refinement(d_ls.clone(), d_scale.clone(), d_noise.clone())
 
-    def _apply(self, ctx: Context, refinement: Refinement) -> None:
-        """Add a refinement's corrections to the proposal in ``ctx`` (and keep them there)."""
+    def _apply(self, ctx: Context, refinement: Refinement, noise: bool = True) -> None:
+        """Add a refinement's corrections to the proposal in ``ctx`` (and keep them there);
+        the noise's only if ``noise``."""
         dtype = ctx.amp.dtype
-        lo, hi = math.log(self.config.min_std), 0.0
+        lo, hi = math.log(self.config.refine_min_std), 0.0
         ctx.log_ls = (ctx.log_ls.double() + refinement.log_ls).to(dtype)
         ctx.amp = (ctx.amp.double() * refinement.log_scale.exp()[:, None]).to(dtype)
-        ctx.noise = (ctx.noise.double().log() + refinement.log_noise).clamp(lo, hi).exp().to(dtype)
+        if noise:
+            ctx.noise = (ctx.noise.double().log() + refinement.log_noise).clamp(lo, hi).exp().to(dtype)
         ctx.refinement = refinement
 
     def linear_terms(self, ctx: Context, xt: Tensor) -> tuple[Tensor, Tensor, Tensor]:
@@ -452,11 +501,13 @@ class NeuralProcess(nn.Module):
         exact Gaussian marginal ``N(mean, U U^T + noise^2 I)`` of the decoder."""
         m_t, phi = self.basis(ctx, xt)
         mean = m_t + (phi @ ctx.z_mean[..., None])[..., 0]  # B x m
-        return mean, phi @ ctx.z_factor, ctx.noise
+        return mean, self._times_factor(ctx, phi), ctx.noise
 
     def _draw_z(self, ctx: Context, S: int, generator: torch.Generator | None) -> Tensor:
         eps = torch.randn((S, *ctx.z_mean.shape), generator=generator).to(ctx.z_mean)  # S x B x R
-        return ctx.z_mean + (ctx.z_factor @ eps[..., None])[..., 0]  # S x B x R
+        if ctx.z_kernel is None:
+            return ctx.z_mean + (ctx.z_factor @ eps[..., None])[..., 0]  # S x B x R
+        return ctx.z_mean + self._times_factor(ctx, eps.transpose(0, 1)).transpose(0, 1)  # S x B x R (S = S^T)
 
     # ----------------------------------------------------------------- likelihoods
     def log_likelihoods(self, xc: Tensor, yc: Tensor, xt: Tensor, yt: Tensor,
@@ -655,6 +706,19 @@ def fixed_subset(cap: int, *tensors: Tensor) -> tuple[Tensor, ...]:
         return tensors
     keep = torch.randperm(n, generator=torch.Generator().manual_seed(0))[:cap]
     return tuple(t[:, keep] for t in tensors)
+
+
+#: :meth:`NeuralProcess.encode` takes ``z``'s posterior in the kernel form
+#: (:meth:`~NeuralProcess.z_posterior_kernel`) from this many basis functions on, for contexts
+#: of fewer points than basis functions, outside training: the widened bases (1,024 and more)
+#: of 7+ parameters, where the ``R x R`` factor cost ~20 ms an ask. Below, the ``R x R`` form
+#: is kept (a few ms at R = 256), so that the committed runs of those spaces replay bit for bit.
+KERNEL_FORM_FROM = 1024
+
+
+def use_kernel_form(n: int, R: int) -> bool:
+    """Whether ``z``'s posterior from ``n`` points on ``R`` basis functions takes the kernel form."""
+    return R >= KERNEL_FORM_FROM and n < R and not torch.is_grad_enabled()
 
 
 def context_sums(psi: Tensor, r: Tensor) -> tuple[Tensor, Tensor]:

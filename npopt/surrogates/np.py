@@ -90,10 +90,11 @@ class NPSurrogate(Surrogate):
         return pad_inputs(X, self.model.config.x_dim, self.pad_value)
 
     def condition(self, X: Tensor, y: Tensor) -> None:
-        """Encode the observations. The basis hyperparameters (amplitudes, lengthscales,
-        noise; the costly evidence refinement) are those of the first ``n0 =``
-        :func:`refit_point` ``(n)`` observations, refitted as ``n`` passes each such point
-        and kept in between; the summary and ``z`` are always all ``n`` observations'.
+        """Encode the observations. The evidence refinement's corrections to the basis
+        hyperparameters (amplitudes, lengthscales; the costly part) are those of the first
+        ``n0 =`` :func:`refit_point` ``(n)`` observations, refitted as ``n`` passes each such
+        point and kept in between; the summary, the noise and ``z`` are always all ``n``
+        observations'.
 
         The kept fit is a function of those ``n0`` points only (their values re-standardised
         among themselves and rounded to 1e-9), so a fresh process (``npopt ask``) and a
