@@ -710,15 +710,17 @@ def fixed_subset(cap: int, *tensors: Tensor) -> tuple[Tensor, ...]:
 
 #: :meth:`NeuralProcess.encode` takes ``z``'s posterior in the kernel form
 #: (:meth:`~NeuralProcess.z_posterior_kernel`) from this many basis functions on, for contexts
-#: of fewer points than basis functions, outside training: the widened bases (1,024 and more)
-#: of 7+ parameters, where the ``R x R`` factor cost ~20 ms an ask. Below, the ``R x R`` form
-#: is kept (a few ms at R = 256), so that the committed runs of those spaces replay bit for bit.
+#: of at most half as many points, outside training: the widened bases (1,024 and more) of 7+
+#: parameters, where the ``R x R`` form costs ~60 ms (one thread; the kernel form 3 ms at
+#: n = 100, 33 ms at 400, 69 ms at 600, 159 ms at 800: the eigendecomposition overtakes it
+#: near n = R / 2). Below, the ``R x R`` form is kept (a few ms at R = 256), so that the
+#: committed runs of those spaces replay bit for bit.
 KERNEL_FORM_FROM = 1024
 
 
 def use_kernel_form(n: int, R: int) -> bool:
     """Whether ``z``'s posterior from ``n`` points on ``R`` basis functions takes the kernel form."""
-    return R >= KERNEL_FORM_FROM and n < R and not torch.is_grad_enabled()
+    return R >= KERNEL_FORM_FROM and 2 * n <= R and not torch.is_grad_enabled()
 
 
 def context_sums(psi: Tensor, r: Tensor) -> tuple[Tensor, Tensor]:
