@@ -115,3 +115,25 @@ for seed in 1 0; do
     "$NPOPT" benchmark --suite synthetic --problems $P --vs "" --repeats 5 --seed "$seed" \
         --runs "$R/wide_basis/synthetic_highd.runs.jsonl" --json "$R/wide_basis/synthetic_highd_seed$seed.json"
 done
+
+# the refinement's leash: noise floor 0.0005, categorical lengthscales on log sd 3
+# (benchmarks/results/refine_leash/README.md); the mixed suite with 10 seeds per seed set and
+# BoTorch's mixed GP on both (seed set 0's GP and random runs copied from $R/mixed.runs.jsonl)
+Q="$R/refine_leash"
+for seed in 0 1; do
+    "$NPOPT" benchmark --suite synthetic --problems forrester,branin,hartmann3,levy4,hartmann6 --vs "" --repeats 10 \
+        --seed "$seed" --runs "$Q/synthetic.runs.jsonl" --json "$Q/synthetic_low_seed$seed.json"
+    "$NPOPT" benchmark --suite synthetic --problems $P --vs "" --repeats 5 --seed "$seed" \
+        --runs "$Q/synthetic.runs.jsonl" --json "$Q/synthetic_highd_seed$seed.json"
+done
+"${PYTHON:-.venv/bin/python}" -c '
+import json, sys
+for line in open(sys.argv[1]):
+    key = json.loads(json.loads(line)["key"])
+    if key["seed"] == 0 and key["method"] in ("gp", "random"):
+        sys.stdout.write(line)' "$R/mixed.runs.jsonl" >> "$Q/mixed.runs.jsonl"
+for seed in 1 0; do
+    "$NPOPT" benchmark --suite mixed --vs gp,random --repeats 10 --seed "$seed" --runs "$Q/mixed.runs.jsonl" \
+        --json "$Q/mixed_seed$seed.json" --plot "$Q/mixed_seed$seed.png"
+done
+"${PYTHON:-.venv/bin/python}" benchmarks/speed.py --methods np --dims 12 --json "$Q/speed_np12.json"
