@@ -134,3 +134,20 @@ def test_prior_eval_mixed_and_continuous_tasks(tmp_path: Path):
         data = json.loads(path.read_text())
         assert data["mixed"] is (flag == "--mixed") and data["tasks"] == 8 and data["dim"] == 3
         assert data["np_target_ll"] < data["oracle_target_ll"] + 1.0
+
+
+def test_prior_eval_through_a_widened_basis(tmp_path: Path):
+    results = {}
+    for extra in ([], ["--features", "256"]):
+        path = tmp_path / f"e{len(extra)}.json"
+        out = CliRunner().invoke(
+            app, ["prior", "eval", "np16d", "--dim", "7", "--continuous", "--tasks", "4", "--json", str(path), *extra]
+        )
+        assert out.exit_code == 0, out.output
+        results[len(extra)] = json.loads(path.read_text())
+    assert results[0]["features"] == 128 and results[2]["features"] == 256
+    assert results[0]["oracle_target_ll"] == results[2]["oracle_target_ll"]  # the same tasks
+    assert results[0]["np_target_ll"] != results[2]["np_target_ll"]  # another basis
+    out = CliRunner().invoke(app, ["prior", "eval", "np1d", "--features", "64", "--tasks", "4"])
+    assert out.exit_code == 1
+    assert out.output.strip() == "Error: prior np1d has a fixed basis, not random ARD frequencies; drop --features"

@@ -198,6 +198,9 @@ def prior_eval(
     mixed: bool | None = typer.Option(None, "--mixed/--continuous", help="Only tasks with categorical inputs "
                                          "(the oracle knows their Hamming kernel), or only continuous tasks "
                                          "(default: the prior's own mix)."),
+    features: int | None = typer.Option(None, "--features", min=2, help="Decode through a basis widened to this "
+                                           "many random frequencies, as npopt does for spaces of 7+ parameters "
+                                           "(512; ARD priors only; default: the trained basis)."),
 ) -> None:
     """Compare the prior's predictive log-likelihood with the oracle GP on held-out tasks.
 
@@ -206,6 +209,7 @@ def prior_eval(
     target point (targets are never context points), in standardised units.
 
     Example: npopt prior eval np16d --dim 8 --mixed --tasks 1000 --seed 0 --json eval.json
+    (add --features 512 for the basis that npopt decodes 8 parameters through)
     """
     import dataclasses
     import time
@@ -220,6 +224,10 @@ def prior_eval(
     model, ck = load_model(path)
     if dim is not None and dim not in covered_dims(ck):
         raise NoPriorError(f"prior {path.stem} does not cover d={dim} (it covers {list(covered_dims(ck))})")
+    if features is not None:
+        if model.config.spectral != "ard":
+            raise NoPriorError(f"prior {path.stem} has a fixed basis, not random ARD frequencies; drop --features")
+        model = model.widened(features)
     setup = checkpoint_setup(ck, str(path))
     prior = setup.prior
     if mixed is not None:
@@ -233,7 +241,7 @@ def prior_eval(
     parts = [evaluate(model, [b], refine_steps) for b in track(batches, description="evaluating", transient=True)]
     n = sum(p["tasks"] for p in parts)
     result = {k: sum(p[k] * p["tasks"] for p in parts) / n for k in parts[0] if k != "tasks"}
-    result.update(prior=path.stem, tasks=n, seed=seed, dim=dim, mixed=mixed,
+    result.update(prior=path.stem, tasks=n, seed=seed, dim=dim, mixed=mixed, features=model.base_freqs_width(),
                   refine_steps=model.config.refine_steps if refine_steps is None else refine_steps,
                   gap_target_ll=result["oracle_target_ll"] - result["np_target_ll"],
                   seconds=round(time.perf_counter() - t0, 1))
@@ -268,6 +276,10 @@ def prior_plot(
         raise typer.BadParameter("--context takes integers such as 5,20") from None
     path = prior_path(name, dim=None if name else 1)
     model, ck = load_model(path)
+    if features is not None:
+        if model.config.spectral != "ard":
+            raise NoPriorError(f"prior {path.stem} has a fixed basis, not random ARD frequencies; drop --features")
+        model = model.widened(features)
     setup = checkpoint_setup(ck, str(path))
     if setup.model.x_dim != 1:
         raise typer.BadParameter("prior plot draws 1-D priors only")
