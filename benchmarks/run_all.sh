@@ -137,3 +137,7 @@ for seed in 1 0; do
         --json "$Q/mixed_seed$seed.json" --plot "$Q/mixed_seed$seed.png"
 done
 "${PYTHON:-.venv/bin/python}" benchmarks/speed.py --methods np --dims 12 --json "$Q/speed_np12.json"
+for d in $(seq 7 16); do
+    "$NPOPT" prior eval np16d --dim "$d" --continuous --tasks 160 --seed 0 --features 512 --json "$R/prior_eval_np16d_d${d}_wide.json"
+    "$NPOPT" prior eval np16d --dim "$d" --mixed --tasks 160 --seed 0 --features 512 --json "$R/prior_eval_np16d_d${d}_mixed_wide.json"
+done
