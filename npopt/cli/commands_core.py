@@ -276,10 +276,6 @@ def prior_plot(
         raise typer.BadParameter("--context takes integers such as 5,20") from None
     path = prior_path(name, dim=None if name else 1)
     model, ck = load_model(path)
-    if features is not None:
-        if model.config.spectral != "ard":
-            raise NoPriorError(f"prior {path.stem} has a fixed basis, not random ARD frequencies; drop --features")
-        model = model.widened(features)
     setup = checkpoint_setup(ck, str(path))
     if setup.model.x_dim != 1:
         raise typer.BadParameter("prior plot draws 1-D priors only")
