@@ -151,3 +151,12 @@ def test_prior_eval_through_a_widened_basis(tmp_path: Path):
     out = CliRunner().invoke(app, ["prior", "eval", "np1d", "--features", "64", "--tasks", "4"])
     assert out.exit_code == 1
     assert out.output.strip() == "Error: prior np1d has a fixed basis, not random ARD frequencies; drop --features"
+
+
+def test_prior_plot_draws_the_shipped_1d_prior(tmp_path: Path):
+    out = tmp_path / "draws.png"
+    result = CliRunner().invoke(app, ["prior", "plot", "np1d", "--out", str(out), "--context", "3,6", "--seed", "1"])
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    refused = CliRunner().invoke(app, ["prior", "plot", "np16d", "--out", str(tmp_path / "x.png")])
+    assert refused.exit_code != 0 and "1-D priors only" in refused.output
