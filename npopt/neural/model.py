@@ -389,7 +389,8 @@ class NeuralProcess(nn.Module):
         coef = (U.transpose(1, 2) @ resid[..., None])[..., 0] / s2  # B x n
         ctx.z_mean = (W @ coef[..., None])[..., 0].to(dtype)  # B x R
         ctx.z_factor = None
-        ctx.z_kernel = W.to(dtype), (1.0 / (s2.sqrt() * (s2.sqrt() + var.sqrt()))).to(dtype)
+        s = s2.sqrt()
+        ctx.z_kernel = W.to(dtype), (1.0 / (s * (s + var.sqrt()))).to(dtype)
 
     @staticmethod
     def _times_factor(ctx: Context, v: Tensor) -> Tensor:
