@@ -379,12 +379,14 @@ def test_the_np_draws_over_the_lean_candidate_set():
     assert make_surrogate("np", 4).lean_candidates and not make_surrogate("gp", 4).lean_candidates
 
 
-def test_spaces_of_seven_or_more_parameters_get_the_widened_prior():
+def test_spaces_of_seven_or_more_parameters_or_with_a_categorical_get_the_widened_prior():
     from npopt.surrogates.np import WIDE_FEATURES, WIDE_FROM_DIM, NPSurrogate
 
     wide = NPSurrogate.for_dim(WIDE_FROM_DIM)
-    narrow = NPSurrogate.for_dim(6, choices=[0, 0, 0, 0, 0, 3])  # the same prior (np16d), a 6-D space
-    assert wide.model.base_freqs.shape[0] == WIDE_FEATURES
+    categorical = NPSurrogate.for_dim(3, choices=[0, 0, 3])  # np16d, 3 parameters, one a choice
+    narrow = NPSurrogate.for_dim(WIDE_FROM_DIM - 1, checkpoint="np16d")  # np16d, continuous, 6 parameters
+    assert wide.model.base_freqs.shape[0] == categorical.model.base_freqs.shape[0] == WIDE_FEATURES
+    assert categorical.model.cat_phases.shape[0] == WIDE_FEATURES
     assert narrow.model.base_freqs.shape[0] == narrow.model.config.spectral_features < WIDE_FEATURES
     assert NPSurrogate.for_dim(WIDE_FROM_DIM).model.base_freqs.shape[0] == WIDE_FEATURES  # cache untouched
     X, y = data(10, n=20)

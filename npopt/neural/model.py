@@ -239,7 +239,8 @@ class NeuralProcess(nn.Module):
         its new frequencies (:func:`spread_power`). The kernel such a basis expresses is
         the same ARD kernel with less sampling error: 128 random frequencies cannot express
         the kernels of 10-16-D functions at the lengthscales they need (README, "8-16
-        dimensions"). The evidence refinement, the noise choice and ``z`` use the wide basis."""
+        dimensions"), and its categorical phases blur a Hamming kernel (the mixed suite).
+        The evidence refinement, the noise choice and ``z`` use the wide basis."""
         c = self.config
         if c.spectral != "ard":
             raise ValueError("only an 'ard' spectral basis can be widened")
@@ -712,7 +713,7 @@ def fixed_subset(cap: int, *tensors: Tensor) -> tuple[Tensor, ...]:
 #: :meth:`NeuralProcess.encode` takes ``z``'s posterior in the kernel form
 #: (:meth:`~NeuralProcess.z_posterior_kernel`) from this many basis functions on, for contexts
 #: of at most half as many points, outside training: the widened bases (1,024 and more) of 7+
-#: parameters, where the ``R x R`` form costs ~60 ms (one thread; the kernel form 3 ms at
+#: parameters and of categorical spaces, where the ``R x R`` form costs ~60 ms (one thread; the kernel form 3 ms at
 #: n = 100, 33 ms at 400, 69 ms at 600, 159 ms at 800: the eigendecomposition overtakes it
 #: near n = R / 2). Below, the ``R x R`` form is kept (a few ms at R = 256), so that the
 #: committed runs of those spaces replay bit for bit.

@@ -67,7 +67,7 @@ class NPSurrogate(Surrogate):
                 f"prior {self.checkpoint.stem} serves categorical parameters with at most {most} choices, "
                 f"not {max(self.choices)}; use {fix} or --surrogate gp"
             )
-        if self.dim >= WIDE_FROM_DIM and self.model.config.spectral == "ard":
+        if (self.dim >= WIDE_FROM_DIM or any(self.choices)) and self.model.config.spectral == "ard":
             self.model = self.model.widened(WIDE_FEATURES)
         extra = self.model.config.x_dim - self.dim
         self._choices = torch.tensor([*self.choices, *[0] * extra], dtype=torch.long) if any(self.choices) else None
@@ -146,9 +146,12 @@ class NPSurrogate(Surrogate):
         return mean.double(), std.double()
 
 
-#: Spaces of at least this many parameters get the prior with a basis of
-#: :data:`WIDE_FEATURES` frequencies (:meth:`NeuralProcess.widened`) instead of its trained
-#: 128: measured on the 8-16-D problems (benchmarks/results/wide_basis/README.md).
+#: Spaces of at least this many parameters, and every space with a categorical parameter,
+#: get the prior with a basis of :data:`WIDE_FEATURES` frequencies
+#: (:meth:`NeuralProcess.widened`) instead of its trained 128: measured on the 8-16-D problems
+#: (benchmarks/results/wide_basis/README.md) and on the mixed suite, where the categorical
+#: phases' sampling error falls with the number of features
+#: (benchmarks/results/mixed_wide_basis/README.md).
 WIDE_FROM_DIM = 7
 WIDE_FEATURES = 512
 
