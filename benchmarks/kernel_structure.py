@@ -21,12 +21,11 @@ suite's seeds, so its runs pair with the committed ``gp`` runs:
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import torch
 
-from npopt.benchmark import run_budget
+from npopt.benchmark import RunStore, run_budget
 from npopt.problems import SUITES, derived_seed, make_problem
 from npopt.surrogates.gp import GPSurrogate
 
@@ -60,26 +59,19 @@ def main() -> None:
     torch.set_num_threads(1)
     problem = make_problem(args.problem)
     budget = 10 * problem.dim + 10
-    done = set()
-    if args.runs.exists():
-        done = {json.loads(line)["key"] for line in args.runs.read_text().splitlines() if line.strip()}
+    store = RunStore(args.runs, {"suite": "mixed", "seed": args.seed, "n_init": 2}, {problem.name: {"budget": budget}})
     for index in range(args.repeats):
-        key = json.dumps({"budget": budget, "method": "gp", "n_init": 2, "problem": problem.name, "run": index,
-                          "seed": args.seed, "suite": "mixed", "variant": "product-kernel"}, sort_keys=True)
-        if key in done:
+        key = store.key("gp", "product-kernel", problem.name, index)
+        if store.get(key) is not None:
             continue
         s = derived_seed(args.seed, SUITES["mixed"].index(problem.name), index)
         X0 = torch.quasirandom.SobolEngine(problem.dim, scramble=True, seed=s % 2**31).draw(2, dtype=torch.float64)
         run = run_budget(ProductKernelGP(choices=problem.choices), problem, X0, budget,
                          torch.Generator().manual_seed(s), index)
         run.method = "gp"
-        record = {"method": "gp", "problem": problem.name, "run": index, "optimal_value": problem.optimal_value,
-                  "values": run.values, "ask_seconds": run.ask_seconds}
-        with args.runs.open("a") as f:
-            f.write(json.dumps({"key": key, "run": record}) + "\n")
+        store.add(key, run)
         print(f"{problem.name} seed {args.seed} run {index}: regret {min(run.values) - problem.optimal_value:.4g}",
               flush=True)
-
 
 if __name__ == "__main__":
     main()

@@ -200,7 +200,8 @@ def prior_eval(
                                          "(default: the prior's own mix)."),
     features: int | None = typer.Option(None, "--features", min=2, help="Decode through a basis widened to this "
                                            "many random frequencies, as npopt does for spaces of 7+ parameters "
-                                           "(512; ARD priors only; default: the trained basis)."),
+                                           "and for spaces with a categorical parameter (512; ARD priors only; "
+                                           "default: the trained basis)."),
 ) -> None:
     """Compare the prior's predictive log-likelihood with the oracle GP on held-out tasks.
 
@@ -209,7 +210,7 @@ def prior_eval(
     target point (targets are never context points), in standardised units.
 
     Example: npopt prior eval np16d --dim 8 --mixed --tasks 1000 --seed 0 --json eval.json
-    (add --features 512 for the basis that npopt decodes 8 parameters through)
+    (add --features 512 for the basis that npopt decodes such a space through)
     """
     import dataclasses
     import time

@@ -132,7 +132,6 @@ def validation_set(prior: PriorConfig, n_tasks: int, seed: int, batch: int = 32,
 
 
 @torch.no_grad()
-@torch.no_grad()
 def evaluate(model: NeuralProcess, tasks: list[TaskBatch], refine_steps: int | None = None) -> dict[str, float]:
     """Mean per-target-point log-likelihoods of the NP and of the oracle GP.
 
