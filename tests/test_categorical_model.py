@@ -8,7 +8,7 @@ import math
 import pytest
 import torch
 
-from npopt.neural.model import CAT_LS_SCALE, NeuralProcess, NPConfig
+from npopt.neural.model import CAT_LS_SCALE, NeuralProcess, NPConfig, feature_groups, spread_power
 from npopt.neural.priors import (
     PriorConfig,
     choice_index,
@@ -96,6 +96,63 @@ def test_random_features_approximate_the_product_of_ard_and_hamming_kernels():
                              [rho[2], rho[1] * rho[2], 1, rho[1]],
                              [rho[1] * rho[2], rho[2], rho[1], 1]])
     assert torch.allclose(gram, expected, atol=0.05), (gram, expected)
+
+
+def test_feature_groups_express_the_sum_of_product_shared_and_per_choice_kernels():
+    """With cat_groups, amplitudes that put power w1, w2, w3 on the three groups give a
+    basis whose gram is w1 K_cont K_cat + w2 K_cont + w3 K_cat: the kernel the prior's
+    summed tasks (cat_sum_prob) are drawn from, as the oracle computes it."""
+    torch.manual_seed(0)
+    K = 8192
+    model = NeuralProcess(NPConfig(**{**MIXED, "x_dim": 3, "spectral_features": K, "cat_groups": True})).eval()
+    choices = torch.tensor([0, 4, 0])
+    g = torch.Generator().manual_seed(2)
+    x = torch.rand(1, 12, 3, generator=g)
+    x[..., 1] = (torch.randint(0, 4, (1, 12), generator=g) + 0.5) / 4
+    x[..., 2] = 0.5
+    w = torch.tensor([0.5, 0.3, 0.2])
+    group = feature_groups(K)
+    amp = (w[group] / torch.bincount(group).float()[group]).sqrt()[None]
+    log_ls = torch.tensor([[-1.0, -2.0, 0.0]])  # choices correlate at exp(-1 / 0.54) = 0.16
+    phi = model.waves(x, amp, log_ls, choices)[0]
+    hyper = {"kind": torch.tensor([0]), "lengthscale": log_ls.exp().double(), "period": torch.ones(1),
+             "signal_std": torch.ones(1, dtype=torch.float64), "offset_std": torch.zeros(1, dtype=torch.float64),
+             "trend_std": torch.zeros(1, dtype=torch.float64), "choices": choices,
+             "cat_lengthscale": (CAT_LS_SCALE * log_ls.exp()).double(), "cat_weights": w[None].double()}
+    expected = full_kernel(hyper, x.double(), x.double())[0].float()
+    assert torch.allclose(phi @ phi.T, expected, atol=0.05), (phi @ phi.T, expected)
+    # the product alone would miss it: points with other choices keep the shared part
+    product = full_kernel({**hyper, "cat_weights": torch.tensor([[1.0, 0.0, 0.0]], dtype=torch.float64)},
+                          x.double(), x.double())[0].float()
+    assert (expected - product).abs().max() > 0.2
+
+
+def test_widening_a_grouped_basis_keeps_each_group_s_power():
+    group = feature_groups(16)
+    assert torch.equal(torch.bincount(group), torch.tensor([8, 4, 4]))
+    assert torch.equal(torch.bincount(group[:8]), torch.tensor([4, 2, 2]))  # both halves hold every group
+    amp = torch.rand(3, 16, generator=torch.Generator().manual_seed(0))
+    wide = spread_power(amp, 512, groups=True)
+    for half_old, half_new in ((slice(0, 8), slice(0, 256)), (slice(8, 16), slice(256, 512))):
+        for k in range(3):
+            before = amp[:, half_old][:, group[half_old] == k].pow(2).sum(-1)
+            after = wide[:, half_new][:, feature_groups(512)[half_new] == k].pow(2).sum(-1)
+            torch.testing.assert_close(before, after)
+
+
+def test_summed_tasks_draw_their_weights_and_the_oracle_scores_them():
+    prior = mixed_prior(cat_sum_prob=0.5)
+    tb = sample_tasks(prior, 64, 12, 8, torch.Generator().manual_seed(0), active_dims=3)
+    w = tb.hyper["cat_weights"]
+    torch.testing.assert_close(w.sum(1), torch.ones(64, dtype=torch.float64))
+    product = (w[:, 0] == 1.0) & (w[:, 1:] == 0).all(1)
+    assert 16 < int(product.sum()) < 48  # about half the tasks are the product alone
+    marginal, joint = oracle_log_likelihood(tb)
+    assert torch.isfinite(marginal).all() and torch.isfinite(joint).all()
+    # without cat_sum_prob the draws are the same as before the option existed
+    a = sample_tasks(mixed_prior(), 4, 10, 5, torch.Generator().manual_seed(0), active_dims=3)
+    b = sample_tasks(mixed_prior(cat_sum_prob=0.0), 4, 10, 5, torch.Generator().manual_seed(0), active_dims=3)
+    assert "cat_weights" not in a.hyper and torch.equal(a.yt, b.yt)
 
 
 def test_every_feature_keeps_its_power_with_many_categorical_inputs():

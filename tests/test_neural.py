@@ -301,7 +301,7 @@ def test_removed_settings_load_at_their_kept_value_and_are_refused_otherwise():
     assert NPConfig.from_dict(old) == NPConfig()
     with pytest.raises(ValueError, match="decoder='mlp' was removed"):
         NPConfig.from_dict({**old, "decoder": "mlp"})
-    with pytest.raises(ValueError, match="unknown setting.* wings; known: count_feature"):
+    with pytest.raises(ValueError, match="unknown setting.* wings; known: cat_groups, count_feature"):
         NPConfig.from_dict({**old, "wings": 2})
 
 
@@ -312,13 +312,14 @@ def test_config_defaults_are_the_shipped_16d_prior():
     assert NPConfig.from_dict(committed["model"]) == NPConfig()
 
 
-@pytest.mark.parametrize("categorical", [False, True])
-def test_the_written_out_evidence_gradient_is_autograd_s(categorical):
+@pytest.mark.parametrize("categorical,groups", [(False, False), (True, False), (True, True)])
+def test_the_written_out_evidence_gradient_is_autograd_s(categorical, groups):
     """The refinement's hand-written gradients equal autograd's through the basis and the
-    Gaussian density (lengthscales, signal scale, noise; with a categorical input too)."""
+    Gaussian density (lengthscales, signal scale, noise; with a categorical input too, and
+    with feature groups that leave one kind of input out)."""
     from npopt.neural.model import EvidenceGradient, gaussian_logpdf
 
-    model = tiny_model(x_dim=3, **{**ARD, "max_choices": 4 if categorical else 0})
+    model = tiny_model(x_dim=3, **{**ARD, "max_choices": 4 if categorical else 0, "cat_groups": groups})
     choices = torch.tensor([0, 4, 0]) if categorical else None
     g = torch.Generator().manual_seed(7)
     x = torch.rand(2, 11, 3, generator=g, dtype=torch.float64)

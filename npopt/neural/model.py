@@ -78,6 +78,9 @@ class NPConfig:
     count_feature: bool = True  # give the heads log(n): mean aggregation alone hides n
     noise_grid: int = 8  # noise from the context's exact evidence over this many levels
     max_choices: int = 12  # categorical inputs with up to this many choices (0: none; spectral "ard")
+    # with categorical inputs, a quarter of the features ignore them (a part every choice shares)
+    # and a quarter ignore the continuous inputs (per-choice offsets): :func:`feature_groups`
+    cat_groups: bool = False
 
     def __post_init__(self) -> None:
         if self.spectral not in ("fixed", "ard"):
@@ -92,6 +95,8 @@ class NPConfig:
             raise ValueError("max_choices is 0 (no categorical inputs) or at least 2")
         if self.max_choices and self.spectral != "ard":
             raise ValueError("max_choices needs spectral 'ard'")
+        if self.cat_groups and not self.max_choices:
+            raise ValueError("cat_groups needs max_choices (categorical inputs)")
         if self.d_model % self.n_heads:
             raise ValueError("d_model must be a multiple of n_heads")
 
@@ -337,7 +342,7 @@ class NeuralProcess(nn.Module):
         amp = F.softplus(self.to_amplitude(summary)) / math.sqrt(c.spectral_features)  # B x K
         width = self.base_freqs_width()
         if width != c.spectral_features:  # a widened basis (:meth:`widened`)
-            amp = spread_power(amp, width)
+            amp = spread_power(amp, width, groups=c.cat_groups)
         ctx = Context(summary, summary.new_zeros(0), summary.new_zeros(0), summary.new_zeros(0), amp, choices=choices)
         if c.spectral == "ard":
             ctx.log_ls = LOG_LS_MID + LOG_LS_HALF_RANGE * torch.tanh(self.to_lengthscale(summary) / LOG_LS_HALF_RANGE)
@@ -430,12 +435,25 @@ class NeuralProcess(nn.Module):
         if choices is None:
             return self._sinusoids(xt @ freqs.transpose(1, 2), amp)
         cat = (choices > 0).nonzero().flatten()  # k categorical inputs
+        cont_on, cat_on = self.group_masks(xt.dtype)
+        if cont_on is not None:
+            freqs = freqs * cont_on[None, :, None]
         angle = (xt * (choices == 0).to(xt.dtype)) @ freqs.transpose(1, 2)  # B x m x K
         idx = choice_index(xt[..., cat].detach(), choices[cat])  # B x m x k
         phases = self.cat_phases[:, cat][:, torch.arange(cat.numel()), idx].to(xt.dtype)  # K x B x m x k
+        if cat_on is not None:
+            phases = phases * cat_on[:, None, None, None]
         scale = torch.exp(-0.5 * log_ls[:, cat].to(xt.dtype)) / math.sqrt(CAT_LS_SCALE)  # B x k: 1 / sqrt(l_j)
         angle = angle + torch.einsum("kbmj,bj->bmk", phases, scale)  # B x m x K
         return self._sinusoids(angle, amp)
+
+    def group_masks(self, dtype: torch.dtype) -> tuple[Tensor | None, Tensor | None]:
+        """Which of the basis' ``K`` features the continuous inputs turn, and which the
+        categorical ones (:func:`feature_groups`); ``(None, None)`` without ``cat_groups``."""
+        if not self.config.cat_groups:
+            return None, None
+        group = feature_groups(self.base_freqs.shape[0])
+        return (group != CAT_ONLY).to(dtype), (group != CONT_ONLY).to(dtype)
 
     @staticmethod
     def _sinusoids(angle: Tensor, amp: Tensor) -> Tensor:
@@ -620,6 +638,10 @@ class EvidenceGradient:
             self.cat = (choices > 0).nonzero().flatten()  # k categorical inputs
             idx = choice_index(x[..., self.cat], choices[self.cat])  # B x m x k
             phases = model.cat_phases[:, self.cat][:, torch.arange(self.cat.numel()), idx]  # K x B x m x k
+            cont_on, cat_on = model.group_masks(torch.float64)
+            if cont_on is not None:  # feature groups: some features ignore one kind of input
+                self.base = self.base * cont_on[:, None]
+                phases = phases.double() * cat_on[:, None, None, None]
             self.phases = phases.double().permute(1, 2, 0, 3)  # B x m x K x k
 
     def __call__(self, amp: Tensor, log_ls: Tensor, noise: Tensor,
@@ -682,13 +704,38 @@ def spectral_bases(K: int, x_dim: int, generator: torch.Generator) -> Tensor:
     return base
 
 
-def spread_power(amp: Tensor, width: int) -> Tensor:
+def spread_power(amp: Tensor, width: int, groups: bool = False) -> Tensor:
     """``B x K`` amplitudes of a basis of ``K`` frequencies (first half Gaussian, second
     Student-t) as ``B x width`` amplitudes of a wider one: each half's total power
-    ``sum amp^2`` spread evenly over that half's new frequencies."""
+    ``sum amp^2`` spread evenly over that half's new frequencies; with ``groups``
+    (:func:`feature_groups`) each half's power in each group over that group's."""
     K = amp.shape[-1]
-    halves = ((amp[:, :K // 2], width // 2), (amp[:, K // 2:], width - width // 2))
-    return torch.cat([(a.pow(2).sum(-1, keepdim=True) / n).sqrt().expand(-1, n) for a, n in halves], -1)
+    if not groups:
+        halves = ((amp[:, :K // 2], width // 2), (amp[:, K // 2:], width - width // 2))
+        return torch.cat([(a.pow(2).sum(-1, keepdim=True) / n).sqrt().expand(-1, n) for a, n in halves], -1)
+
+    def cells(n: int) -> Tensor:  # half x 3 + group of each of n features
+        return (torch.arange(n) >= n // 2).long() * 3 + feature_groups(n)
+
+    old, new = cells(K), cells(width)
+    power = amp.new_zeros(amp.shape[0], 6).index_add_(1, old, amp.pow(2))  # B x 6
+    count = torch.bincount(new, minlength=6).clamp_min(1).to(amp.dtype)
+    return (power / count)[:, new].sqrt()
+
+
+#: :func:`feature_groups`: features that categorical inputs, or continuous ones, leave alone
+PRODUCT, CONT_ONLY, CAT_ONLY = 0, 1, 2
+
+
+def feature_groups(K: int) -> Tensor:
+    """The group of each of ``K`` features, for categorical spaces with ``cat_groups``:
+    half :data:`PRODUCT` (both kinds of input turn its phase: the ARD kernel times the
+    Hamming kernel), a quarter :data:`CONT_ONLY` (the part of the function every choice
+    shares) and a quarter :data:`CAT_ONLY` (an offset per combination of choices). The
+    per-task amplitudes weigh the groups, so the basis spans the weighted sum
+    ``w1 K_cont K_cat + w2 K_cont + w3 K_cat``. Groups interleave, so each half of the
+    basis (Gaussian and Student-t frequencies) holds all three."""
+    return torch.tensor([PRODUCT, PRODUCT, CONT_ONLY, CAT_ONLY]).repeat(K // 4 + 1)[:K]
 
 
 def pad_inputs(X: Tensor, x_dim: int, pad_value: float) -> Tensor:

@@ -10,7 +10,8 @@ All inputs live in the unit cube. Lengthscales and periods are in unit-cube unit
 paper's setting, lengthscale ~ U[0.1, 0.6] on [-2, 2], is U[0.025, 0.15] here.
 Mixed tasks make some inputs categorical: choice ``i`` of ``C`` sits at ``(i + 0.5) / C``,
 as npopt encodes it, and the kernel is multiplied by an exponentiated Hamming kernel over
-those inputs (:func:`hamming_kernel`); the continuous kernel and the trend ignore them.
+those inputs (:func:`hamming_kernel`), or (``cat_sum_prob``) a weighted sum of that product
+and both kernels alone; the continuous kernel and the trend ignore them.
 
 A sampled :class:`TaskBatch` is standardised the way npopt standardises observations
 (context mean and std), and keeps the raw values and hyperparameters so that the oracle
@@ -113,6 +114,11 @@ class PriorConfig:
     choices_min: int = 2
     choices_max: int = 10
     cat_lengthscale: Dist = field(default_factory=lambda: Dist("loguniform", 0.3, 5.0))
+    # With probability `cat_sum_prob` a categorical task's kernel is a weighted sum instead
+    # of the product alone: w1 K_cont K_cat + w2 K_cont + w3 K_cat, weights ~ Dirichlet(1, 1, 1)
+    # and the same lengthscales in every term (BoTorch's mixed kernel has this structure):
+    # a part of the function every choice shares, and per-choice offsets.
+    cat_sum_prob: float = 0.0
     # Where tasks come from: "gp" (draws of the families above), "digits" (8 x 8 images of
     # handwritten digits as functions of pixel position; x_dim 2) or "wheel" (the wheel
     # bandit's rewards of (context, arm) pairs, delta ~ U(0, 1); x_dim 3), both in
@@ -133,6 +139,8 @@ class PriorConfig:
             self.cat_lengthscale = Dist(**self.cat_lengthscale)
         if not 0.0 <= self.cat_prob <= 1.0:
             raise ValueError("need 0 <= cat_prob <= 1")
+        if not 0.0 <= self.cat_sum_prob <= 1.0:
+            raise ValueError("need 0 <= cat_sum_prob <= 1")
         if self.cat_prob > 0 and not (self.cat_dims_max >= 1 and 2 <= self.choices_min <= self.choices_max):
             raise ValueError("categorical tasks need cat_dims_max >= 1 and 2 <= choices_min <= choices_max")
         if not self.families:
@@ -171,7 +179,8 @@ def full_kernel(hyper: dict[str, Tensor], x1: Tensor, x2: Tensor) -> Tensor:
     """The true function covariance (no noise): kernel + offset + trend terms, ``B x N x M``.
 
     With categorical inputs (``hyper["choices"]``) the continuous kernel and the trend see
-    only the continuous inputs, and the kernel is multiplied by :func:`hamming_kernel`."""
+    only the continuous inputs, and the kernel is multiplied by :func:`hamming_kernel`; with
+    ``hyper["cat_weights"]`` (``B x 3``) it is ``w1 K_cont K_cat + w2 K_cont + w3 K_cat``."""
     s2 = hyper["signal_std"][:, None, None] ** 2
     choices = hyper.get("choices")
     if choices is not None:
@@ -179,7 +188,13 @@ def full_kernel(hyper: dict[str, Tensor], x1: Tensor, x2: Tensor) -> Tensor:
         x1, x2, raw1, raw2 = x1 * cont, x2 * cont, x1, x2
     k = kernel(hyper["kind"], x1, x2, hyper["lengthscale"], hyper["period"])
     if choices is not None:
-        k = k * hamming_kernel(raw1, raw2, choices, hyper["cat_lengthscale"])
+        kh = hamming_kernel(raw1, raw2, choices, hyper["cat_lengthscale"])
+        w = hyper.get("cat_weights")
+        if w is None:
+            k = k * kh
+        else:
+            w = w.to(k.dtype)[:, :, None, None]
+            k = w[:, 0] * k * kh + w[:, 1] * k + w[:, 2] * kh
         trend = ((x1 - 0.5) * cont) @ ((x2 - 0.5) * cont).transpose(1, 2)
     else:
         trend = (x1 - 0.5) @ (x2 - 0.5).transpose(1, 2)
@@ -264,6 +279,12 @@ def sample_tasks(cfg: PriorConfig, batch: int, n_context: int, n_target: int, g:
             ls[:, cat] *= torch.where(torch.rand(B, int(cat.sum()), generator=g, dtype=torch.float64)
                                       < cfg.irrelevant_prob, 10.0, 1.0)
         hyper["choices"], hyper["cat_lengthscale"] = choices, ls
+        if cfg.cat_sum_prob > 0:
+            # a product (1, 0, 0) or, with probability cat_sum_prob, Dirichlet(1, 1, 1) weights
+            e = -torch.rand(B, 3, generator=g, dtype=torch.float64).log()
+            summed = torch.rand(B, generator=g, dtype=torch.float64) < cfg.cat_sum_prob
+            product = torch.tensor([1.0, 0.0, 0.0], dtype=torch.float64).expand(B, 3)
+            hyper["cat_weights"] = torch.where(summed[:, None], e / e.sum(1, keepdim=True), product)
     K = full_kernel(hyper, x, x)
     K = K + JITTER * hyper["signal_std"][:, None, None] ** 2 * torch.eye(N, dtype=torch.float64)
     L = torch.linalg.cholesky(K)
