@@ -144,7 +144,7 @@ def plot_synthetic(summary: dict, rows: list[dict], path: Path) -> None:
 
     plt = pyplot()
     problems = list(summary["problems"])
-    cols = min(3, len(problems))
+    cols = 2 if len(problems) == 4 else min(3, len(problems))  # four problems: 2 x 2, no empty panels
     nrows = math.ceil(len(problems) / cols)
     fig, axes = plt.subplots(nrows, cols, figsize=(4.2 * cols, 3.2 * nrows), squeeze=False)
     for ax, problem in zip(axes.flat, problems, strict=False):

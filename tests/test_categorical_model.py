@@ -140,6 +140,37 @@ def test_widening_a_grouped_basis_keeps_each_group_s_power():
             torch.testing.assert_close(before, after)
 
 
+@torch.no_grad()
+def test_the_refinement_weighs_the_groups_by_the_evidence():
+    """On a categorical space with cat_groups the refinement fits two group scales: on data
+    whose choices only shift a shared function (no product part), the evidence raises the
+    continuous-only and categorical-only groups against the product; without
+    refine_groups it leaves them alone."""
+    torch.manual_seed(0)
+    cfg = {**MIXED, "x_dim": 2, "spectral_features": 64, "max_choices": 4, "cat_groups": True,
+           "refine_steps": 60}
+    model = NeuralProcess(NPConfig(**cfg)).eval()
+    choices = torch.tensor([0, 4])
+    g = torch.Generator().manual_seed(3)
+    x = torch.rand(1, 40, 2, generator=g)
+    c = torch.randint(0, 4, (1, 40), generator=g)
+    x[..., 1] = (c + 0.5) / 4
+    y = torch.sin(6 * x[..., 0]) + torch.tensor([-1.0, 0.0, 1.0, 2.0])[c]  # shared shape + per-choice offset
+    y = (y - y.mean()) / y.std()
+    ctx = model.encode(x, y, choices=choices)
+    groups = ctx.refinement.log_groups
+    assert groups is not None and groups.shape == (1, 2)
+    assert float(groups[0, 0]) > 0.1 and float(groups[0, 1]) > 0.1, groups
+    # the applied amplitudes carry the group scales: the groups' power ratio moved
+    proposal = model.summarise(x, y, choices).amp
+    ratio = lambda a, k: a[0, feature_groups(64) == k].pow(2).sum() / a[0, feature_groups(64) == 0].pow(2).sum()  # noqa: E731
+    assert float(ratio(ctx.amp, 1)) > float(ratio(proposal, 1))
+    plain = NeuralProcess(NPConfig(**{**cfg, "refine_groups": False})).eval()
+    plain.load_state_dict(model.state_dict())
+    assert plain.encode(x, y, choices=choices).refinement.log_groups is None
+    assert model.encode(x[..., :1].expand(-1, -1, 2).contiguous(), y).refinement.log_groups is None  # continuous
+
+
 def test_summed_tasks_draw_their_weights_and_the_oracle_scores_them():
     prior = mixed_prior(cat_sum_prob=0.5)
     tb = sample_tasks(prior, 64, 12, 8, torch.Generator().manual_seed(0), active_dims=3)

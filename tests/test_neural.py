@@ -339,6 +339,12 @@ def test_the_written_out_evidence_gradient_is_autograd_s(categorical, groups):
         torch.testing.assert_close(mine, theirs)
     if categorical:  # the categorical input's lengthscale has a gradient of its own
         assert bool((got[1][:, 1].abs() > 1e-6).all())
+    # per feature: the gradient w.r.t. each log amplitude (what the groups' scales sum)
+    log_amp = torch.zeros_like(amp, requires_grad=True)
+    evidence = gaussian_logpdf(r, model.waves(x, amp * log_amp.exp(), log_ls.detach(), choices), log_noise.exp())
+    expected = torch.autograd.grad(evidence.sum(), log_amp)[0]
+    got = EvidenceGradient(model, x, r, choices)(amp, log_ls.detach(), log_noise.detach().exp(), per_feature=True)
+    torch.testing.assert_close(got[2], expected)
 
 
 def test_the_decoder_mean_is_the_mlp_on_the_target_and_the_summary():

@@ -81,6 +81,7 @@ class NPConfig:
     # with categorical inputs, a quarter of the features ignore them (a part every choice shares)
     # and a quarter ignore the continuous inputs (per-choice offsets): :func:`feature_groups`
     cat_groups: bool = False
+    refine_groups: bool = True  # ... and the refinement fits the two groups' scales (inference only)
 
     def __post_init__(self) -> None:
         if self.spectral not in ("fixed", "ard"):
@@ -190,6 +191,9 @@ class Refinement:
     log_ls: Tensor
     log_scale: Tensor
     log_noise: Tensor
+    # with feature groups on a categorical space: log scales of the continuous-only and the
+    # categorical-only groups (``B x 2``) on top of ``log_scale``; None otherwise
+    log_groups: Tensor | None = None
 
 
 class NeuralProcess(nn.Module):
@@ -486,24 +490,43 @@ class NeuralProcess(nn.Module):
         log_ls0, amp0 = ctx.log_ls.detach().double(), ctx.amp.detach().double()
         log_noise0 = ctx.noise.detach().double().log()
         d = log_ls0.shape[1]
-        # one tensor [lengthscales | scale | noise] for Adam (elementwise: the same steps as three)
-        delta = torch.zeros(log_ls0.shape[0], d + 2, dtype=torch.float64)
-        d_ls, d_scale, d_noise = delta[:, :d], delta[:, d], delta[:, d + 1]  # views
+        # feature groups on a categorical space: the evidence also weighs the groups (the
+        # shared part and the per-choice offsets against the product), as a GP fits the
+        # scales of a summed kernel
+        groups = self.refined_groups(ctx, amp0.shape[-1])
+        n_groups = 0 if groups is None else 2
+        # one tensor [lengthscales | scale | noise | groups] for Adam (elementwise: the same steps as four)
+        delta = torch.zeros(log_ls0.shape[0], d + 2 + n_groups, dtype=torch.float64)
+        d_ls, d_scale, d_noise, d_groups = delta[:, :d], delta[:, d], delta[:, d + 1], delta[:, d + 2:]  # views
         opt = Adam([delta], lr=c.refine_lr)
         lo, hi = math.log(c.refine_min_std), 0.0
         gradient = EvidenceGradient(self, xc.double(), resid.double(), ctx.choices)
-        prior_var = torch.full((d + 2,), c.refine_prior_std**2, dtype=torch.float64)  # per entry of delta
+        prior_var = torch.full((d + 2 + n_groups,), c.refine_prior_std**2, dtype=torch.float64)  # per entry
         if ctx.choices is not None:
             prior_var[:d][ctx.choices > 0] = c.refine_cat_prior_std**2
         with torch.no_grad():
             for _ in range(steps):
                 log_noise = log_noise0 + d_noise
-                _, g_ls, g_scale, g_log_noise = gradient(amp0 * d_scale.exp()[:, None], log_ls0 + d_ls,
-                                                         log_noise.clamp(lo, hi).exp(), with_evidence=False)
+                log_amp = d_scale[:, None] if groups is None else d_scale[:, None] + group_offsets(d_groups, groups)
+                _, g_ls, g_amp, g_log_noise = gradient(amp0 * log_amp.exp(), log_ls0 + d_ls,
+                                                       log_noise.clamp(lo, hi).exp(), with_evidence=False,
+                                                       per_feature=True)
                 inside = ((log_noise >= lo) & (log_noise <= hi)).to(g_log_noise.dtype)  # the clamp's gradient
-                grad = torch.cat([g_ls, g_scale[:, None], (g_log_noise * inside)[:, None]], 1)
-                opt.step([delta / prior_var - grad])
-        return Refinement(d_ls.clone(), d_scale.clone(), d_noise.clone())
+                parts = [g_ls, g_amp.sum(-1, keepdim=True), (g_log_noise * inside)[:, None]]
+                if groups is not None:
+                    parts.append(torch.stack([g_amp[:, groups == CONT_ONLY].sum(-1),
+                                              g_amp[:, groups == CAT_ONLY].sum(-1)], -1))
+                opt.step([delta / prior_var - torch.cat(parts, 1)])
+        return Refinement(d_ls.clone(), d_scale.clone(), d_noise.clone(),
+                          None if groups is None else d_groups.clone())
+
+    def refined_groups(self, ctx: Context, width: int) -> Tensor | None:
+        """The feature groups whose scales the refinement fits (``width``), or ``None``:
+        only with ``cat_groups`` and ``refine_groups`` on a space with a categorical input."""
+        c = self.config
+        if not (c.cat_groups and c.refine_groups) or ctx.choices is None:
+            return None
+        return feature_groups(width)
 
     def _apply(self, ctx: Context, refinement: Refinement, noise: bool = True) -> None:
         """Add a refinement's corrections to the proposal in ``ctx`` (and keep them there);
@@ -511,7 +534,11 @@ class NeuralProcess(nn.Module):
         dtype = ctx.amp.dtype
         lo, hi = math.log(self.config.refine_min_std), 0.0
         ctx.log_ls = (ctx.log_ls.double() + refinement.log_ls).to(dtype)
-        ctx.amp = (ctx.amp.double() * refinement.log_scale.exp()[:, None]).to(dtype)
+        log_amp = refinement.log_scale[:, None]
+        groups = self.refined_groups(ctx, ctx.amp.shape[-1])
+        if refinement.log_groups is not None and groups is not None:
+            log_amp = log_amp + group_offsets(refinement.log_groups, groups)
+        ctx.amp = (ctx.amp.double() * log_amp.exp()).to(dtype)
         if noise:
             ctx.noise = (ctx.noise.double().log() + refinement.log_noise).clamp(lo, hi).exp().to(dtype)
         ctx.refinement = refinement
@@ -644,11 +671,12 @@ class EvidenceGradient:
                 phases = phases.double() * cat_on[:, None, None, None]
             self.phases = phases.double().permute(1, 2, 0, 3)  # B x m x K x k
 
-    def __call__(self, amp: Tensor, log_ls: Tensor, noise: Tensor,
-                 with_evidence: bool = True) -> tuple[Tensor | None, Tensor, Tensor, Tensor]:
+    def __call__(self, amp: Tensor, log_ls: Tensor, noise: Tensor, with_evidence: bool = True,
+                 per_feature: bool = False) -> tuple[Tensor | None, Tensor, Tensor, Tensor]:
         """Evidence (``B``; ``None`` unless ``with_evidence``) and its gradients: lengthscales
         ``B x d`` (w.r.t. ``log_ls``), signal scale ``B`` (w.r.t. a common log factor of
-        ``amp``, ``B x K``), noise ``B`` (w.r.t. log ``noise``, ``B``)."""
+        ``amp``, ``B x K``; with ``per_feature``, ``B x K`` w.r.t. each ``log amp_k``),
+        noise ``B`` (w.r.t. log ``noise``, ``B``)."""
         freqs = self.base[None] * torch.exp(-log_ls)[:, None, :]  # B x K x d
         angle = self.x @ freqs.transpose(1, 2)  # B x m x K
         if self.cat is not None:
@@ -667,8 +695,9 @@ class EvidenceGradient:
                                + m * LOG_2PI)
         M = alpha @ alpha.transpose(1, 2) - torch.cholesky_inverse(L)  # B x m x m: 2 dE/dK
         G = M @ phi  # B x m x 2K: dE/dPhi
-        g_scale = (G * phi).sum((1, 2))
         Kh = cos.shape[-1]
+        g_amp = (G * phi).sum(1)  # B x 2K
+        g_scale = g_amp[:, :Kh] + g_amp[:, Kh:] if per_feature else g_amp.sum(-1)
         g_angle = G[..., Kh:] * cos - G[..., :Kh] * sin  # B x m x K
         g_ls = -(self.x * (g_angle @ freqs)).sum(1)  # B x d
         if self.cat is not None:
@@ -721,6 +750,13 @@ def spread_power(amp: Tensor, width: int, groups: bool = False) -> Tensor:
     power = amp.new_zeros(amp.shape[0], 6).index_add_(1, old, amp.pow(2))  # B x 6
     count = torch.bincount(new, minlength=6).clamp_min(1).to(amp.dtype)
     return (power / count)[:, new].sqrt()
+
+
+def group_offsets(log_groups: Tensor, groups: Tensor) -> Tensor:
+    """``B x K`` log-amplitude offsets: ``log_groups`` (``B x 2``: continuous-only,
+    categorical-only) on those groups' features, 0 on the product's."""
+    pad = torch.cat([log_groups.new_zeros(log_groups.shape[0], 1), log_groups], 1)  # B x 3
+    return pad[:, groups]
 
 
 #: :func:`feature_groups`: features that categorical inputs, or continuous ones, leave alone
