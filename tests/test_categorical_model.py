@@ -8,7 +8,7 @@ import math
 import pytest
 import torch
 
-from npopt.neural.model import CAT_LS_SCALE, NeuralProcess, NPConfig, feature_groups, spread_power
+from npopt.neural.model import CAT_LS_SCALE, NeuralProcess, NPConfig
 from npopt.neural.priors import (
     PriorConfig,
     choice_index,
@@ -98,79 +98,6 @@ def test_random_features_approximate_the_product_of_ard_and_hamming_kernels():
     assert torch.allclose(gram, expected, atol=0.05), (gram, expected)
 
 
-def test_feature_groups_express_the_sum_of_product_shared_and_per_choice_kernels():
-    """With cat_groups, amplitudes that put power w1, w2, w3 on the three groups give a
-    basis whose gram is w1 K_cont K_cat + w2 K_cont + w3 K_cat: the kernel the prior's
-    summed tasks (cat_sum_prob) are drawn from, as the oracle computes it."""
-    torch.manual_seed(0)
-    K = 8192
-    model = NeuralProcess(NPConfig(**{**MIXED, "x_dim": 3, "spectral_features": K, "cat_groups": True})).eval()
-    choices = torch.tensor([0, 4, 0])
-    g = torch.Generator().manual_seed(2)
-    x = torch.rand(1, 12, 3, generator=g)
-    x[..., 1] = (torch.randint(0, 4, (1, 12), generator=g) + 0.5) / 4
-    x[..., 2] = 0.5
-    w = torch.tensor([0.5, 0.3, 0.2])
-    group = feature_groups(K)
-    amp = (w[group] / torch.bincount(group).float()[group]).sqrt()[None]
-    log_ls = torch.tensor([[-1.0, -2.0, 0.0]])  # choices correlate at exp(-1 / 0.54) = 0.16
-    phi = model.waves(x, amp, log_ls, choices)[0]
-    hyper = {"kind": torch.tensor([0]), "lengthscale": log_ls.exp().double(), "period": torch.ones(1),
-             "signal_std": torch.ones(1, dtype=torch.float64), "offset_std": torch.zeros(1, dtype=torch.float64),
-             "trend_std": torch.zeros(1, dtype=torch.float64), "choices": choices,
-             "cat_lengthscale": (CAT_LS_SCALE * log_ls.exp()).double(), "cat_weights": w[None].double()}
-    expected = full_kernel(hyper, x.double(), x.double())[0].float()
-    assert torch.allclose(phi @ phi.T, expected, atol=0.05), (phi @ phi.T, expected)
-    # the product alone would miss it: points with other choices keep the shared part
-    product = full_kernel({**hyper, "cat_weights": torch.tensor([[1.0, 0.0, 0.0]], dtype=torch.float64)},
-                          x.double(), x.double())[0].float()
-    assert (expected - product).abs().max() > 0.2
-
-
-def test_widening_a_grouped_basis_keeps_each_group_s_power():
-    group = feature_groups(16)
-    assert torch.equal(torch.bincount(group), torch.tensor([8, 4, 4]))
-    assert torch.equal(torch.bincount(group[:8]), torch.tensor([4, 2, 2]))  # both halves hold every group
-    amp = torch.rand(3, 16, generator=torch.Generator().manual_seed(0))
-    wide = spread_power(amp, 512, groups=True)
-    for half_old, half_new in ((slice(0, 8), slice(0, 256)), (slice(8, 16), slice(256, 512))):
-        for k in range(3):
-            before = amp[:, half_old][:, group[half_old] == k].pow(2).sum(-1)
-            after = wide[:, half_new][:, feature_groups(512)[half_new] == k].pow(2).sum(-1)
-            torch.testing.assert_close(before, after)
-
-
-@torch.no_grad()
-def test_the_refinement_weighs_the_groups_by_the_evidence():
-    """On a categorical space with cat_groups the refinement fits two group scales: on data
-    whose choices only shift a shared function (no product part), the evidence raises the
-    continuous-only and categorical-only groups against the product; without
-    refine_groups it leaves them alone."""
-    torch.manual_seed(0)
-    cfg = {**MIXED, "x_dim": 2, "spectral_features": 64, "max_choices": 4, "cat_groups": True,
-           "refine_steps": 60}
-    model = NeuralProcess(NPConfig(**cfg)).eval()
-    choices = torch.tensor([0, 4])
-    g = torch.Generator().manual_seed(3)
-    x = torch.rand(1, 40, 2, generator=g)
-    c = torch.randint(0, 4, (1, 40), generator=g)
-    x[..., 1] = (c + 0.5) / 4
-    y = torch.sin(6 * x[..., 0]) + torch.tensor([-1.0, 0.0, 1.0, 2.0])[c]  # shared shape + per-choice offset
-    y = (y - y.mean()) / y.std()
-    ctx = model.encode(x, y, choices=choices)
-    groups = ctx.refinement.log_groups
-    assert groups is not None and groups.shape == (1, 2)
-    assert float(groups[0, 0]) > 0.1 and float(groups[0, 1]) > 0.1, groups
-    # the applied amplitudes carry the group scales: the groups' power ratio moved
-    proposal = model.summarise(x, y, choices).amp
-    ratio = lambda a, k: a[0, feature_groups(64) == k].pow(2).sum() / a[0, feature_groups(64) == 0].pow(2).sum()  # noqa: E731
-    assert float(ratio(ctx.amp, 1)) > float(ratio(proposal, 1))
-    plain = NeuralProcess(NPConfig(**{**cfg, "refine_groups": False})).eval()
-    plain.load_state_dict(model.state_dict())
-    assert plain.encode(x, y, choices=choices).refinement.log_groups is None
-    assert model.encode(x[..., :1].expand(-1, -1, 2).contiguous(), y).refinement.log_groups is None  # continuous
-
-
 def test_summed_tasks_draw_their_weights_and_the_oracle_scores_them():
     prior = mixed_prior(cat_sum_prob=0.5)
     tb = sample_tasks(prior, 64, 12, 8, torch.Generator().manual_seed(0), active_dims=3)
@@ -180,6 +107,21 @@ def test_summed_tasks_draw_their_weights_and_the_oracle_scores_them():
     assert 16 < int(product.sum()) < 48  # about half the tasks are the product alone
     marginal, joint = oracle_log_likelihood(tb)
     assert torch.isfinite(marginal).all() and torch.isfinite(joint).all()
+    # the oracle's kernel: the product alone for weights (1, 0, 0); for (0, 1, 0) the choice
+    # does not matter (a part every choice shares); for (0, 0, 1) only it does (an offset per choice)
+    h = {"kind": torch.tensor([1]), "lengthscale": torch.tensor([[0.3, 1.0]], dtype=torch.float64),
+         "period": torch.ones(1, dtype=torch.float64), "signal_std": torch.ones(1, dtype=torch.float64),
+         "offset_std": torch.zeros(1, dtype=torch.float64), "trend_std": torch.zeros(1, dtype=torch.float64),
+         "choices": torch.tensor([0, 4]), "cat_lengthscale": torch.tensor([[math.inf, 0.5]], dtype=torch.float64)}
+    x = torch.stack([torch.linspace(0, 1, 6), torch.full((6,), 0.125)], -1).double()[None]
+    y = x.clone()
+    y[..., 1] = 0.625  # another choice for every point
+    weigh = lambda w: {**h, "cat_weights": torch.tensor([w], dtype=torch.float64)}  # noqa: E731
+    torch.testing.assert_close(full_kernel(weigh([1.0, 0.0, 0.0]), x, y), full_kernel(h, x, y))
+    torch.testing.assert_close(full_kernel(weigh([0.0, 1.0, 0.0]), x, y), full_kernel(weigh([0.0, 1.0, 0.0]), x, x))
+    offsets = full_kernel(weigh([0.0, 0.0, 1.0]), x, y)
+    torch.testing.assert_close(offsets, torch.full_like(offsets, math.exp(-1 / 0.5)))  # rho for one differing input
+    torch.testing.assert_close(full_kernel(weigh([0.0, 0.0, 1.0]), x, x), torch.ones_like(offsets))
     # without cat_sum_prob the draws are the same as before the option existed
     a = sample_tasks(mixed_prior(), 4, 10, 5, torch.Generator().manual_seed(0), active_dims=3)
     b = sample_tasks(mixed_prior(cat_sum_prob=0.0), 4, 10, 5, torch.Generator().manual_seed(0), active_dims=3)

@@ -78,10 +78,6 @@ class NPConfig:
     count_feature: bool = True  # give the heads log(n): mean aggregation alone hides n
     noise_grid: int = 8  # noise from the context's exact evidence over this many levels
     max_choices: int = 12  # categorical inputs with up to this many choices (0: none; spectral "ard")
-    # with categorical inputs, a quarter of the features ignore them (a part every choice shares)
-    # and a quarter ignore the continuous inputs (per-choice offsets): :func:`feature_groups`
-    cat_groups: bool = False
-    refine_groups: bool = True  # ... and the refinement fits the two groups' scales (inference only)
 
     def __post_init__(self) -> None:
         if self.spectral not in ("fixed", "ard"):
@@ -96,8 +92,6 @@ class NPConfig:
             raise ValueError("max_choices is 0 (no categorical inputs) or at least 2")
         if self.max_choices and self.spectral != "ard":
             raise ValueError("max_choices needs spectral 'ard'")
-        if self.cat_groups and not self.max_choices:
-            raise ValueError("cat_groups needs max_choices (categorical inputs)")
         if self.d_model % self.n_heads:
             raise ValueError("d_model must be a multiple of n_heads")
 
@@ -191,9 +185,6 @@ class Refinement:
     log_ls: Tensor
     log_scale: Tensor
     log_noise: Tensor
-    # with feature groups on a categorical space: log scales of the continuous-only and the
-    # categorical-only groups (``B x 2``) on top of ``log_scale``; None otherwise
-    log_groups: Tensor | None = None
 
 
 class NeuralProcess(nn.Module):
@@ -346,7 +337,7 @@ class NeuralProcess(nn.Module):
         amp = F.softplus(self.to_amplitude(summary)) / math.sqrt(c.spectral_features)  # B x K
         width = self.base_freqs_width()
         if width != c.spectral_features:  # a widened basis (:meth:`widened`)
-            amp = spread_power(amp, width, groups=c.cat_groups)
+            amp = spread_power(amp, width)
         ctx = Context(summary, summary.new_zeros(0), summary.new_zeros(0), summary.new_zeros(0), amp, choices=choices)
         if c.spectral == "ard":
             ctx.log_ls = LOG_LS_MID + LOG_LS_HALF_RANGE * torch.tanh(self.to_lengthscale(summary) / LOG_LS_HALF_RANGE)
@@ -439,25 +430,12 @@ class NeuralProcess(nn.Module):
         if choices is None:
             return self._sinusoids(xt @ freqs.transpose(1, 2), amp)
         cat = (choices > 0).nonzero().flatten()  # k categorical inputs
-        cont_on, cat_on = self.group_masks(xt.dtype)
-        if cont_on is not None:
-            freqs = freqs * cont_on[None, :, None]
         angle = (xt * (choices == 0).to(xt.dtype)) @ freqs.transpose(1, 2)  # B x m x K
         idx = choice_index(xt[..., cat].detach(), choices[cat])  # B x m x k
         phases = self.cat_phases[:, cat][:, torch.arange(cat.numel()), idx].to(xt.dtype)  # K x B x m x k
-        if cat_on is not None:
-            phases = phases * cat_on[:, None, None, None]
         scale = torch.exp(-0.5 * log_ls[:, cat].to(xt.dtype)) / math.sqrt(CAT_LS_SCALE)  # B x k: 1 / sqrt(l_j)
         angle = angle + torch.einsum("kbmj,bj->bmk", phases, scale)  # B x m x K
         return self._sinusoids(angle, amp)
-
-    def group_masks(self, dtype: torch.dtype) -> tuple[Tensor | None, Tensor | None]:
-        """Which of the basis' ``K`` features the continuous inputs turn, and which the
-        categorical ones (:func:`feature_groups`); ``(None, None)`` without ``cat_groups``."""
-        if not self.config.cat_groups:
-            return None, None
-        group = feature_groups(self.base_freqs.shape[0])
-        return (group != CAT_ONLY).to(dtype), (group != CONT_ONLY).to(dtype)
 
     @staticmethod
     def _sinusoids(angle: Tensor, amp: Tensor) -> Tensor:
@@ -490,43 +468,24 @@ class NeuralProcess(nn.Module):
         log_ls0, amp0 = ctx.log_ls.detach().double(), ctx.amp.detach().double()
         log_noise0 = ctx.noise.detach().double().log()
         d = log_ls0.shape[1]
-        # feature groups on a categorical space: the evidence also weighs the groups (the
-        # shared part and the per-choice offsets against the product), as a GP fits the
-        # scales of a summed kernel
-        groups = self.refined_groups(ctx, amp0.shape[-1])
-        n_groups = 0 if groups is None else 2
-        # one tensor [lengthscales | scale | noise | groups] for Adam (elementwise: the same steps as four)
-        delta = torch.zeros(log_ls0.shape[0], d + 2 + n_groups, dtype=torch.float64)
-        d_ls, d_scale, d_noise, d_groups = delta[:, :d], delta[:, d], delta[:, d + 1], delta[:, d + 2:]  # views
+        # one tensor [lengthscales | scale | noise] for Adam (elementwise: the same steps as three)
+        delta = torch.zeros(log_ls0.shape[0], d + 2, dtype=torch.float64)
+        d_ls, d_scale, d_noise = delta[:, :d], delta[:, d], delta[:, d + 1]  # views
         opt = Adam([delta], lr=c.refine_lr)
         lo, hi = math.log(c.refine_min_std), 0.0
         gradient = EvidenceGradient(self, xc.double(), resid.double(), ctx.choices)
-        prior_var = torch.full((d + 2 + n_groups,), c.refine_prior_std**2, dtype=torch.float64)  # per entry
+        prior_var = torch.full((d + 2,), c.refine_prior_std**2, dtype=torch.float64)  # per entry of delta
         if ctx.choices is not None:
             prior_var[:d][ctx.choices > 0] = c.refine_cat_prior_std**2
         with torch.no_grad():
             for _ in range(steps):
                 log_noise = log_noise0 + d_noise
-                log_amp = d_scale[:, None] if groups is None else d_scale[:, None] + group_offsets(d_groups, groups)
-                _, g_ls, g_amp, g_log_noise = gradient(amp0 * log_amp.exp(), log_ls0 + d_ls,
-                                                       log_noise.clamp(lo, hi).exp(), with_evidence=False,
-                                                       per_feature=True)
+                _, g_ls, g_scale, g_log_noise = gradient(amp0 * d_scale.exp()[:, None], log_ls0 + d_ls,
+                                                         log_noise.clamp(lo, hi).exp(), with_evidence=False)
                 inside = ((log_noise >= lo) & (log_noise <= hi)).to(g_log_noise.dtype)  # the clamp's gradient
-                parts = [g_ls, g_amp.sum(-1, keepdim=True), (g_log_noise * inside)[:, None]]
-                if groups is not None:
-                    parts.append(torch.stack([g_amp[:, groups == CONT_ONLY].sum(-1),
-                                              g_amp[:, groups == CAT_ONLY].sum(-1)], -1))
-                opt.step([delta / prior_var - torch.cat(parts, 1)])
-        return Refinement(d_ls.clone(), d_scale.clone(), d_noise.clone(),
-                          None if groups is None else d_groups.clone())
-
-    def refined_groups(self, ctx: Context, width: int) -> Tensor | None:
-        """The feature groups whose scales the refinement fits (``width``), or ``None``:
-        only with ``cat_groups`` and ``refine_groups`` on a space with a categorical input."""
-        c = self.config
-        if not (c.cat_groups and c.refine_groups) or ctx.choices is None:
-            return None
-        return feature_groups(width)
+                grad = torch.cat([g_ls, g_scale[:, None], (g_log_noise * inside)[:, None]], 1)
+                opt.step([delta / prior_var - grad])
+        return Refinement(d_ls.clone(), d_scale.clone(), d_noise.clone())
 
     def _apply(self, ctx: Context, refinement: Refinement, noise: bool = True) -> None:
         """Add a refinement's corrections to the proposal in ``ctx`` (and keep them there);
@@ -534,11 +493,7 @@ class NeuralProcess(nn.Module):
         dtype = ctx.amp.dtype
         lo, hi = math.log(self.config.refine_min_std), 0.0
         ctx.log_ls = (ctx.log_ls.double() + refinement.log_ls).to(dtype)
-        log_amp = refinement.log_scale[:, None]
-        groups = self.refined_groups(ctx, ctx.amp.shape[-1])
-        if refinement.log_groups is not None and groups is not None:
-            log_amp = log_amp + group_offsets(refinement.log_groups, groups)
-        ctx.amp = (ctx.amp.double() * log_amp.exp()).to(dtype)
+        ctx.amp = (ctx.amp.double() * refinement.log_scale.exp()[:, None]).to(dtype)
         if noise:
             ctx.noise = (ctx.noise.double().log() + refinement.log_noise).clamp(lo, hi).exp().to(dtype)
         ctx.refinement = refinement
@@ -665,18 +620,13 @@ class EvidenceGradient:
             self.cat = (choices > 0).nonzero().flatten()  # k categorical inputs
             idx = choice_index(x[..., self.cat], choices[self.cat])  # B x m x k
             phases = model.cat_phases[:, self.cat][:, torch.arange(self.cat.numel()), idx]  # K x B x m x k
-            cont_on, cat_on = model.group_masks(torch.float64)
-            if cont_on is not None:  # feature groups: some features ignore one kind of input
-                self.base = self.base * cont_on[:, None]
-                phases = phases.double() * cat_on[:, None, None, None]
             self.phases = phases.double().permute(1, 2, 0, 3)  # B x m x K x k
 
-    def __call__(self, amp: Tensor, log_ls: Tensor, noise: Tensor, with_evidence: bool = True,
-                 per_feature: bool = False) -> tuple[Tensor | None, Tensor, Tensor, Tensor]:
+    def __call__(self, amp: Tensor, log_ls: Tensor, noise: Tensor,
+                 with_evidence: bool = True) -> tuple[Tensor | None, Tensor, Tensor, Tensor]:
         """Evidence (``B``; ``None`` unless ``with_evidence``) and its gradients: lengthscales
         ``B x d`` (w.r.t. ``log_ls``), signal scale ``B`` (w.r.t. a common log factor of
-        ``amp``, ``B x K``; with ``per_feature``, ``B x K`` w.r.t. each ``log amp_k``),
-        noise ``B`` (w.r.t. log ``noise``, ``B``)."""
+        ``amp``, ``B x K``), noise ``B`` (w.r.t. log ``noise``, ``B``)."""
         freqs = self.base[None] * torch.exp(-log_ls)[:, None, :]  # B x K x d
         angle = self.x @ freqs.transpose(1, 2)  # B x m x K
         if self.cat is not None:
@@ -695,9 +645,8 @@ class EvidenceGradient:
                                + m * LOG_2PI)
         M = alpha @ alpha.transpose(1, 2) - torch.cholesky_inverse(L)  # B x m x m: 2 dE/dK
         G = M @ phi  # B x m x 2K: dE/dPhi
+        g_scale = (G * phi).sum((1, 2))
         Kh = cos.shape[-1]
-        g_amp = (G * phi).sum(1)  # B x 2K
-        g_scale = g_amp[:, :Kh] + g_amp[:, Kh:] if per_feature else g_amp.sum(-1)
         g_angle = G[..., Kh:] * cos - G[..., :Kh] * sin  # B x m x K
         g_ls = -(self.x * (g_angle @ freqs)).sum(1)  # B x d
         if self.cat is not None:
@@ -733,45 +682,13 @@ def spectral_bases(K: int, x_dim: int, generator: torch.Generator) -> Tensor:
     return base
 
 
-def spread_power(amp: Tensor, width: int, groups: bool = False) -> Tensor:
+def spread_power(amp: Tensor, width: int) -> Tensor:
     """``B x K`` amplitudes of a basis of ``K`` frequencies (first half Gaussian, second
     Student-t) as ``B x width`` amplitudes of a wider one: each half's total power
-    ``sum amp^2`` spread evenly over that half's new frequencies; with ``groups``
-    (:func:`feature_groups`) each half's power in each group over that group's."""
+    ``sum amp^2`` spread evenly over that half's new frequencies."""
     K = amp.shape[-1]
-    if not groups:
-        halves = ((amp[:, :K // 2], width // 2), (amp[:, K // 2:], width - width // 2))
-        return torch.cat([(a.pow(2).sum(-1, keepdim=True) / n).sqrt().expand(-1, n) for a, n in halves], -1)
-
-    def cells(n: int) -> Tensor:  # half x 3 + group of each of n features
-        return (torch.arange(n) >= n // 2).long() * 3 + feature_groups(n)
-
-    old, new = cells(K), cells(width)
-    power = amp.new_zeros(amp.shape[0], 6).index_add_(1, old, amp.pow(2))  # B x 6
-    count = torch.bincount(new, minlength=6).clamp_min(1).to(amp.dtype)
-    return (power / count)[:, new].sqrt()
-
-
-def group_offsets(log_groups: Tensor, groups: Tensor) -> Tensor:
-    """``B x K`` log-amplitude offsets: ``log_groups`` (``B x 2``: continuous-only,
-    categorical-only) on those groups' features, 0 on the product's."""
-    pad = torch.cat([log_groups.new_zeros(log_groups.shape[0], 1), log_groups], 1)  # B x 3
-    return pad[:, groups]
-
-
-#: :func:`feature_groups`: features that categorical inputs, or continuous ones, leave alone
-PRODUCT, CONT_ONLY, CAT_ONLY = 0, 1, 2
-
-
-def feature_groups(K: int) -> Tensor:
-    """The group of each of ``K`` features, for categorical spaces with ``cat_groups``:
-    half :data:`PRODUCT` (both kinds of input turn its phase: the ARD kernel times the
-    Hamming kernel), a quarter :data:`CONT_ONLY` (the part of the function every choice
-    shares) and a quarter :data:`CAT_ONLY` (an offset per combination of choices). The
-    per-task amplitudes weigh the groups, so the basis spans the weighted sum
-    ``w1 K_cont K_cat + w2 K_cont + w3 K_cat``. Groups interleave, so each half of the
-    basis (Gaussian and Student-t frequencies) holds all three."""
-    return torch.tensor([PRODUCT, PRODUCT, CONT_ONLY, CAT_ONLY]).repeat(K // 4 + 1)[:K]
+    halves = ((amp[:, :K // 2], width // 2), (amp[:, K // 2:], width - width // 2))
+    return torch.cat([(a.pow(2).sum(-1, keepdim=True) / n).sqrt().expand(-1, n) for a, n in halves], -1)
 
 
 def pad_inputs(X: Tensor, x_dim: int, pad_value: float) -> Tensor:
