@@ -25,8 +25,8 @@ from pathlib import Path
 
 import torch
 
-from npopt.benchmark import RunStore, run_budget
-from npopt.problems import SUITES, derived_seed, make_problem
+from npopt.benchmark import run_synthetic
+from npopt.problems import SUITES
 from npopt.surrogates.gp import GPSurrogate
 
 
@@ -57,21 +57,14 @@ def main() -> None:
     parser.add_argument("--runs", type=Path, required=True, help="JSON-lines file; finished runs are kept")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    problem = make_problem(args.problem)
-    budget = 10 * problem.dim + 10
-    store = RunStore(args.runs, {"suite": "mixed", "seed": args.seed, "n_init": 2}, {problem.name: {"budget": budget}})
-    for index in range(args.repeats):
-        key = store.key("gp", "product-kernel", problem.name, index)
-        if store.get(key) is not None:
-            continue
-        s = derived_seed(args.seed, SUITES["mixed"].index(problem.name), index)
-        X0 = torch.quasirandom.SobolEngine(problem.dim, scramble=True, seed=s % 2**31).draw(2, dtype=torch.float64)
-        run = run_budget(ProductKernelGP(choices=problem.choices), problem, X0, budget,
-                         torch.Generator().manual_seed(s), index)
-        run.method = "gp"
-        store.add(key, run)
-        print(f"{problem.name} seed {args.seed} run {index}: regret {min(run.values) - problem.optimal_value:.4g}",
-              flush=True)
+    # the mixed suite's own protocol (seeds, starting points, budget, run keys), with the
+    # variant "product-kernel" naming these gp runs; the suite adds its random runs too
+    result = run_synthetic({"gp": lambda p: ProductKernelGP(choices=p.choices)}, problems=[args.problem],
+                           repeats=args.repeats, seed=args.seed, suite="mixed", runs=args.runs,
+                           variants={"gp": lambda p: "product-kernel"})
+    for run in result.runs_of("gp"):
+        print(f"{run.problem} seed {args.seed} run {run.run}: regret {run.regret:.4g}", flush=True)
+
 
 if __name__ == "__main__":
     main()
