@@ -713,9 +713,9 @@ def fixed_subset(cap: int, *tensors: Tensor) -> tuple[Tensor, ...]:
 #: :meth:`NeuralProcess.encode` takes ``z``'s posterior in the kernel form
 #: (:meth:`~NeuralProcess.z_posterior_kernel`) from this many basis functions on, for contexts
 #: of at most half as many points, outside training: the widened bases (1,024 and more) of 7+
-#: parameters and of categorical spaces, where the ``R x R`` form costs ~60 ms (one thread; the kernel form 3 ms at
-#: n = 100, 33 ms at 400, 69 ms at 600, 159 ms at 800: the eigendecomposition overtakes it
-#: near n = R / 2). Below, the ``R x R`` form is kept (a few ms at R = 256), so that the
+#: parameters and of categorical spaces, where the ``R x R`` form costs ~60 ms (one thread;
+#: the kernel form 3 ms at n = 100, 33 ms at 400, 69 ms at 600, 159 ms at 800: the
+#: eigendecomposition overtakes it near n = R / 2). Below, the ``R x R`` form is kept (a few ms at R = 256), so that the
 #: committed runs of those spaces replay bit for bit.
 KERNEL_FORM_FROM = 1024
 
