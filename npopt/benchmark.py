@@ -29,6 +29,7 @@ never silently skipped.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -143,7 +144,8 @@ class BenchmarkResult:
         return [r for r in self.runs if r.method == method and problem in (None, r.problem)]
 
     def summary(self) -> dict:
-        out = {"suite": self.suite, **self.settings, "seed": self.seed, "wall_seconds": round(self.seconds, 3)}
+        out = {"suite": self.suite, **self.settings, "seed": self.seed, "wall_seconds": round(self.seconds, 3),
+               "environment": environment()}
         if self.suite == "gp1d":
             out["methods"] = {m: self._gp1d_entry(m) for m in self.methods}
         else:
@@ -284,7 +286,8 @@ class RunStore:
     """Finished runs kept in a JSON-lines file, so that a long benchmark can stop and go on.
 
     Each line is one :class:`Run` plus the key it answers: suite, seed, settings, method,
-    the method's ``variant`` (e.g. its prior) and problem. A later benchmark with the same
+    the method's ``variant`` (e.g. its prior) and problem, and what made it
+    (:func:`environment`: not part of the key, for the record). A later benchmark with the same
     key reuses the run instead of computing it again; anything else in the file is left
     alone. Lines are appended and fsynced one at a time; a torn last line (a crash while
     writing) is skipped. Delete the file, or use another, to compute everything afresh."""
@@ -321,13 +324,49 @@ class RunStore:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with open(self.path, "a", encoding="utf-8") as fh:
-                fh.write(("\n" if self._torn else "") + json.dumps({"key": key, "run": data}) + "\n")
+                record = {"key": key, "run": data, "made_with": environment()}
+                fh.write(("\n" if self._torn else "") + json.dumps(record) + "\n")
                 fh.flush()
                 os.fsync(fh.fileno())
         except OSError as exc:
             raise ConfigError(f"cannot write the --runs file {self.path}: {exc.strerror or exc}") from None
         self._torn = False
         self.runs[key] = data
+
+
+@functools.lru_cache(maxsize=1)
+def environment() -> dict:
+    """What a run was made with: npopt's commit (with ``+dirty`` for uncommitted changes,
+    when run from a git checkout), Python, the numerical packages and the CPU. Stored beside
+    every run in a ``--runs`` file and in the JSON summary, since runs of the same key made
+    by other code, other package versions or another CPU need not agree bit for bit (a near
+    tie in one argmin and a run takes another path)."""
+    import platform
+    import subprocess
+    from importlib import metadata
+
+    out: dict[str, str] = {"python": platform.python_version(), "machine": platform.machine()}
+    here = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(["git", "-C", str(here), "rev-parse", "--short=12", "HEAD"], capture_output=True,
+                              text=True, timeout=10)
+        dirty = subprocess.run(["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10)
+        if head.returncode == 0:
+            out["npopt_commit"] = head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        pass
+    for package in ("npopt", "torch", "botorch", "gpytorch", "numpy", "scipy", "optuna", "scikit-learn"):
+        try:
+            out[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            continue
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            out["cpu"] = next(line.split(":", 1)[1].strip() for line in fh if line.startswith("model name"))
+    except (OSError, StopIteration):
+        out["cpu"] = platform.processor() or "unknown"
+    return out
 
 
 #: What else than its name distinguishes a method's runs on a problem (e.g. its prior).

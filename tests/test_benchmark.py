@@ -417,6 +417,16 @@ def test_benchmark_cli_runs_file_makes_the_same_summary_without_recomputing(tmp_
     assert two.exit_code == 0, two.output
     a, b = (json.loads((tmp_path / f).read_text()) for f in ("a.json", "b.json"))
     assert a["problems"] == b["problems"] and (tmp_path / "r.jsonl").read_text() == lines
+    # every run records what made it, and so does the summary (versions, commit, CPU)
+    records = [json.loads(line) for line in lines.splitlines()]
+    assert len(records) == 4 and all(r["made_with"]["torch"] == torch.__version__ for r in records)
+    assert a["environment"]["torch"] == torch.__version__ and "python" in a["environment"]
+    # a file written before runs recorded it is still reused run for run
+    (tmp_path / "r.jsonl").write_text("".join(json.dumps({"key": r["key"], "run": r["run"]}) + "\n" for r in records))
+    three = CliRunner().invoke(app, args + ["--json", str(tmp_path / "c.json")])
+    assert three.exit_code == 0, three.output
+    assert json.loads((tmp_path / "c.json").read_text())["problems"] == a["problems"]
+    assert len((tmp_path / "r.jsonl").read_text().splitlines()) == 4
 
 
 def test_optuna_samplers_run_the_synthetic_and_mixed_protocol():

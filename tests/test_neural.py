@@ -380,6 +380,42 @@ def test_the_kernel_form_of_the_latent_posterior_is_the_same_posterior(monkeypat
     assert (torch.cov(z.T) - L @ L.T).abs().max() < 0.05
 
 
+def test_a_kept_refinement_chooses_the_noise_on_the_basis_the_posterior_uses(monkeypatch):
+    """Beyond the refit point a context gets an earlier refinement's corrections: the noise
+    is chosen on the corrected basis (the one ``z`` uses), and between ``R / 2`` and ``R``
+    points the kernel form reuses that choice's eigendecomposition: the same posterior as
+    the ``R x R`` form."""
+    import npopt.neural.model as model_module
+
+    wide = tiny_model(x_dim=3, **ARD).widened(64)  # R = 128 basis functions
+    tb = tasks(B=1, n=100, x_dim=3)  # 100 points: between R / 2 and R
+    xc, yc, xt = tb.xc, tb.yc, tb.xt
+    with torch.no_grad():
+        # corrections that lengthen every lengthscale e^2-fold: the corrected basis is far
+        # smoother than the proposal, so the evidence on it asks for more noise
+        refinement = model_module.Refinement(torch.full((1, 3), 2.0, dtype=torch.float64),
+                                             torch.zeros(1, dtype=torch.float64), torch.zeros(1, dtype=torch.float64))
+        monkeypatch.setattr(model_module, "KERNEL_FORM_FROM", 128)
+        kernel = wide.encode(xc, yc, refinement=refinement)
+        monkeypatch.setattr(model_module, "KERNEL_FORM_FROM", 10**9)
+        square = wide.encode(xc, yc, refinement=refinement)
+        corrected = wide.summarise(xc, yc)
+        wide._apply(corrected, refinement, noise=False)
+        mean, psi = wide.basis(corrected, xc)
+        wide.choose_noise(corrected, *model_module.context_sums(psi.double(), (yc - mean).double()),
+                          (yc - mean).double().pow(2).sum(-1), xc.shape[1])
+        proposal = wide.summarise(xc, yc)
+        mean0, psi0 = wide.basis(proposal, xc)
+        wide.choose_noise(proposal, *model_module.context_sums(psi0.double(), (yc - mean0).double()),
+                          (yc - mean0).double().pow(2).sum(-1), xc.shape[1])
+    assert kernel.z_kernel is not None and square.z_kernel is None
+    torch.testing.assert_close(kernel.noise, corrected.noise)  # the corrected basis' evidence
+    assert float(kernel.noise[0]) > 1.5 * float(proposal.noise[0])  # not the proposal's
+    torch.testing.assert_close(kernel.noise, square.noise)
+    for a, b in zip(wide.predict_from(kernel, xt[0]), wide.predict_from(square, xt[0]), strict=True):
+        assert torch.allclose(a, b, atol=1e-5)
+
+
 def test_a_widened_basis_shares_the_networks_and_expresses_the_kernel_with_less_error():
     model = tiny_model(x_dim=3, **ARD)
     wide = model.widened(2048)

@@ -369,6 +369,27 @@ def test_between_refits_the_np_still_conditions_on_every_observation(monkeypatch
     assert noise > 10 * noise_before and 0.67 < noise / refit_noise < 1.5
 
 
+def test_beyond_the_refit_point_the_noise_matches_a_refit_in_twelve_dimensions(monkeypatch):
+    """Regression: between refit points the noise was chosen on the network's proposal, not
+    on the refined basis that the posterior uses; on 200 points of Hartmann6 in 12-D it sat
+    at the top of the grid (1.0, all noise) while a refit on all points found 0.14."""
+    import npopt.surrogates.np as np_module
+    from npopt.problems import make_problem
+
+    problem = make_problem("hartmann6_12")
+    X = torch.rand(200, 12, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    y = problem.evaluate(X)
+    y = (y - y.mean()) / y.std()
+    kept = build("np", 12)
+    kept.condition(X, y)  # the refinement of the first refit_point(200) points, kept
+    assert np_module.refit_point(200) < 200
+    monkeypatch.setattr(np_module, "REFIT_EVERY_ASK", 10**6)
+    refit = build("np", 12)
+    refit.condition(X, y)
+    noise, refit_noise = float(kept._context().noise[0]), float(refit._context().noise[0])
+    assert 0.5 < noise / refit_noise < 2.0
+
+
 def test_the_np_draws_over_the_lean_candidate_set():
     from npopt.acquisition import candidate_set
 

@@ -292,28 +292,33 @@ class NeuralProcess(nn.Module):
             refinement: corrections found by an earlier refinement (``ctx.refinement`` of
                 an encoding of part of this context), applied to this context's proposal
                 instead of refining again; all but the noise's, which this context's own
-                evidence chooses (a noise the earlier points refined far down would else
-                stay down after a surprising new point).
+                evidence chooses on the corrected basis (a noise the earlier points refined
+                far down would else stay down after a surprising new point).
         """
         c = self.config
         ctx = self.summarise(xc, yc, choices)
+        kept = refinement is not None
+        if kept:  # the basis that z will use is the one the noise is chosen on
+            self._apply(ctx, refinement, noise=False)
         # Bayesian aggregation: each context pair adds psi psi^T / noise^2 and psi y / noise^2 to
         # the natural parameters of z ~ N(0, I); the sum over pairs is order-invariant.
         m_c, psi_c = self.basis(ctx, xc)  # B x n, B x n x R
         psi, resid = psi_c.double(), (yc - m_c).double()  # B x n x R, B x n
-        n = xc.shape[1]
-        # the sums over context pairs; below R points the noise choice takes the n x n kernel instead
-        gram, proj = context_sums(psi, resid) if n >= psi.shape[-1] else (None, None)
-        self.choose_noise(ctx, gram, proj, resid.pow(2).sum(-1), n, psi=psi, resid=resid)
+        n, R = xc.shape[1], psi.shape[-1]
+        # the sums over context pairs; below R points the noise choice takes the n x n kernel
+        # instead, whose eigendecomposition z's posterior then reuses (if the basis stays)
+        gram, proj = context_sums(psi, resid) if n >= R else (None, None)
+        eig = kernel_eigh(psi) if gram is None and not torch.is_grad_enabled() else None
+        self.choose_noise(ctx, gram, proj, resid.pow(2).sum(-1), n, psi=psi, resid=resid, eig=eig)
         steps = c.refine_steps if refine_steps is None else refine_steps
-        if c.spectral == "ard" and (refinement is not None or steps):
-            kept = refinement is not None
-            if not kept:
-                refinement = self._refine(ctx, xc, resid, steps)
-            self._apply(ctx, refinement, noise=not kept)
+        if c.spectral == "ard" and not kept and steps:
+            self._apply(ctx, self._refine(ctx, xc, resid, steps), noise=True)
             psi = self.waves(xc, ctx.amp, ctx.log_ls, ctx.choices).double()
-            gram = None  # the basis moved
-        if gram is None and use_kernel_form(n, psi.shape[-1]):
+            gram, eig = None, None  # the basis moved
+        if eig is not None and R >= KERNEL_FORM_FROM:  # already decomposed: the kernel form is cheap
+            self.z_posterior_kernel(ctx, psi, resid, eig)
+            return ctx
+        if gram is None and use_kernel_form(n, R):
             self.z_posterior_kernel(ctx, psi, resid)
             return ctx
         if gram is None:
@@ -344,17 +349,19 @@ class NeuralProcess(nn.Module):
         return ctx
 
     def choose_noise(self, ctx: Context, gram: Tensor | None, proj: Tensor | None, rr: Tensor, n: int,
-                     psi: Tensor | None = None, resid: Tensor | None = None) -> None:
+                     psi: Tensor | None = None, resid: Tensor | None = None,
+                     eig: tuple[Tensor, Tensor] | None = None) -> None:
         """Set ``ctx.noise`` from the context's sums (``gram = Psi^T Psi``, ``proj = Psi^T r``,
         ``rr = r^T r``, ``n`` points): the noise the context itself supports, its exact
         evidence at each level plus the network's prior over levels; the posterior mean of
         log(noise) is used. The evidence only selects (no gradient through its J Choleskys:
         4x faster training). Given the basis ``psi`` (``B x n x R``) and residuals ``resid``
         of fewer points than features, the same evidence comes from the smaller ``n x n``
-        kernel (:func:`kernel_grid_evidence`), and ``gram`` and ``proj`` may be ``None``."""
+        kernel (:func:`kernel_grid_evidence`; ``eig``: that kernel's eigendecomposition, if
+        already taken), and ``gram`` and ``proj`` may be ``None``."""
         with torch.no_grad():
             if psi is not None and resid is not None and n < psi.shape[-1]:
-                evidence = kernel_grid_evidence(psi, resid, self.noise_levels)  # B x J
+                evidence = kernel_grid_evidence(psi, resid, self.noise_levels, eig)  # B x J
             else:
                 evidence = grid_evidence(gram, proj, rr, n, self.noise_levels)  # B x J
         weights = torch.softmax(self.to_noise(ctx.summary).double() + evidence, -1)  # B x J
@@ -373,17 +380,19 @@ class NeuralProcess(nn.Module):
         ctx.z_factor = torch.linalg.solve_triangular(L, eye, upper=False).transpose(1, 2).to(dtype)  # L^-T
         ctx.z_kernel = None
 
-    def z_posterior_kernel(self, ctx: Context, psi: Tensor, resid: Tensor) -> None:
+    def z_posterior_kernel(self, ctx: Context, psi: Tensor, resid: Tensor,
+                           eig: tuple[Tensor, Tensor] | None = None) -> None:
         """:meth:`z_posterior` from the ``n x n`` kernel of fewer points than features.
 
         With ``Psi Psi^T = U diag(mu) U^T``, ``W = Psi^T U`` and ``s = sqrt(mu + noise^2)``:
         ``E z = W diag(1 / s^2) U^T r`` and ``Cov z = (I + Psi^T Psi / noise^2)^-1 = S S^T`` with the
         symmetric ``S = I - W diag(w) W^T``, ``w = 1 / (s (s + noise))`` (finite as ``mu -> 0``).
         ``O(n^2 R)`` instead of :meth:`z_posterior`'s ``O(R^3)``; the same posterior (no
-        gradients: an eigendecomposition; training takes :meth:`z_posterior`)."""
+        gradients: an eigendecomposition; training takes :meth:`z_posterior`). ``eig``: the
+        kernel's eigendecomposition (:func:`kernel_eigh` of ``psi``), if already taken."""
         psi, resid = psi.double(), resid.double()  # B x n x R, B x n
         var = ctx.noise.double()[:, None] ** 2  # B x 1
-        mu, U = torch.linalg.eigh(psi @ psi.transpose(1, 2))  # B x n, B x n x n
+        mu, U = kernel_eigh(psi) if eig is None else eig  # B x n, B x n x n
         s2 = mu.clamp_min(0.0) + var  # B x n
         W = psi.transpose(1, 2) @ U  # B x R x n
         dtype = ctx.summary.dtype
@@ -753,13 +762,20 @@ def grid_evidence(gram: Tensor, proj: Tensor, rr: Tensor, n: int, levels: Tensor
     return -0.5 * (quad + logdet + n * LOG_2PI)
 
 
-def kernel_grid_evidence(psi: Tensor, r: Tensor, levels: Tensor) -> Tensor:
+def kernel_eigh(psi: Tensor) -> tuple[Tensor, Tensor]:
+    """The eigendecomposition ``Psi Psi^T = U diag(mu) U^T`` of the ``n x n`` kernel of the
+    basis ``psi`` (``B x n x R``): ``mu`` (``B x n``), ``U`` (``B x n x n``), float64."""
+    psi = psi.double()
+    return torch.linalg.eigh(psi @ psi.transpose(1, 2))
+
+
+def kernel_grid_evidence(psi: Tensor, r: Tensor, levels: Tensor, eig: tuple[Tensor, Tensor] | None = None) -> Tensor:
     """:func:`grid_evidence` from the basis itself (``psi``: ``B x n x R``, ``r``: ``B x n``),
-    by one eigendecomposition of the ``n x n`` kernel ``Psi Psi^T = U diag(mu) U^T``:
-    ``logdet = sum log(mu + s^2)``, ``quad = sum (U^T r)^2 / (mu + s^2)``. Cheaper than the
-    ``R x R`` form when ``n < R``."""
-    psi, r = psi.double(), r.double()
-    mu, U = torch.linalg.eigh(psi @ psi.transpose(1, 2))  # B x n, B x n x n
+    by one eigendecomposition of the ``n x n`` kernel ``Psi Psi^T = U diag(mu) U^T``
+    (``eig``, if already taken): ``logdet = sum log(mu + s^2)``, ``quad = sum (U^T r)^2 /
+    (mu + s^2)``. Cheaper than the ``R x R`` form when ``n < R``."""
+    r = r.double()
+    mu, U = kernel_eigh(psi) if eig is None else eig  # B x n, B x n x n
     mu = mu.clamp_min(0.0)[:, None, :]  # B x 1 x n
     c2 = (U.transpose(1, 2) @ r[..., None])[..., 0].pow(2)[:, None, :]  # B x 1 x n
     var = levels.pow(2)[None, :, None]  # 1 x J x 1
