@@ -399,18 +399,19 @@ def test_a_kept_refinement_chooses_the_noise_on_the_basis_the_posterior_uses(mon
         kernel = wide.encode(xc, yc, refinement=refinement)
         monkeypatch.setattr(model_module, "KERNEL_FORM_FROM", 10**9)
         square = wide.encode(xc, yc, refinement=refinement)
+
+        def noise_chosen(ctx):  # the noise the grid evidence picks on ctx's basis, R x R sums
+            mean, psi = wide.basis(ctx, xc)
+            resid = (yc - mean).double()
+            wide.choose_noise(ctx, *model_module.context_sums(psi.double(), resid), resid.pow(2).sum(-1), xc.shape[1])
+            return ctx.noise
+
         corrected = wide.summarise(xc, yc)
         wide._apply(corrected, refinement, noise=False)
-        mean, psi = wide.basis(corrected, xc)
-        wide.choose_noise(corrected, *model_module.context_sums(psi.double(), (yc - mean).double()),
-                          (yc - mean).double().pow(2).sum(-1), xc.shape[1])
-        proposal = wide.summarise(xc, yc)
-        mean0, psi0 = wide.basis(proposal, xc)
-        wide.choose_noise(proposal, *model_module.context_sums(psi0.double(), (yc - mean0).double()),
-                          (yc - mean0).double().pow(2).sum(-1), xc.shape[1])
+        corrected_noise, proposal_noise = noise_chosen(corrected), noise_chosen(wide.summarise(xc, yc))
     assert kernel.z_kernel is not None and square.z_kernel is None
-    torch.testing.assert_close(kernel.noise, corrected.noise)  # the corrected basis' evidence
-    assert float(kernel.noise[0]) > 1.5 * float(proposal.noise[0])  # not the proposal's
+    torch.testing.assert_close(kernel.noise, corrected_noise)  # the corrected basis' evidence
+    assert float(kernel.noise[0]) > 1.5 * float(proposal_noise[0])  # not the proposal's
     torch.testing.assert_close(kernel.noise, square.noise)
     for a, b in zip(wide.predict_from(kernel, xt[0]), wide.predict_from(square, xt[0]), strict=True):
         assert torch.allclose(a, b, atol=1e-5)

@@ -315,11 +315,8 @@ class NeuralProcess(nn.Module):
             self._apply(ctx, self._refine(ctx, xc, resid, steps), noise=True)
             psi = self.waves(xc, ctx.amp, ctx.log_ls, ctx.choices).double()
             gram, eig = None, None  # the basis moved
-        if eig is not None and R >= KERNEL_FORM_FROM:  # already decomposed: the kernel form is cheap
+        if gram is None and use_kernel_form(n, R, decomposed=eig is not None):
             self.z_posterior_kernel(ctx, psi, resid, eig)
-            return ctx
-        if gram is None and use_kernel_form(n, R):
-            self.z_posterior_kernel(ctx, psi, resid)
             return ctx
         if gram is None:
             gram, proj = context_sums(psi, resid)
@@ -720,18 +717,21 @@ def fixed_subset(cap: int, *tensors: Tensor) -> tuple[Tensor, ...]:
 
 
 #: :meth:`NeuralProcess.encode` takes ``z``'s posterior in the kernel form
-#: (:meth:`~NeuralProcess.z_posterior_kernel`) from this many basis functions on, for contexts
-#: of at most half as many points, outside training: the widened bases (1,024 and more) of 7+
-#: parameters and of categorical spaces, where the ``R x R`` form costs ~60 ms (one thread;
-#: the kernel form 3 ms at n = 100, 33 ms at 400, 69 ms at 600, 159 ms at 800: the
-#: eigendecomposition overtakes it near n = R / 2). Below, the ``R x R`` form is kept (a few ms at R = 256), so that the
-#: committed runs of those spaces replay bit for bit.
+#: (:meth:`~NeuralProcess.z_posterior_kernel`) from this many basis functions on, outside
+#: training: the widened bases (1,024 and more) of 7+ parameters and of categorical spaces,
+#: where the ``R x R`` form costs ~60 ms (one thread). For contexts of at most half as many
+#: points, or of fewer points than basis functions when the noise choice has already
+#: decomposed the ``n x n`` kernel; decomposing it for ``z`` alone costs 3 ms at n = 100,
+#: 33 ms at 400, 69 ms at 600, 159 ms at 800, overtaking the ``R x R`` form near n = R / 2.
+#: Below, the ``R x R`` form is kept (a few ms at R = 256), so that the committed runs of
+#: those spaces replay bit for bit.
 KERNEL_FORM_FROM = 1024
 
 
-def use_kernel_form(n: int, R: int) -> bool:
-    """Whether ``z``'s posterior from ``n`` points on ``R`` basis functions takes the kernel form."""
-    return R >= KERNEL_FORM_FROM and 2 * n <= R and not torch.is_grad_enabled()
+def use_kernel_form(n: int, R: int, decomposed: bool = False) -> bool:
+    """Whether ``z``'s posterior from ``n`` points on ``R`` basis functions takes the kernel
+    form; ``decomposed``: the ``n x n`` kernel's eigendecomposition is already at hand."""
+    return R >= KERNEL_FORM_FROM and (2 * n <= R or (decomposed and n < R)) and not torch.is_grad_enabled()
 
 
 def context_sums(psi: Tensor, r: Tensor) -> tuple[Tensor, Tensor]:
