@@ -80,7 +80,7 @@ def test_mixed_problems_have_categoricals_and_reach_their_optima():
             u = torch.tensor([p.space.to_unit(p.minimiser)], dtype=torch.float64)
             assert float(p.evaluate(u)) == pytest.approx(p.optimal_value, abs=1e-6), name
     assert [make_problem(n).choices for n in MIXED] == [
-        (0, 0, 4), (0, 0, 0, 5, 3), (0, 0, 0, 10, 0, 0), (3, 0, 0, 0, 0)
+        (0, 0, 4), (0, 0, 0, 5, 3), (0, 0, 0, 10, 0, 0), (3, 0, 0, 0, 0), (4, 0, 0, 0, 0)
     ]
 
 
@@ -95,6 +95,30 @@ def test_the_svc_task_is_fast_and_uses_every_kernel():
         assert time.perf_counter() - t0 < 1.0 and 0.0 <= error <= 1.0
     good = p.value({"kernel": "rbf", "C": 10.0, "gamma": 0.01, "degree": 3, "coef0": 0.0})
     assert p.optimal_value <= good < 0.05
+
+
+def test_the_kernel_ridge_task_is_continuous_and_ignores_what_its_kernel_does_not_use():
+    import time
+
+    p = make_problem("krr_diabetes")
+    good = {"kernel": "rbf", "alpha": 0.1, "gamma": 0.005, "degree": 1, "coef0": 0.0}
+    values = {}
+    for kernel in ("rbf", "laplacian", "poly", "sigmoid"):
+        t0 = time.perf_counter()
+        values[kernel] = p.value({**good, "kernel": kernel, "degree": 3, "coef0": 1.0})
+        assert time.perf_counter() - t0 < 1.0 and math.isfinite(values[kernel]) and values[kernel] >= p.optimal_value
+    assert len(set(values.values())) == 4
+    # the log of a CV mean squared error of a standardised target: near the best, ~log(0.49)
+    near = p.value(good)
+    assert p.optimal_value <= near < p.optimal_value + 0.05 and near == pytest.approx(math.log(0.49), abs=0.05)
+    # continuous: a small step in alpha moves the value a little, not by a sample's worth
+    step = p.value({**good, "alpha": 0.1 * 1.01})
+    assert step != near and abs(step - near) < 1e-3
+    # degree only matters for poly, coef0 only for poly and sigmoid
+    assert p.value({**good, "degree": 5, "coef0": 2.5}) == near
+    assert p.value({**good, "kernel": "poly", "degree": 2}) != p.value({**good, "kernel": "poly", "degree": 3})
+    # a blown-up kernel is bad but finite, so it does not squash the rest
+    assert p.value({**good, "kernel": "sigmoid", "alpha": 1e-4, "gamma": 10.0, "coef0": 3.0}) > near + 1.0
 
 
 def test_gp1d_functions_are_seeded_and_in_range():
