@@ -256,6 +256,17 @@ class Mix6(SpaceProblem):
         return total
 
 
+def _bundled_dataset(loader: str, problem: str) -> tuple[np.ndarray, np.ndarray]:
+    """``X, y`` of a dataset bundled with scikit-learn (``loader``: the name of its
+    ``sklearn.datasets`` function), or a clear error naming ``problem`` without it."""
+    try:
+        import sklearn.datasets
+    except ImportError:
+        raise NpoptError(f"the {problem} problem needs scikit-learn: pip install scikit-learn",
+                         code="missing_extra") from None
+    return getattr(sklearn.datasets, loader)(return_X_y=True)
+
+
 #: Best 3-fold CV error of :class:`SVCCancer` found by a dense random search:
 #: ``python -c "from npopt.problems import SVCCancer, dense_random_search as d; print(d(SVCCancer(), 4000, 0))"``
 #: (4,000 uniform points of the unit cube, seed 0; 88 s on one thread). Regret is measured
@@ -279,12 +290,7 @@ class SVCCancer(SpaceProblem):
 
     def __init__(self) -> None:
         super().__init__()
-        try:
-            from sklearn.datasets import load_breast_cancer
-        except ImportError:
-            raise NpoptError("the svc_cancer problem needs scikit-learn: pip install scikit-learn",
-                             code="missing_extra") from None
-        self.X, self.y = load_breast_cancer(return_X_y=True)
+        self.X, self.y = _bundled_dataset("load_breast_cancer", self.name)
 
     def parameters(self) -> dict:
         return {
@@ -340,12 +346,7 @@ class KRRDiabetes(SpaceProblem):
 
     def __init__(self) -> None:
         super().__init__()
-        try:
-            from sklearn.datasets import load_diabetes
-        except ImportError:
-            raise NpoptError("the krr_diabetes problem needs scikit-learn: pip install scikit-learn",
-                             code="missing_extra") from None
-        self.X, y = load_diabetes(return_X_y=True)
+        self.X, y = _bundled_dataset("load_diabetes", self.name)
         self.y = (y - y.mean()) / y.std()
         self.optimal_value = KRR_DIABETES_BEST
 
