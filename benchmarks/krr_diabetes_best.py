@@ -49,18 +49,15 @@ def main() -> None:
     for key, members in sorted(groups.items(), key=lambda kv: str(kv[0])):
         starts = sorted(members, key=lambda i: values[i])[: args.starts]
         for i in starts:
-            u0 = U[i].clone()
-
-            def f(x: np.ndarray, u0: torch.Tensor = u0) -> float:
+            def moved(x: np.ndarray, u0: torch.Tensor = U[i]) -> torch.Tensor:
+                """The start ``u0`` with its continuous coordinates at ``x`` (clipped to the cube)."""
                 u = u0.clone()
                 u[columns] = torch.as_tensor(np.clip(x, 0.0, 1.0), dtype=torch.float64)
-                return float(problem.evaluate(u[None])[0])
+                return u
 
-            result = minimize(f, u0[columns].numpy(), method="Nelder-Mead",
-                              options={"xatol": 1e-6, "fatol": 1e-9, "maxfev": 400})
-            u = u0.clone()
-            u[columns] = torch.as_tensor(np.clip(result.x, 0.0, 1.0), dtype=torch.float64)
-            params = space.from_unit(u.tolist())
+            result = minimize(lambda x: float(problem.evaluate(moved(x)[None])[0]), U[i, columns].numpy(),
+                              method="Nelder-Mead", options={"xatol": 1e-6, "fatol": 1e-9, "maxfev": 400})
+            params = space.from_unit(moved(result.x).tolist())
             print(f"  {key}: {values[i]:.6f} -> {result.fun:.6f}")
             if result.fun < best_value:
                 best_value, best_params = result.fun, params

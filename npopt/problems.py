@@ -339,6 +339,7 @@ class KRRDiabetes(SpaceProblem):
     """
 
     name = "krr_diabetes"
+    optimal_value = KRR_DIABETES_BEST
     minimiser = {"kernel": "rbf", "alpha": 0.4426554442412534, "gamma": 0.01531790609427869, "degree": 4,
                  "coef0": 1.7068089199848062}
     #: The value of a fit whose cross-validated error is not finite (log of 1e13).
@@ -348,7 +349,6 @@ class KRRDiabetes(SpaceProblem):
         super().__init__()
         self.X, y = _bundled_dataset("load_diabetes", self.name)
         self.y = (y - y.mean()) / y.std()
-        self.optimal_value = KRR_DIABETES_BEST
 
     def parameters(self) -> dict:
         return {
