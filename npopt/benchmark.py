@@ -547,7 +547,7 @@ def thompson_frames(
         if X.shape[0] >= max(1, surrogate.min_observations):
             seen, back = standardisation(y) if surrogate.standardised_y else (y, lambda s: s)
             surrogate.condition(X, seen)
-            draws = back(surrogate.sample(fn.grid, n_draws, gen))  # n_draws x G, the function's units
+            draws = back(surrogate.to_units(surrogate.sample(fn.grid, n_draws, gen)))  # the function's units
             score = draws[0].clone()
         else:
             draws = torch.full((n_draws, G), math.nan, dtype=torch.float64)

@@ -151,7 +151,7 @@ def _model(plt, study: Study, complete: list[Trial], param: str | None):
     with torch.no_grad():
         mean, std = surrogate.predict(U)
     sign = -1.0 if study.direction == "maximize" else 1.0  # back to the objective's own sign
-    mid, lo, hi = (sign * back(v) for v in (mean, mean - 2 * std, mean + 2 * std))
+    mid, lo, hi = (sign * back(surrogate.to_units(v)) for v in (mean, mean - 2 * std, mean + 2 * std))
     xs = [space.from_unit(u)[param] for u in U.tolist()]
     fig, ax = plt.subplots(figsize=(7, 4.2))
     obs_x = [t.params[param] for t in complete]
@@ -160,13 +160,13 @@ def _model(plt, study: Study, complete: list[Trial], param: str | None):
         pos = list(range(len(p.choices)))
         below, above = (mid - torch.minimum(lo, hi)).numpy(), (torch.maximum(lo, hi) - mid).numpy()
         ax.errorbar(pos, mid.numpy(), yerr=[below, above], fmt="o", color="tab:blue", capsize=6,
-                    label="model mean ± 2σ")
+                    label="model and its ±2σ band")
         index = {_key(c): i for i, c in enumerate(p.choices)}
         ax.scatter([index[_key(x)] for x in obs_x], obs_y, s=14, color="k", alpha=0.6, label="observations")
         ax.set_xticks(pos, [repr(c) if isinstance(c, str) else str(c) for c in p.choices])
     else:
         ax.fill_between(xs, torch.minimum(lo, hi).numpy(), torch.maximum(lo, hi).numpy(), color="tab:blue",
-                        alpha=0.2, label="model mean ± 2σ")
+                        alpha=0.2, label="model and its ±2σ band")
         ax.plot(xs, mid.numpy(), color="tab:blue", lw=2)
         ax.scatter(obs_x, obs_y, s=14, color="k", alpha=0.6, label="observations (all parameters)")
         if p.log:

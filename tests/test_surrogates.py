@@ -305,6 +305,56 @@ def test_random_search_on_a_mixed_space_picks_valid_categories():
 
 
 
+# ------------------------------------------------------------------ the output warp
+
+def test_the_np_warps_values_with_a_long_upper_tail_and_leaves_smooth_ones():
+    """The evidence chooses the output warp: a smooth function's values stay as they are,
+    and so do those of a function with a long tail below (towards the minimum); the same
+    function through exp (a few large values that squash the rest) gets the log gap, and its
+    predictions, mapped back by to_units, meet the observed values."""
+    from npopt.acquisition import standardise
+
+    g = torch.Generator().manual_seed(0)
+    X = torch.rand(30, 2, generator=g, dtype=torch.float64)
+    f = torch.sin(3 * X).sum(-1) + (X - 0.3).pow(2).sum(-1)
+    chosen = {}
+    for name, raw in [("smooth", f), ("upper tail", torch.exp(3 * f)), ("lower tail", -torch.exp(-3 * f))]:
+        s = build("np", 2)
+        y = standardise(raw)
+        s.condition(X, y)
+        chosen[name] = s.output_warp
+        mean, _ = s.predict(X)
+        assert (s.to_units(mean) - y).abs().max() < 0.05, name
+    assert chosen["smooth"] is None and chosen["lower tail"] is None
+    assert chosen["upper tail"] is not None
+
+
+def test_the_log_gap_warp_inverts_and_its_jacobian_is_the_elementwise_one():
+    from npopt.surrogates.np import warp_values
+
+    y = torch.randn(12, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    w, log_jacobian, inverse = warp_values(y, 0.2)
+    assert torch.allclose(inverse(w), y, atol=1e-12)
+    assert abs(float(w.mean())) < 1e-12 and abs(float(w.std()) - 1) < 1e-12
+    # each w_i as a function of y_i alone, the warp's constants held: a central difference
+    gap = y - y.min() + 0.2
+    mean, std = gap.log().mean(), gap.log().std()
+    h = 1e-6
+    slope = ((gap + h).log() - (gap - h).log()) / (2 * h) / std
+    assert abs(log_jacobian - float(slope.log().sum())) < 1e-6
+    assert torch.allclose((gap.log() - mean) / std, w)
+
+
+def test_few_observations_are_not_warped():
+    from npopt.surrogates.np import WARP_MIN_POINTS
+
+    s = build("np", 2)
+    X = torch.rand(WARP_MIN_POINTS - 1, 2, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    s.condition(X, torch.cat([0.1 * torch.arange(WARP_MIN_POINTS - 2.0), torch.tensor([30.0])]).double())
+    assert s.output_warp is None
+    assert torch.equal(s.to_units(torch.tensor([1.5])), torch.tensor([1.5]))
+
+
 # ------------------------------------------------------------------ fast asks
 
 def test_refit_points_serve_at_most_an_eighth_more_observations():

@@ -518,6 +518,14 @@ class NeuralProcess(nn.Module):
         return ctx.z_mean + self._times_factor(ctx, eps.transpose(0, 1)).transpose(0, 1)  # S x B x R (S = S^T)
 
     # ----------------------------------------------------------------- likelihoods
+    @torch.no_grad()
+    def evidence(self, ctx: Context, xc: Tensor, yc: Tensor) -> Tensor:
+        """The exact log evidence of ``ctx``'s own context under its encoding (``B``):
+        ``log N(yc; m(xc), Phi Phi^T + noise^2 I)`` with the decoder's mean ``m``, the basis
+        ``Phi`` and the noise as encoded (refined, if the refinement ran)."""
+        m_c, psi = self.basis(ctx, xc)
+        return gaussian_logpdf(yc.double() - m_c.double(), psi, ctx.noise.double())
+
     def log_likelihoods(self, xc: Tensor, yc: Tensor, xt: Tensor, yt: Tensor,
                         refine_steps: int | None = None, choices: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """Joint and marginal log-likelihoods of the targets per target point, ``B`` each,

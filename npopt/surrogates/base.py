@@ -71,6 +71,7 @@ class Surrogate(ABC):
 
         Returns:
             ``n_draws x m`` tensor; row ``i`` is ONE function evaluated at all candidates.
+            Draws may be of a monotone transform of the function (:meth:`to_units`).
         """
 
     def paths(self, n_draws: int, generator: torch.Generator):
@@ -79,6 +80,13 @@ class Surrogate(ABC):
         argmin by gradient) and whose call ``paths(x)`` gives ``n_draws x m`` exactly as
         :meth:`sample` would with the same generator state. ``None``: not supported."""
         return None
+
+    def to_units(self, values: Tensor) -> Tensor:
+        """Values of :meth:`sample`'s draws (or of :meth:`predict`) in the units of the
+        values given to :meth:`condition`. A surrogate may draw a monotone transform of
+        the function instead of the function (the same minima, which is all Thompson
+        sampling reads); this maps such values back. Default: they are already in those units."""
+        return values
 
     def predict(self, candidates: Tensor) -> tuple[Tensor, Tensor]:
         """Predictive mean and std at ``candidates`` (``m`` each), for display/plots."""
