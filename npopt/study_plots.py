@@ -179,6 +179,12 @@ def _model(plt, study: Study, complete: list[Trial], param: str | None):
                  + (f"\nothers at the best trial: {held}" if others else ""), fontsize=10)
     ax.set_xlabel(param + (" (log scale)" if getattr(p, "log", False) else ""))
     ax.set_ylabel("objective value")
+    # the band of a warped model can run off by orders of magnitude where there is no data:
+    # the axis shows the observations and the model's middle line, the band clipped to them
+    shown = torch.cat([torch.tensor(obs_y, dtype=torch.float64), mid.double()])
+    low, high = float(shown.min()), float(shown.max())
+    pad = 0.3 * (high - low) or 1.0
+    ax.set_ylim(low - pad, high + pad)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return fig

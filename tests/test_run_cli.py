@@ -357,6 +357,37 @@ def test_plot_history_slices_and_model_of_a_mixed_study(in_tmp):
     assert not (in_tmp / "x.png").exists()
 
 
+def test_the_model_plot_of_a_warped_study_maps_the_model_back_and_keeps_the_band_in_view(in_tmp):
+    """Values with a long upper tail make the NP warp them; the model plot draws the warped
+    model in the objective's units (its middle line meets the best value) and keeps the
+    axis on the observations, not on the band that runs off where there is no data."""
+    import math
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from npopt.study_plots import _model
+
+    with Study.create(in_tmp / "tail.db", {"x": Float(0, 1), "y": Float(0, 1)}) as s:
+        for _ in range(16):
+            (trial,) = s.ask()
+            x, y = trial.params["x"], trial.params["y"]
+            s.tell(trial.number, math.exp(3 * (math.sin(3 * x) + math.sin(3 * y) + (x - 0.3) ** 2 + (y - 0.3) ** 2)))
+        complete = [t for t in s.trials if t.state is TrialState.COMPLETE]
+        fig = _model(plt, s, complete, "x")
+        assert s.surrogate.output_warp is not None
+    values = [t.value for t in complete]
+    ax = fig.axes[0]
+    low, high = ax.get_ylim()
+    span = max(values) - min(values)
+    assert low >= min(values) - 0.31 * span and high <= max(values) + 0.31 * span
+    line = ax.lines[0].get_ydata()  # the model's middle line along x, the others at the best trial
+    assert abs(min(line) - min(values)) < 0.25 * span
+    plt.close(fig)
+
+
 def test_plot_refuses_what_it_cannot_draw(in_tmp):
     missing = invoke("plot", "--study", "nope.db", "--out", "x.png")
     assert missing.exit_code == 1 and missing.stderr == "Error: no study at nope.db (the file does not exist)\n"
