@@ -125,10 +125,10 @@ class NPSurrogate(Surrogate):
         y0 = torch.round(y0 * 1e9) / 1e9
         fit_key = (X0.numpy().tobytes(), y0.numpy().tobytes())
         if self._fit is None or self._fit[0] != fit_key:
-            offset, fit = self._fit_warped(X0, y0)
+            offset, fit, inverse = self._fit_warped(X0, y0)
             self._fit = fit_key, fit.refinement, offset
             if n0 == X.shape[0]:  # the fit is the encoding (of y within 1e-9): no second pass
-                self._ctx, self._warp = fit, warp_values(y0, offset)[2] if offset is not None else None
+                self._ctx, self._warp = fit, inverse
                 return
         offset = self._fit[2]
         if offset is not None:
@@ -137,18 +137,20 @@ class NPSurrogate(Surrogate):
 
     def _fit_warped(self, X: Tensor, y: Tensor):
         """The output warp (an offset of :data:`OUTPUT_WARPS`, ``None``: none) whose refined
-        encoding of ``X`` and warped ``y`` has the highest evidence plus log Jacobian, and
-        that encoding. Fewer than :data:`WARP_MIN_POINTS` values are not warped."""
+        encoding of ``X`` and warped ``y`` has the highest evidence plus log Jacobian, that
+        encoding, and the warp's inverse (``None`` for no warp). Fewer than
+        :data:`WARP_MIN_POINTS` values are not warped."""
+        offsets = OUTPUT_WARPS if X.shape[0] >= WARP_MIN_POINTS else (None,)
         best = None
-        for offset in OUTPUT_WARPS if X.shape[0] >= WARP_MIN_POINTS else (None,):
-            w, log_jacobian = (y, 0.0) if offset is None else warp_values(y, offset)[:2]
+        for offset in offsets:
+            w, log_jacobian, inverse = (y, 0.0, None) if offset is None else warp_values(y, offset)
             ctx = self._encode(X, w)
-            if len(OUTPUT_WARPS) == 1 or X.shape[0] < WARP_MIN_POINTS:
-                return offset, ctx
+            if len(offsets) == 1:  # nothing to choose between
+                return offset, ctx, inverse
             score = float(self.model.evidence(ctx, self._pad(X)[None], w[None])[0]) + log_jacobian
             if best is None or score > best[0]:
-                best = score, offset, ctx
-        return best[1], best[2]
+                best = score, offset, ctx, inverse
+        return best[1:]
 
     @property
     def output_warp(self) -> float | None:
