@@ -98,8 +98,9 @@ class NPSurrogate(Surrogate):
         observations'.
 
         At each fit the values are also given an output warp (:data:`OUTPUT_WARPS`): the one
-        whose encoding, refined, gives the ``n0`` points the highest exact evidence plus the
-        log Jacobian of the warp (the density of the values as given). The draws are of the
+        whose encoding, refined (:data:`WARP_SCORE_STEPS` steps to compare, in full for the
+        winner), gives the ``n0`` points the highest exact evidence plus the log Jacobian of
+        the warp (the density of the values as given). The draws are of the
         warped function, which has the same minima; :meth:`to_units` maps draw values back.
         The warp is kept with the fit (its offsets recomputed on all ``n`` values).
 
@@ -136,21 +137,23 @@ class NPSurrogate(Surrogate):
         self._ctx = self._encode(X, y, refinement=self._fit[1])
 
     def _fit_warped(self, X: Tensor, y: Tensor):
-        """The output warp (an offset of :data:`OUTPUT_WARPS`, ``None``: none) whose refined
-        encoding of ``X`` and warped ``y`` has the highest evidence plus log Jacobian, that
-        encoding, and the warp's inverse (``None`` for no warp). Fewer than
-        :data:`WARP_MIN_POINTS` values are not warped."""
-        offsets = OUTPUT_WARPS if X.shape[0] >= WARP_MIN_POINTS else (None,)
-        best = None
-        for offset in offsets:
-            w, log_jacobian, inverse = (y, 0.0, None) if offset is None else warp_values(y, offset)
-            ctx = self._encode(X, w)
-            if len(offsets) == 1:  # nothing to choose between
-                return offset, ctx, inverse
-            score = float(self.model.evidence(ctx, self._pad(X)[None], w[None])[0]) + log_jacobian
-            if best is None or score > best[0]:
-                best = score, offset, ctx, inverse
-        return best[1:]
+        """The output warp (an offset of :data:`OUTPUT_WARPS`, ``None``: none) whose encoding
+        of ``X`` and warped ``y`` has the highest evidence plus log Jacobian, that encoding
+        (with the full refinement), and the warp's inverse (``None`` for no warp). The warps
+        are scored in one batch after :data:`WARP_SCORE_STEPS` refinement steps each; only
+        the winner is refined in full. Fewer than :data:`WARP_MIN_POINTS` values are not warped."""
+        if X.shape[0] < WARP_MIN_POINTS:
+            return None, self._encode(X, y), None
+        warped = [(y, 0.0, None) if offset is None else warp_values(y, offset) for offset in OUTPUT_WARPS]
+        values = torch.stack([w for w, _, _ in warped])  # warps x n
+        xp = self._pad(X)[None].expand(len(warped), -1, -1)
+        steps = min(WARP_SCORE_STEPS, self.model.config.refine_steps)
+        with torch.no_grad():
+            scored = self.model.encode(xp, values.float(), refine_steps=steps, choices=self._choices)
+            score = self.model.evidence(scored, xp, values) + torch.tensor([j for _, j, _ in warped])
+        best = int(score.argmax())
+        w, _, inverse = warped[best]
+        return OUTPUT_WARPS[best], self._encode(X, w), inverse
 
     @property
     def output_warp(self) -> float | None:
@@ -202,6 +205,13 @@ OUTPUT_WARPS: tuple[float | None, ...] = (None, 0.05, 0.2, 1.0)
 
 #: Fewer observations than this are never warped.
 WARP_MIN_POINTS = 5
+
+#: The warps are compared after this many of the evidence refinement's steps (of the
+#: prior's ``refine_steps``, 60), all four in one batch; the winner is then refined in full.
+#: On 2 x 192 generated contexts (2-D to 12-D, mixed; 8-100 points; smooth and long-tailed
+#: values) this picked the warp that refining each in full picks in 180 and 183, at 0.42 of
+#: its time: benchmarks/results/warp_choice/README.md.
+WARP_SCORE_STEPS = 5
 
 
 def warp_values(y: Tensor, offset: float):
