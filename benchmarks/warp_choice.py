@@ -56,7 +56,8 @@ def scores(s: NPSurrogate, X: torch.Tensor, values: torch.Tensor, jacobians: tor
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--steps", default="0,5,10", help="comma-separated step counts to compare with the full refinement")
+    parser.add_argument("--steps", default="0,5,10",
+                        help="comma-separated step counts to compare with the full refinement")
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -93,7 +94,8 @@ def main() -> None:
     summary = []
     print(f"seed {args.seed}: {len(rows)} contexts; a choice refining all four warps in full: "
           f"median {1e3 * statistics.median(r['full_seconds'] for r in rows):.0f} ms\n")
-    print("| steps to compare | agrees with the full choice | nats lost when not (median, max) | median ms per choice | time / full |")
+    print("| steps to compare | agrees with the full choice | nats lost when not (median, max) "
+          "| median ms per choice | time / full |")
     print("| --- | --- | --- | --- | --- |")
     for k in ks:
         lost = [r[f"k{k}_loss"] for r in rows if r[f"k{k}_choice"] != r["full_choice"]]

@@ -139,7 +139,18 @@ def plot_gp1d(summary: dict, path: Path) -> None:
 
 
 def plot_synthetic(summary: dict, rows: list[dict], path: Path) -> None:
-    """Per problem: log simple regret vs evaluations, median line and interquartile band."""
+    """Per problem: log simple regret vs evaluations, median line and interquartile band
+    (:func:`regret_figure`), saved to ``path``."""
+    fig = regret_figure(summary, rows)
+    _save(fig, path)
+    pyplot().close(fig)
+
+
+def regret_figure(summary: dict, rows: list[dict]):
+    """The figure of :func:`plot_synthetic`. A regret of 0 (the best known value found,
+    which a real tuning task's discrete error can reach) cannot sit on a log axis: it is
+    drawn at half the panel's smallest positive regret, on a dotted line marked
+    "0: best known value found", so the axis stays on the regrets that were measured."""
     import numpy as np
 
     plt = pyplot()
@@ -148,11 +159,14 @@ def plot_synthetic(summary: dict, rows: list[dict], path: Path) -> None:
     nrows = math.ceil(len(problems) / cols)
     fig, axes = plt.subplots(nrows, cols, figsize=(4.2 * cols, 3.2 * nrows), squeeze=False)
     for ax, problem in zip(axes.flat, problems, strict=False):
+        mine = [r for r in rows if r["problem"] == problem]
+        positive = [r["regret"] for r in mine if r["regret"] > 0]
+        floor = min(positive) / 2 if positive else 1e-12
         for method, entry in summary["problems"][problem].items():
             curves: dict[int, list[float]] = {}
-            for r in rows:
-                if r["problem"] == problem and r["method"] == method:
-                    curves.setdefault(r["run"], []).append(max(r["regret"], 1e-12))
+            for r in mine:
+                if r["method"] == method:
+                    curves.setdefault(r["run"], []).append(max(r["regret"], floor))
             if not curves:
                 ax.plot([], [], label=f"{method}: {_note(entry)}")
                 continue
@@ -161,6 +175,10 @@ def plot_synthetic(summary: dict, rows: list[dict], path: Path) -> None:
             q25, med, q75 = np.quantile(a, [0.25, 0.5, 0.75], axis=0)
             (line,) = ax.plot(steps, med, label=method)
             ax.fill_between(steps, q25, q75, alpha=0.2, color=line.get_color())
+        if any(r["regret"] <= 0 for r in mine):
+            ax.axhline(floor, color="grey", ls=":", lw=1)
+            ax.text(0.99, floor, "0: best known value found", transform=ax.get_yaxis_transform(),
+                    ha="right", va="bottom", fontsize=7, color="grey")
         ax.set_yscale("log")
         ax.set_title(f"{problem} (d={summary['dims'][problem]})")
         ax.set_xlabel("evaluations")
@@ -168,8 +186,7 @@ def plot_synthetic(summary: dict, rows: list[dict], path: Path) -> None:
         ax.legend(fontsize=7)
     for ax in list(axes.flat)[len(problems):]:
         ax.axis("off")
-    _save(fig, path)
-    plt.close(fig)
+    return fig
 
 
 def plot_thompson(fn, frames: list[dict], surrogate: str, path: Path) -> None:

@@ -475,3 +475,26 @@ def test_optuna_methods_refuse_the_grid_suite():
     out = runner.invoke(app, ["benchmark", "--suite", "gp1d", "--functions", "1", "--vs", "tpe"])
     assert out.exit_code == 0  # the other methods still run; tpe reports why it did not
     assert "tpe" in out.output and "synthetic and mixed suites" in out.output
+
+
+def test_a_regret_of_zero_sits_on_a_marked_floor_not_at_1e_minus_12():
+    """A tuning task's error can reach its best known value (regret 0, which a log axis
+    cannot show): the panel's axis stays near the smallest measured regret, and the floor is
+    marked, instead of a band falling to 1e-12."""
+    from npopt.benchmark_display import pyplot, regret_figure
+
+    rows = [dict(problem="p", method=m, run=run, step=step, regret=regret)
+            for m in ("np", "random")
+            for run in range(3)
+            for step, regret in enumerate([0.1, 0.01, 0.004 if (m, run) != ("np", 0) else 0.0], start=1)]
+    summary = {"problems": {"p": {"np": {}, "random": {}}}, "dims": {"p": 5}}
+    fig = regret_figure(summary, rows)
+    ax = fig.axes[0]
+    low, _ = ax.get_ylim()
+    assert 1e-4 < low < 0.004
+    assert any("best known value found" in t.get_text() for t in ax.texts)
+    pyplot().close(fig)
+    # without a zero, no floor is marked
+    fig = regret_figure(summary, [dict(r, regret=max(r["regret"], 0.003)) for r in rows])
+    assert not fig.axes[0].texts
+    pyplot().close(fig)
