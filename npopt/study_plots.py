@@ -26,10 +26,25 @@ def plot_study(study: Study, out: Path, kind: str = "history", param: str | None
     """Write the ``kind`` picture of ``study`` to ``out`` (PNG); returns ``out``.
 
     Raises:
+        NpoptError: as :func:`study_figure`.
+    """
+    from npopt.benchmark_display import _save, pyplot
+
+    fig = study_figure(study, kind, param)
+    _save(fig, Path(out))
+    pyplot().close(fig)
+    return Path(out)
+
+
+def study_figure(study: Study, kind: str = "history", param: str | None = None):
+    """The matplotlib figure of the ``kind`` picture of ``study`` (for a notebook, or to
+    save elsewhere); the caller closes it.
+
+    Raises:
         NpoptError: no complete trial yet, an unknown kind or parameter, a model plot of a
             study without a model, or matplotlib missing.
     """
-    from npopt.benchmark_display import _save, pyplot
+    from npopt.benchmark_display import pyplot
 
     if kind not in KINDS:
         raise NpoptError(f"unknown plot kind {kind!r}; choose from {', '.join(KINDS)}", code="bad_kind")
@@ -39,14 +54,10 @@ def plot_study(study: Study, out: Path, kind: str = "history", param: str | None
         raise NpoptError(f"{study.path} has no complete trial to plot yet", code="no_trials")
     plt = pyplot()
     if kind == "history":
-        fig = _history(plt, study, trials, complete)
-    elif kind == "slices":
-        fig = _slices(plt, study, complete)
-    else:
-        fig = _model(plt, study, complete, param)
-    _save(fig, Path(out))
-    plt.close(fig)
-    return Path(out)
+        return _history(plt, study, trials, complete)
+    if kind == "slices":
+        return _slices(plt, study, complete)
+    return _model(plt, study, complete, param)
 
 
 def _title(study: Study) -> str:

@@ -368,7 +368,7 @@ def test_the_model_plot_of_a_warped_study_maps_the_model_back_and_keeps_the_band
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from npopt.study_plots import _model
+    from npopt.study_plots import study_figure
 
     with Study.create(in_tmp / "tail.db", {"x": Float(0, 1), "y": Float(0, 1)}) as s:
         for _ in range(16):
@@ -376,7 +376,7 @@ def test_the_model_plot_of_a_warped_study_maps_the_model_back_and_keeps_the_band
             x, y = trial.params["x"], trial.params["y"]
             s.tell(trial.number, math.exp(3 * (math.sin(3 * x) + math.sin(3 * y) + (x - 0.3) ** 2 + (y - 0.3) ** 2)))
         complete = [t for t in s.trials if t.state is TrialState.COMPLETE]
-        fig = _model(plt, s, complete, "x")
+        fig = study_figure(s, "model", "x")
         assert s.surrogate.output_warp is not None
     values = [t.value for t in complete]
     ax = fig.axes[0]
