@@ -176,6 +176,18 @@ class Context:
     # and w (B x n) with S = I - W diag(w) W^T symmetric, S S^T = Cov(z | C)
     z_kernel: tuple[Tensor, Tensor] | None = None
 
+    def task(self, i: int) -> Context:
+        """The encoding of the batch's ``i``-th context alone (a batch of one)."""
+
+        def one(t: Tensor | None) -> Tensor | None:
+            return None if t is None else t[i:i + 1]
+
+        r = self.refinement
+        return Context(one(self.summary), one(self.z_mean), one(self.z_factor), one(self.noise), one(self.amp),
+                       one(self.log_ls), self.choices,
+                       None if r is None else Refinement(one(r.log_ls), one(r.log_scale), one(r.log_noise)),
+                       None if self.z_kernel is None else (one(self.z_kernel[0]), one(self.z_kernel[1])))
+
 
 @dataclass
 class Refinement:

@@ -98,9 +98,9 @@ class NPSurrogate(Surrogate):
         observations'.
 
         At each fit the values are also given an output warp (:data:`OUTPUT_WARPS`): the one
-        whose encoding, refined (:data:`WARP_SCORE_STEPS` steps to compare, in full for the
-        winner), gives the ``n0`` points the highest exact evidence plus the log Jacobian of
-        the warp (the density of the values as given). The draws are of the
+        whose encoding, refined, gives the ``n0`` points the highest exact evidence plus the
+        log Jacobian of the warp (the density of the values as given; the four encoded in
+        one batch). The draws are of the
         warped function, which has the same minima; :meth:`to_units` maps draw values back.
         The warp is kept with the fit (its offsets recomputed on all ``n`` values).
 
@@ -137,23 +137,30 @@ class NPSurrogate(Surrogate):
         self._ctx = self._encode(X, y, refinement=self._fit[1])
 
     def _fit_warped(self, X: Tensor, y: Tensor):
-        """The output warp (an offset of :data:`OUTPUT_WARPS`, ``None``: none) whose encoding
-        of ``X`` and warped ``y`` has the highest evidence plus log Jacobian, that encoding
-        (with the full refinement), and the warp's inverse (``None`` for no warp). The warps
-        are scored in one batch after :data:`WARP_SCORE_STEPS` refinement steps each; only
-        the winner is refined in full. Fewer than :data:`WARP_MIN_POINTS` values are not warped."""
+        """The output warp (an offset of :data:`OUTPUT_WARPS`, ``None``: none) whose refined
+        encoding of ``X`` and warped ``y`` has the highest evidence plus log Jacobian, that
+        encoding, and the warp's inverse (``None`` for no warp). On the trained basis the
+        four warps are encoded as one batch of four contexts (each refined on its own
+        evidence, as if alone; :data:`BATCH_WARPS_UP_TO`). Fewer than
+        :data:`WARP_MIN_POINTS` values are not warped."""
         if X.shape[0] < WARP_MIN_POINTS:
             return None, self._encode(X, y), None
         warped = [(y, 0.0, None) if offset is None else warp_values(y, offset) for offset in OUTPUT_WARPS]
         values = torch.stack([w for w, _, _ in warped])  # warps x n
-        xp = self._pad(X)[None].expand(len(warped), -1, -1)
-        steps = min(WARP_SCORE_STEPS, self.model.config.refine_steps)
-        with torch.no_grad():
-            scored = self.model.encode(xp, values.float(), refine_steps=steps, choices=self._choices)
-            score = self.model.evidence(scored, xp, values) + torch.tensor([j for _, j, _ in warped])
-        best = int(score.argmax())
-        w, _, inverse = warped[best]
-        return OUTPUT_WARPS[best], self._encode(X, w), inverse
+        jacobians = torch.tensor([j for _, j, _ in warped], dtype=torch.float64)
+        size = len(warped) if self.model.base_freqs_width() <= BATCH_WARPS_UP_TO else 1
+        best = None
+        for start in range(0, len(warped), size):
+            xp = self._pad(X)[None].expand(size, -1, -1)
+            part = values[start:start + size]
+            with torch.no_grad():
+                ctx = self.model.encode(xp, part.float(), choices=self._choices)
+                score = self.model.evidence(ctx, xp, part) + jacobians[start:start + size]
+            i = int(score.argmax())
+            if best is None or score[i] > best[0]:
+                best = score[i], start + i, ctx.task(i)
+        _, i, ctx = best
+        return OUTPUT_WARPS[i], ctx, warped[i][2]
 
     @property
     def output_warp(self) -> float | None:
@@ -206,12 +213,12 @@ OUTPUT_WARPS: tuple[float | None, ...] = (None, 0.05, 0.2, 1.0)
 #: Fewer observations than this are never warped.
 WARP_MIN_POINTS = 5
 
-#: The warps are compared after this many of the evidence refinement's steps (of the
-#: prior's ``refine_steps``, 60), all four in one batch; the winner is then refined in full.
-#: On 2 x 192 generated contexts (2-D to 12-D, mixed; 8-100 points; smooth and long-tailed
-#: values) this picked the warp that refining each in full picks in 180 and 183, at 0.42 of
-#: its time: benchmarks/results/warp_choice/README.md.
-WARP_SCORE_STEPS = 5
+#: A basis of at most this many frequencies (np6d's and np16d's trained 128) encodes the
+#: four warps as one batch: 1.8-2.3 times faster on Branin and Hartmann6 contexts, with the
+#: same warps chosen. The widened basis (:data:`WIDE_FEATURES`) encodes them one at a time,
+#: where a batch measured no faster (branin_shift) or slower (mix6, 317 against 265 ms):
+#: benchmarks/results/warp_choice/README.md.
+BATCH_WARPS_UP_TO = 128
 
 
 def warp_values(y: Tensor, offset: float):
