@@ -213,10 +213,12 @@ OUTPUT_WARPS: tuple[float | None, ...] = (None, 0.05, 0.2, 1.0)
 #: Fewer observations than this are never warped.
 WARP_MIN_POINTS = 5
 
-#: A basis of at most this many frequencies (np6d's and np16d's trained 128) encodes the
-#: four warps as one batch: 1.8-2.3 times faster on Branin and Hartmann6 contexts, with the
-#: same warps chosen. The widened basis (:data:`WIDE_FEATURES`) encodes them one at a time,
-#: where a batch measured no faster (branin_shift) or slower (mix6, 317 against 265 ms):
+#: A basis of at most this many frequencies (np6d's trained 128: continuous
+#: spaces of 2-6 parameters) encodes the four warps as one batch: the same warps chosen on
+#: every replayed Branin and Hartmann6 context, fits 1.7-2.3 times faster. The widened basis
+#: (:data:`WIDE_FEATURES`: mixed spaces, 7+ parameters) encodes them one at a time as before,
+#: so that those results stay the committed runs' bit for bit; a batch measured 1.2-1.5
+#: times faster there in one replay and no faster in another:
 #: benchmarks/results/warp_choice/README.md.
 BATCH_WARPS_UP_TO = 128
 
