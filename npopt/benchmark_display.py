@@ -150,7 +150,9 @@ def regret_figure(summary: dict, rows: list[dict]):
     """The figure of :func:`plot_synthetic`. A regret of 0 (the best known value found,
     which a real tuning task's discrete error can reach) cannot sit on a log axis: it is
     drawn at half the panel's smallest positive regret, on a dotted line marked
-    "0: best known value found", so the axis stays on the regrets that were measured."""
+    "0: best known value found", so the axis stays on the regrets that were measured. The
+    median and quartiles are those of the measured regrets, zeros included (as in the
+    tables), held at that floor."""
     import numpy as np
 
     plt = pyplot()
@@ -166,13 +168,14 @@ def regret_figure(summary: dict, rows: list[dict]):
             curves: dict[int, list[float]] = {}
             for r in mine:
                 if r["method"] == method:
-                    curves.setdefault(r["run"], []).append(max(r["regret"], floor))
+                    curves.setdefault(r["run"], []).append(r["regret"])
             if not curves:
                 ax.plot([], [], label=f"{method}: {_note(entry)}")
                 continue
             a = np.array(list(curves.values()))  # repeats x budget
             steps = np.arange(1, a.shape[1] + 1)
-            q25, med, q75 = np.quantile(a, [0.25, 0.5, 0.75], axis=0)
+            # quantiles of the measured regrets (those of the tables), then held at the floor
+            q25, med, q75 = np.maximum(np.quantile(a, [0.25, 0.5, 0.75], axis=0), floor)
             (line,) = ax.plot(steps, med, label=method)
             ax.fill_between(steps, q25, q75, alpha=0.2, color=line.get_color())
         if any(r["regret"] <= 0 for r in mine):
