@@ -99,10 +99,10 @@ class NPSurrogate(Surrogate):
 
         At each fit the values are also given an output warp (:data:`OUTPUT_WARPS`): the one
         whose encoding, refined, gives the ``n0`` points the highest exact evidence plus the
-        log Jacobian of the warp (the density of the values as given; the four encoded in
-        one batch). The draws are of the
-        warped function, which has the same minima; :meth:`to_units` maps draw values back.
-        The warp is kept with the fit (its offsets recomputed on all ``n`` values).
+        log Jacobian of the warp (the density of the values as given; :meth:`_fit_warped`).
+        The draws are of the warped function, which has the same minima; :meth:`to_units`
+        maps draw values back. The warp is kept with the fit (its offsets recomputed on all
+        ``n`` values).
 
         The kept fit is a function of those ``n0`` points only (their values re-standardised
         among themselves and rounded to 1e-9), so a fresh process (``npopt ask``) and a
