@@ -99,6 +99,8 @@ class Run:
     optimal_value: float
     values: list[float] = field(default_factory=list)  # every evaluation, in order
     ask_seconds: list[float] = field(default_factory=list)  # one per suggested point
+    # per suggested point, the output warp the surrogate's fit chose (Surrogate.output_warp; np)
+    warps: list[float | None] = field(default_factory=list)
     solved: bool | None = None  # gp1d only
 
     @property
@@ -278,6 +280,7 @@ def run_budget(
         X = torch.cat([X, point[None]])
         y = torch.cat([y, problem.evaluate(point[None])])
         run.ask_seconds.append(seconds)
+        run.warps.append(surrogate.output_warp)
     run.values = y.tolist()
     return run
 

@@ -498,3 +498,30 @@ def test_a_regret_of_zero_sits_on_a_marked_floor_not_at_1e_minus_12():
     fig = regret_figure(summary, [dict(r, regret=max(r["regret"], 0.003)) for r in rows])
     assert not fig.axes[0].texts
     pyplot().close(fig)
+
+
+def test_runs_record_the_output_warp_each_ask_chose(tmp_path):
+    """Every ask of a run records the warp its surrogate's fit chose: the NP's offsets (none
+    below 5 observations), always none for random search; old runs files still read."""
+    from npopt.surrogates.np import OUTPUT_WARPS, WARP_MIN_POINTS
+
+    store = tmp_path / "r.jsonl"
+    out = CliRunner().invoke(app, ["benchmark", "--suite", "synthetic", "--problems", "branin", "--vs", "random",
+                                   "--repeats", "1", "--budget", "12", "--runs", str(store)])
+    assert out.exit_code == 0, out.output
+    runs = {json.loads(r["key"])["method"]: r["run"] for r in map(json.loads, store.read_text().splitlines())}
+    np_run, random_run = runs["np"], runs["random"]
+    assert len(np_run["warps"]) == len(np_run["ask_seconds"]) == 10
+    assert set(np_run["warps"]) <= set(OUTPUT_WARPS)
+    observed = range(2, 12)  # the asks see 2, 3, ..., 11 observations
+    assert all(w is None for n, w in zip(observed, np_run["warps"], strict=True) if n < WARP_MIN_POINTS)
+    assert any(w is not None for w in np_run["warps"])  # Branin's long upper tail is warped
+    assert random_run["warps"] == [None] * 10
+    # a runs file written before the field existed is reused as it is
+    old = [json.loads(line) for line in store.read_text().splitlines()]
+    for record in old:
+        del record["run"]["warps"]
+    store.write_text("".join(json.dumps(r) + "\n" for r in old))
+    again = CliRunner().invoke(app, ["benchmark", "--suite", "synthetic", "--problems", "branin", "--vs", "random",
+                                     "--repeats", "1", "--budget", "12", "--runs", str(store)])
+    assert again.exit_code == 0 and len(store.read_text().splitlines()) == 2

@@ -81,6 +81,12 @@ class Surrogate(ABC):
         :meth:`sample` would with the same generator state. ``None``: not supported."""
         return None
 
+    @property
+    def output_warp(self) -> float | None:
+        """The output warp the last :meth:`condition` chose, for the record (the NP's offset
+        of its log-gap warp); ``None``: the values as given (default)."""
+        return None
+
     def to_units(self, values: Tensor) -> Tensor:
         """Values of :meth:`sample`'s draws (or of :meth:`predict`) in the units of the
         values given to :meth:`condition`. A surrogate may draw a monotone transform of
