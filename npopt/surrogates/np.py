@@ -149,13 +149,12 @@ class NPSurrogate(Surrogate):
         values = torch.stack([w for w, _, _ in warped])  # warps x n
         jacobians = torch.tensor([j for _, j, _ in warped], dtype=torch.float64)
         size = len(warped) if self.model.base_freqs_width() <= BATCH_WARPS_UP_TO else 1
+        xp = self._pad(X)[None].expand(size, -1, -1)
         best = None
         for start in range(0, len(warped), size):
-            xp = self._pad(X)[None].expand(size, -1, -1)
             part = values[start:start + size]
-            with torch.no_grad():
-                ctx = self.model.encode(xp, part.float(), choices=self._choices)
-                score = self.model.evidence(ctx, xp, part) + jacobians[start:start + size]
+            ctx = self._encode(X, part)
+            score = self.model.evidence(ctx, xp, part) + jacobians[start:start + size]
             i = int(score.argmax())
             if best is None or score[i] > best[0]:
                 best = score[i], start + i, ctx.task(i)
@@ -175,8 +174,11 @@ class NPSurrogate(Surrogate):
     @torch.no_grad()
     def _encode(self, X: Tensor, y: Tensor, refinement=None):
         """The prior's encoding of ``n x d`` points and their ``n`` values (padded inputs,
-        float32 values, the space's choices)."""
-        return self.model.encode(self._pad(X)[None], y.float()[None], choices=self._choices, refinement=refinement)
+        float32 values, the space's choices); ``y`` of ``B x n``: a batch of ``B`` contexts
+        on the same points."""
+        values = y.float() if y.dim() == 2 else y.float()[None]
+        xp = self._pad(X)[None].expand(values.shape[0], -1, -1)
+        return self.model.encode(xp, values, choices=self._choices, refinement=refinement)
 
     def _context(self):
         if self._ctx is None:
