@@ -10,7 +10,8 @@ import torch
 
 from npopt.errors import CheckpointError
 from npopt.neural.checkpoints import load_model, save_checkpoint
-from npopt.neural.model import NeuralProcess, NPConfig, lowrank_gaussian_logpdf, spread_power
+from npopt.neural.fit import lowrank_gaussian_logpdf
+from npopt.neural.model import NeuralProcess, NPConfig, spread_power
 from npopt.neural.priors import Dist, Family, PriorConfig, oracle_log_likelihood, sample_tasks
 
 TINY = dict(x_dim=1, d_model=32, n_heads=2, encoder_layers=1, decoder_hidden=32, fourier_features=4, spectral="fixed",
@@ -158,7 +159,7 @@ def test_shipped_prior_draws_are_coherent_and_pass_near_the_context():
 
 
 def test_grid_evidence_matches_dense_gaussian_and_picks_the_true_noise():
-    from npopt.neural.model import grid_evidence
+    from npopt.neural.fit import grid_evidence
 
     g = torch.Generator().manual_seed(0)
     psi = torch.randn(2, 40, 6, generator=g, dtype=torch.float64) * 0.5
@@ -178,7 +179,7 @@ def test_grid_evidence_matches_dense_gaussian_and_picks_the_true_noise():
 def test_the_kernel_form_of_the_grid_evidence_is_the_feature_form():
     """Fewer points than features (n = 12, R = 30): the n x n eigendecomposition gives the
     same evidence at every noise level as the R x R one and the dense Gaussian."""
-    from npopt.neural.model import grid_evidence, kernel_grid_evidence
+    from npopt.neural.fit import grid_evidence, kernel_grid_evidence
 
     g = torch.Generator().manual_seed(1)
     psi = torch.randn(3, 12, 30, generator=g, dtype=torch.float64) * 0.3
@@ -203,7 +204,7 @@ def test_noise_grid_model_runs_and_is_order_invariant():
 
 
 def test_gaussian_logpdf_dense_and_woodbury_forms_agree():
-    from npopt.neural.model import gaussian_logpdf
+    from npopt.neural.fit import gaussian_logpdf
 
     g = torch.Generator().manual_seed(0)
     noise = torch.tensor([0.1, 0.3], dtype=torch.float64)
@@ -244,7 +245,7 @@ def test_ard_model_shapes_invariance_and_exact_posterior():
 def test_refinement_raises_the_context_evidence_and_adapts_lengthscales():
     """An untrained network proposes arbitrary lengthscales; the evidence ascent must move
     them towards the data: input 0 matters (lengthscale 0.2), inputs 1-2 do not."""
-    from npopt.neural.model import gaussian_logpdf
+    from npopt.neural.fit import gaussian_logpdf
 
     model = tiny_model(x_dim=3, refine_steps=0, refine_lr=0.1, **ARD)
     g = torch.Generator().manual_seed(3)
@@ -316,7 +317,7 @@ def test_config_defaults_are_the_shipped_16d_prior():
 def test_the_written_out_evidence_gradient_is_autograd_s(categorical):
     """The refinement's hand-written gradients equal autograd's through the basis and the
     Gaussian density (lengthscales, signal scale, noise; with a categorical input too)."""
-    from npopt.neural.model import EvidenceGradient, gaussian_logpdf
+    from npopt.neural.fit import EvidenceGradient, gaussian_logpdf
 
     model = tiny_model(x_dim=3, **{**ARD, "max_choices": 4 if categorical else 0})
     choices = torch.tensor([0, 4, 0]) if categorical else None
@@ -354,7 +355,7 @@ def test_the_decoder_mean_is_the_mlp_on_the_target_and_the_summary():
 
 
 def test_the_kernel_form_of_the_latent_posterior_is_the_same_posterior(monkeypatch):
-    import npopt.neural.model as model_module
+    import npopt.neural.fit as model_module
 
     wide = tiny_model(x_dim=3, **ARD).widened(64)  # R = 128 basis functions, 8 context points
     tb = tasks(x_dim=3)
@@ -385,7 +386,7 @@ def test_a_kept_refinement_chooses_the_noise_on_the_basis_the_posterior_uses(mon
     is chosen on the corrected basis (the one ``z`` uses), and between ``R / 2`` and ``R``
     points the kernel form reuses that choice's eigendecomposition: the same posterior as
     the ``R x R`` form."""
-    import npopt.neural.model as model_module
+    import npopt.neural.fit as model_module
 
     wide = tiny_model(x_dim=3, **ARD).widened(64)  # R = 128 basis functions
     tb = tasks(B=1, n=100, x_dim=3)  # 100 points: between R / 2 and R
@@ -402,12 +403,12 @@ def test_a_kept_refinement_chooses_the_noise_on_the_basis_the_posterior_uses(mon
 
         def noise_chosen(ctx):  # the noise the grid evidence picks on ctx's basis, R x R sums
             mean, psi = wide.basis(ctx, xc)
-            resid = (yc - mean).double()
-            wide.choose_noise(ctx, *model_module.context_sums(psi.double(), resid), resid.pow(2).sum(-1), xc.shape[1])
-            return ctx.noise
+            psi, resid = psi.double(), (yc - mean).double()
+            evidence = model_module.noise_evidence(wide.noise_levels, psi, resid, model_module.context_sums(psi, resid))
+            return model_module.choose_noise(wide, ctx, evidence).noise
 
-        corrected = wide.summarise(xc, yc)
-        wide._apply(corrected, refinement, noise=False)
+        corrected = model_module.apply_refinement(wide.summarise(xc, yc), refinement, wide.config.refine_min_std,
+                                                  noise=False)
         corrected_noise, proposal_noise = noise_chosen(corrected), noise_chosen(wide.summarise(xc, yc))
     assert kernel.z_kernel is not None and square.z_kernel is None
     torch.testing.assert_close(kernel.noise, corrected_noise)  # the corrected basis' evidence

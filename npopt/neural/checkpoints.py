@@ -19,7 +19,7 @@ from typing import Any
 import torch
 
 from npopt.errors import CheckpointError, NoPriorError
-from npopt.neural.model import NeuralProcess, NPConfig
+from npopt.neural.model import SETTINGS_HISTORY, NeuralProcess, NPConfig
 
 FORMAT = "npopt-neural-process"
 FORMAT_VERSION = 1
@@ -67,16 +67,10 @@ def read_checkpoint(path: Path) -> dict:
     return ckpt
 
 
-#: Model settings added after checkpoint format 1 was fixed, with the values that reproduce
-#: the model of a checkpoint written before each existed (the then defaults).
-ADDED_SETTINGS = {"spectral": "fixed", "refine_steps": 0, "refine_max_points": 256, "summary_max_points": 0,
-                  "max_choices": 0}
-
-
 def model_settings(ckpt: dict) -> dict:
     """The model settings a checkpoint was built with, those added since it was written
-    filled in with the values that reproduce it."""
-    return {**ADDED_SETTINGS, **ckpt["config"]}
+    filled in with the values that reproduce it (``SETTINGS_HISTORY["added"]`` of the model)."""
+    return {**SETTINGS_HISTORY["added"], **ckpt["config"]}
 
 
 def load_model(path: Path) -> tuple[NeuralProcess, dict]:
@@ -158,9 +152,7 @@ def check_prior_space(path: Path, space) -> None:
 
     mine = Space.from_dict(recorded)
     if mine != space:
-        from npopt.study import _space_difference
-
         raise NoPriorError(
-            f"prior {path} was fine-tuned for another space ({_space_difference(mine, space)}); use it on studies "
+            f"prior {path} was fine-tuned for another space ({mine.difference(space)}); use it on studies "
             "over the space it learned from, or fine-tune one for this space with `npopt train --from-studies`"
         )
