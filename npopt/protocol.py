@@ -207,7 +207,7 @@ def _op_tell(study, request: dict[str, Any]) -> dict[str, Any]:
             raise ProtocolError("bad_field", "a failed trial takes no value; leave value out")
         reason = _reason(request)
 
-    from npopt.study import TrialState
+    from npopt.trial import TrialState
 
     study.tell(number, value=value, state=TrialState(state), reason=reason)
     return {}

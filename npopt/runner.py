@@ -11,7 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from npopt.errors import NpoptError
-from npopt.study import INTERRUPTED, Study, Trial, TrialState, counts_towards_budget
+from npopt.study import Study
+from npopt.trial import INTERRUPTED, Trial, TrialState, counts_towards_budget
 
 
 @dataclass

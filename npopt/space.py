@@ -1,7 +1,9 @@
 """Search spaces: parameter types, the unit-cube map, directions and space files.
 
-This module is the only place that knows about parameter types and directions. Everything
-downstream of it sees points in the unit cube ``[0, 1]^d`` (one coordinate per free
+This module is the only place that knows about parameter types and directions (its ~600
+lines are the four types, each with its checks, unit map and file form, kept together so
+that a type is read in one place). Everything downstream of it (through
+:mod:`npopt.encoding`) sees points in the unit cube ``[0, 1]^d`` (one coordinate per free
 parameter, in declaration order) and values to be *minimised*.
 
 * ``Float(low, high, log=False)``: a real number in ``[low, high]``; with ``log=True`` the
@@ -533,6 +535,19 @@ class Space:
 
     def __repr__(self) -> str:
         return f"Space({self.params!r})"
+
+    def difference(self, given: Space) -> str:
+        """The first way ``given`` differs from this (stored) space, for messages:
+        ``parameter 'x': stored {...}, given {...}``, or ``parameter order differs``."""
+        a, b = self.to_dict(), given.to_dict()
+        for name in list(a) + [n for n in b if n not in a]:
+            if name not in b:
+                return f"stored parameter {name!r} is missing"
+            if name not in a:
+                return f"parameter {name!r} is new"
+            if self.params[name] != given.params[name]:  # not a[name] != b[name]: True == 1 there
+                return f"parameter {name!r}: stored {a[name]}, given {b[name]}"
+        return "parameter order differs"
 
     def describe(self) -> str:
         """One line per parameter, for messages: ``x: float in [-2, 2] (log)``,

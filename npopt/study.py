@@ -1,5 +1,5 @@
 """A study: the search space, the surrogate settings and every trial, in one SQLite file
-or in a PostgreSQL database shared by many machines (:mod:`npopt.storage_pg`).
+or in a PostgreSQL database shared by many machines (:mod:`npopt.storage`).
 
 ``ask`` suggests new trials (the suggestion itself lives in :mod:`npopt.suggest` and is
 computed outside the write lock), ``tell`` records their outcome, and
@@ -22,72 +22,17 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Mapping
-from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
-from typing import Any
 
+import npopt
 from npopt.errors import StudyError, TrialError
-from npopt.space import Space, check_direction, to_minimise
-from npopt.storage import Storage, process_alive, this_process
-
-#: Reason given to trials whose process stopped before they finished.
-INTERRUPTED = "interrupted"
-
-
-class TrialState(str, Enum):
-    RUNNING = "running"
-    COMPLETE = "complete"
-    FAILED = "failed"
-
-
-@dataclass(frozen=True)
-class Trial:
-    """One evaluation: its parameters (user units), state and, once complete, its value."""
-
-    number: int
-    state: TrialState
-    params: dict[str, Any]
-    value: float | None
-    reason: str | None
-    started_at: str
-    finished_at: str | None
-
-    @property
-    def interrupted(self) -> bool:
-        return self.state is TrialState.FAILED and self.reason == INTERRUPTED
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "number": self.number,
-            "state": self.state.value,
-            "params": dict(self.params),
-            "value": self.value,
-            "reason": self.reason,
-            "started_at": self.started_at,
-            "finished_at": self.finished_at,
-        }
-
-
-def _trial(row: Mapping[str, Any]) -> Trial:
-    return Trial(
-        number=row["number"],
-        state=TrialState(row["state"]),
-        params=row["params"],
-        value=row["value"],
-        reason=row["reason"],
-        started_at=row["started_at"],
-        finished_at=row["finished_at"],
-    )
-
-
-def counts_towards_budget(trial: Trial) -> bool:
-    """Complete, failed or still running -- everything but interrupted trials."""
-    return not trial.interrupted
+from npopt.space import Space, check_direction
+from npopt.storage import Storage, locate, process_alive, storage_for, this_process
+from npopt.trial import INTERRUPTED, Trial, TrialState, best_of, counts_towards_budget
 
 
 class Study:
-    """An optimisation study stored in one SQLite file. Use :meth:`create`, :meth:`open`
+    """An optimisation study, in a SQLite file or a PostgreSQL database. Use :meth:`create`, :meth:`open`
     or :meth:`open_or_create`; close it with :meth:`close` or a ``with`` block."""
 
     def __init__(self, storage: Storage) -> None:
@@ -168,7 +113,7 @@ class Study:
             make_surrogate(surrogate, space.dim, choices=space.choices, **_prior_kwargs(prior))
         meta = {
             "space": space.to_dict(), "direction": direction, "surrogate": surrogate, "seed": seed,
-            "npopt_version": _version(),
+            "npopt_version": npopt.__version__,
         }
         if prior is not None:
             meta["prior"] = prior
@@ -182,7 +127,7 @@ class Study:
         """StudyError if a given setting differs from the stored one."""
         if space is not None and Space(space) != self.space:
             raise StudyError(
-                f"{self.path} holds a study over a different space ({_space_difference(self.space, Space(space))}); "
+                f"{self.path} holds a study over a different space ({self.space.difference(Space(space))}); "
                 "use another study path, or the space the study was created with"
             )
         for what, given, stored in (
@@ -214,7 +159,7 @@ class Study:
     @property
     def trials(self) -> list[Trial]:
         """Every trial, in number order (read fresh from the file)."""
-        return [_trial(r) for r in self._storage.trials()]
+        return [Trial.from_row(r) for r in self._storage.trials()]
 
     @property
     def best(self) -> Trial | None:
@@ -265,7 +210,7 @@ class Study:
                 return []
         suggestion = suggest(self.space, self.direction, self.surrogate, snapshot, n, self.seed)
         with self._storage.transaction() as conn:
-            trials = [_trial(r) for r in self._storage.trials(conn)]
+            trials = [Trial.from_row(r) for r in self._storage.trials(conn)]
             if budget is not None:  # others may have asked meanwhile
                 n = min(n, budget - sum(map(counts_towards_budget, trials)))
                 if n <= 0:
@@ -274,7 +219,7 @@ class Study:
             owner = None if detached else this_process()
             numbers = self._storage.insert_running(conn, params, owner)
             rows = [self._storage.trial(conn, number) for number in numbers]
-        return [_trial(r) for r in rows]
+        return [Trial.from_row(r) for r in rows]
 
     def tell(
         self, number: int, value: float | None = None, state: TrialState | str = TrialState.COMPLETE,
@@ -316,7 +261,7 @@ class Study:
                 )
             self._storage.finish(conn, number, state.value, value, reason)
             row = self._storage.trial(conn, number)
-        return _trial(row)
+        return Trial.from_row(row)
 
     def mark_interrupted(self, *, all_running: bool = False) -> int:
         """Mark RUNNING trials whose asking process has died as FAILED (``"interrupted"``).
@@ -342,24 +287,12 @@ class Study:
 
 def study_location(path: str | Path) -> str | Path:
     """A PostgreSQL URL stays a string (``Path`` would fold its ``//``); anything else is a file."""
-    from npopt.storage_pg import is_url
-
-    return path if is_url(path) else Path(path)
+    return locate(path)
 
 
-def _storage_class(location: str | Path):
-    """:class:`~npopt.storage.Storage` for a file, ``PostgresStorage`` for a URL."""
-    if isinstance(location, str):
-        from npopt.storage_pg import PostgresStorage
-
-        return PostgresStorage
-    return Storage
-
-
-def best_of(trials: list[Trial], direction: str) -> Trial | None:
-    """The complete trial with the best value (the earliest on ties), or ``None``."""
-    complete = [t for t in trials if t.state is TrialState.COMPLETE]
-    return min(complete, key=lambda t: (to_minimise(t.value, direction), t.number), default=None)
+def _storage_class(location: str | Path) -> type[Storage]:
+    """:class:`~npopt.storage.SQLiteStorage` for a file, ``PostgresStorage`` for a URL."""
+    return storage_for(location)
 
 
 def _prior_setting(prior: str | Path | None, surrogate: str, space: Space) -> str | None:
@@ -379,24 +312,3 @@ def _prior_setting(prior: str | Path | None, surrogate: str, space: Space) -> st
 
 def _prior_kwargs(prior: str | None) -> dict:
     return {} if prior is None else {"checkpoint": prior}
-
-
-def _space_difference(stored: Space, given: Space) -> str:
-    a, b = stored.to_dict(), given.to_dict()
-    for name in list(a) + [n for n in b if n not in a]:
-        if name not in b:
-            return f"stored parameter {name!r} is missing"
-        if name not in a:
-            return f"parameter {name!r} is new"
-        if stored.params[name] != given.params[name]:  # not a[name] != b[name]: True == 1 there
-            return f"parameter {name!r}: stored {a[name]}, given {b[name]}"
-    return "parameter order differs"
-
-
-def _version() -> str:
-    try:
-        from importlib.metadata import version
-
-        return version("npopt")
-    except Exception:  # not installed (running from a source tree)
-        return "unknown"

@@ -1,10 +1,10 @@
-"""Studies on a real PostgreSQL server (a throwaway cluster, see pg_cluster.py): many
-``npopt run`` workers on one study, ``kill -9``, the JSON-lines protocol, and clear errors."""
+"""Studies on a real PostgreSQL server (the session's throwaway cluster, conftest.py): many
+``npopt run`` workers on one study, ``kill -9``, the JSON-lines protocol, and clear errors
+about URLs and passwords. What a study does on either storage is in test_study.py."""
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import subprocess
@@ -12,27 +12,11 @@ import time
 from pathlib import Path
 
 import pytest
-from pg_cluster import PASSWORD, USER, Cluster, available
-from serve_client import ROOT, Server, npopt_cmd, write_space
-
-REASON = available()
-if REASON is not None:
-    if os.environ.get("CI"):  # CI installs everything these tests need: a missing piece is a failure
-        raise RuntimeError(f"PostgreSQL tests cannot run in CI: {REASON}")
-    pytest.skip(REASON, allow_module_level=True)
+from conftest import npopt
+from pg_cluster import PASSWORD, USER
+from serve_client import Server, npopt_cmd, write_space
 
 pytestmark = pytest.mark.timeout(600)
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    c = Cluster()
-    yield c
-    c.stop()
-
-
-def npopt(*args: str, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run(npopt_cmd(*args), capture_output=True, text=True, timeout=300, cwd=ROOT, **kwargs)
 
 
 GRID = """

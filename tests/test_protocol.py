@@ -14,7 +14,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from serve_client import ROOT, Server, npopt_cmd, objective, write_space
+from conftest import npopt
+from serve_client import ROOT, Server, objective, write_space
 
 from npopt import protocol
 from npopt.errors import NpoptError
@@ -231,10 +232,6 @@ def test_kill_9_loses_no_acknowledged_tell_and_a_new_serve_resumes(tmp_path):
 # ----------------------------------------------------------------------------- ask / tell CLI
 
 
-def _npopt(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(npopt_cmd(*args), capture_output=True, text=True, cwd=ROOT, timeout=60)
-
-
 def _assert_error(result: subprocess.CompletedProcess, pattern: str) -> None:
     assert result.returncode != 0 and result.stdout == ""
     lines = result.stderr.splitlines()
@@ -245,29 +242,29 @@ def _assert_error(result: subprocess.CompletedProcess, pattern: str) -> None:
 def test_ask_and_tell_commands(tmp_path):
     study, space = str(tmp_path / "cli.db"), write_space(tmp_path)
 
-    _assert_error(_npopt("ask", "--study", study), r"no study at .*cli\.db; pass --space")
-    result = _npopt("ask", "--study", study, "--space", str(space), "--n", "2", "--surrogate", "random", "--seed", "1")
+    _assert_error(npopt("ask", "--study", study), r"no study at .*cli\.db; pass --space")
+    result = npopt("ask", "--study", study, "--space", str(space), "--n", "2", "--surrogate", "random", "--seed", "1")
     assert result.returncode == 0, result.stderr
     first = [json.loads(line) for line in result.stdout.splitlines()]
     assert [t["number"] for t in first] == [0, 1] and all(set(t) == {"number", "params"} for t in first)
 
     # later calls reuse the study, with or without the same --space
-    again = _npopt("ask", "--study", study, "--space", str(space))
+    again = npopt("ask", "--study", study, "--space", str(space))
     assert [json.loads(line)["number"] for line in again.stdout.splitlines()] == [2]
 
-    tell = _npopt("tell", "--study", study, "--number", "0", "--value", "0.5")
+    tell = npopt("tell", "--study", study, "--number", "0", "--value", "0.5")
     assert (tell.returncode, tell.stdout) == (0, "")
-    failed = _npopt("tell", "--study", study, "--number", "1", "--state", "failed", "--reason", "no licence")
+    failed = npopt("tell", "--study", study, "--number", "1", "--state", "failed", "--reason", "no licence")
     assert failed.returncode == 0, failed.stderr
 
-    _assert_error(_npopt("tell", "--study", study, "--number", "0", "--value", "1"), r"already")
-    _assert_error(_npopt("tell", "--study", study, "--number", "2", "--value", "nan"), r"finite")
-    _assert_error(_npopt("tell", "--study", study, "--number", "2", "--value", "abc"), r"not a string")
-    _assert_error(_npopt("tell", "--study", study, "--number", "7", "--value", "1"), r"no trial")
-    _assert_error(_npopt("tell", "--study", study, "--number", "2", "--state", "failed", "--value", "1"), r"no value")
-    _assert_error(_npopt("tell", "--study", study, "--number", "2"), r"needs a \"value\"")
+    _assert_error(npopt("tell", "--study", study, "--number", "0", "--value", "1"), r"already")
+    _assert_error(npopt("tell", "--study", study, "--number", "2", "--value", "nan"), r"finite")
+    _assert_error(npopt("tell", "--study", study, "--number", "2", "--value", "abc"), r"not a string")
+    _assert_error(npopt("tell", "--study", study, "--number", "7", "--value", "1"), r"no trial")
+    _assert_error(npopt("tell", "--study", study, "--number", "2", "--state", "failed", "--value", "1"), r"no value")
+    _assert_error(npopt("tell", "--study", study, "--number", "2"), r"needs a \"value\"")
     other = write_space(tmp_path, "space:\n  x: {type: float, low: 0, high: 1}\n", "other.yaml")
-    _assert_error(_npopt("ask", "--study", study, "--space", str(other)), r"space")
+    _assert_error(npopt("ask", "--study", study, "--space", str(other)), r"space")
 
     shown = _trials(study)
     assert shown[0]["state"] == "complete" and shown[0]["value"] == 0.5
@@ -279,13 +276,13 @@ def test_a_space_file_without_direction_keeps_the_stored_direction(tmp_path):
     study = str(tmp_path / "max.db")
     maximize = write_space(tmp_path, "direction: maximize\nspace:\n  x: {type: float, low: 0, high: 1}\n", "max.yaml")
     unset = write_space(tmp_path, "space:\n  x: {type: float, low: 0, high: 1}\n", "nodir.yaml")
-    first = _npopt("ask", "--study", study, "--space", str(maximize), "--surrogate", "random")
+    first = npopt("ask", "--study", study, "--space", str(maximize), "--surrogate", "random")
     assert first.returncode == 0, first.stderr
-    again = _npopt("ask", "--study", study, "--space", str(unset))
+    again = npopt("ask", "--study", study, "--space", str(unset))
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout)["number"] == 1
     minimize = write_space(tmp_path, "direction: minimize\nspace:\n  x: {type: float, low: 0, high: 1}\n", "min.yaml")
-    _assert_error(_npopt("ask", "--study", study, "--space", str(minimize)), r"direction 'maximize', not 'minimize'")
+    _assert_error(npopt("ask", "--study", study, "--space", str(minimize)), r"direction 'maximize', not 'minimize'")
     assert [t["state"] for t in _trials(study).values()] == ["running", "running"]
 
 
@@ -313,7 +310,7 @@ def test_categorical_values_travel_as_json_through_serve_and_ask(tmp_path):
     assert best["params"] == expected["params"]
     assert [t["params"] for t in server.ok({"op": "trials"})["trials"]] == [t["params"] for t in trials]
     assert server.close() == 0
-    result = _npopt("ask", "--study", str(study))
+    result = npopt("ask", "--study", str(study))
     (line,) = result.stdout.splitlines()
     assert json.loads(line)["params"]["kernel"] in choices
 

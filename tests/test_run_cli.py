@@ -12,12 +12,14 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import npopt
 from typer.testing import CliRunner
 
 from npopt.cli import app
 from npopt.errors import StudyError
 from npopt.space import Float
-from npopt.study import INTERRUPTED, Study, TrialState
+from npopt.study import Study
+from npopt.trial import INTERRUPTED, TrialState
 
 EXAMPLES = Path(__file__).parents[1] / "examples"
 runner = CliRunner()
@@ -259,12 +261,6 @@ def test_show_missing_study(in_tmp):
 # ---------------------------------------------------------------- real subprocesses
 
 
-def npopt(*args: str, cwd: Path, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "npopt", *args], cwd=cwd, capture_output=True, text=True, timeout=300, **kwargs
-    )
-
-
 def test_subprocess_run_quiet_and_show(in_tmp):
     result = npopt("run", "quickstart.py", "--budget", "4", "--surrogate", "random", "--seed", "3", "-q", cwd=in_tmp)
     assert result.returncode == 0, result.stderr
@@ -368,7 +364,7 @@ def test_the_model_plot_of_a_warped_study_maps_the_model_back_and_keeps_the_band
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from npopt.study_plots import study_figure
+    from npopt.display.study_plots import study_figure
 
     with Study.create(in_tmp / "tail.db", {"x": Float(0, 1), "y": Float(0, 1)}) as s:
         for _ in range(16):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import typer
 
-from npopt.cli import app, fail
+from npopt.cli.app import app, fail
 from npopt.cli.commands_run import PRIOR_HELP, STUDY_HELP, _Surrogate  # one np|gp|random choice for every command
 
 _STUDY = typer.Option(..., "--study", help=STUDY_HELP)
@@ -46,7 +46,7 @@ def _open_study(
     Given options must match what the study stores (Study.open_or_create checks that).
     """
     from npopt.space import read_space_file
-    from npopt.storage_pg import is_url
+    from npopt.storage import is_url
     from npopt.study import Study
 
     if space_file is None and not is_url(study_path) and not Path(study_path).exists():

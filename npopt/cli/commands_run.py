@@ -9,17 +9,16 @@ from pathlib import Path
 
 import typer
 
-from npopt.cli import app, fail
+from npopt.cli.app import app, fail
+from npopt.surrogates import SURROGATES
 
 STUDY_HELP = "The study's SQLite file, or postgresql://USER[:PASSWORD]@HOST[:PORT]/DBNAME?study=NAME."
 PRIOR_HELP = ("The NP's prior for a new study: a shipped name or a .pt from `npopt train` (e.g. --from-studies); "
               "default: the shipped prior for the space. An existing study keeps its own.")
 
 
-class _Surrogate(str, Enum):
-    np = "np"
-    gp = "gp"
-    random = "random"
+#: ``--surrogate``'s choices: the surrogate registry's names
+_Surrogate = Enum("_Surrogate", {name: name for name in SURROGATES}, type=str)
 
 
 class _Format(str, Enum):
@@ -35,7 +34,7 @@ def default_study_path(objective: Path) -> Path:
 
 def _shown(path: Path | str) -> str:
     """A study file relative to the current folder, or a PostgreSQL URL without its password."""
-    from npopt.storage_pg import is_url, parse
+    from npopt.storage import is_url, parse
 
     if is_url(str(path)):
         return parse(str(path))[2]
@@ -81,7 +80,7 @@ def run(
     """
     from rich.console import Console
 
-    from npopt import display
+    from npopt.display import console as display
     from npopt.objective import check_timeout, load_objective
     from npopt.runner import run as run_study
     from npopt.study import Study
@@ -168,8 +167,9 @@ def show(
 
     Example: npopt show --study quickstart.study.db --format json
     """
-    from npopt import display
-    from npopt.study import Study, best_of
+    from npopt.display import console as display
+    from npopt.study import Study
+    from npopt.trial import best_of
 
     with Study.open(study) as st:
         trials, direction = st.trials, st.direction
@@ -202,12 +202,12 @@ def plot(
                                         "parameter) or model (the surrogate along one parameter)."),
     param: str | None = typer.Option(None, "--param", help="model: the parameter (default: the first)."),
 ) -> None:
-    """Draw a study as a PNG picture (needs matplotlib: pip install 'npopt[plot]').
+    """Draw a study as a PNG picture (needs matplotlib: pip install 'npopt\\[plot]').
 
     Example: npopt plot --study quickstart.study.db --out history.png --kind history
     """
+    from npopt.display.study_plots import plot_study
     from npopt.study import Study
-    from npopt.study_plots import plot_study
 
     with Study.open(study) as st:  # a missing file or study: StudyError, one line
         written = plot_study(st, out, kind.value, param)

@@ -1,4 +1,4 @@
-"""PostgreSQL persistence of a study, for workers on many machines sharing one database.
+"""A study in a PostgreSQL database, for workers on many machines sharing one study.
 
 A study is addressed as ``postgresql://USER[:PASSWORD]@HOST[:PORT]/DBNAME?study=NAME``
 (``study`` defaults to ``default``; one database holds any number of studies). Two tables,
@@ -14,7 +14,8 @@ point another worker took, on any machine. Commits are durable: a worker killed 
 moment leaves the study at its last commit. Trials left running by a dead process are found
 as in SQLite, by host and pid (a process on another host counts as alive).
 
-Needs the ``postgres`` extra (psycopg 3): ``pip install 'npopt[postgres]'``.
+Needs the ``postgres`` extra (psycopg 3): ``pip install 'npopt[postgres]'``; psycopg is
+imported only when a study is opened here.
 """
 
 from __future__ import annotations
@@ -26,11 +27,9 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit, urlunsplit
 
 from npopt.errors import StudyError
-from npopt.storage import FORMAT_VERSION, now
+from npopt.storage.base import COLUMNS, Storage, stamped
 
 SCHEMES = ("postgresql", "postgres")
-_COLUMNS = ("number", "state", "params", "value", "reason", "started_at", "finished_at", "owner")
-_SELECT = ", ".join(_COLUMNS)
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS npopt_studies (
         name TEXT PRIMARY KEY,
@@ -86,111 +85,51 @@ def _shown(parts) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
 
 
-def _decode(row: tuple) -> dict[str, Any]:
-    d = dict(zip(_COLUMNS, row, strict=True))
-    d["params"] = json.loads(d["params"])
-    d["owner"] = json.loads(d["owner"]) if d["owner"] else None
-    return d
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
 
 
-class PostgresStorage:
-    """One study in a PostgreSQL database; the same methods as :class:`npopt.storage.Storage`.
-    Use :meth:`create` or :meth:`open`."""
+class PostgresStorage(Storage):
+    """One study in a PostgreSQL database. Use :meth:`create` or :meth:`open`."""
+
+    PLACEHOLDER = "%s"
+    TRIALS = "npopt_trials"
 
     def __init__(self, conn, study: str, shown: str) -> None:
         self.conn, self.study = conn, study
-        #: What messages call the study (the URL without its password).
         self.path = shown
 
-    # ------------------------------------------------------------ opening
-
     @classmethod
-    def _connect(cls, url: str) -> PostgresStorage:
+    def _connect(cls, location: str, create: bool) -> PostgresStorage:
         try:
             import psycopg
         except ImportError:
-            raise StudyError(
-                "studies on PostgreSQL need psycopg: pip install 'npopt[postgres]'"
-            ) from None
-        conninfo, study, shown = parse(url)
+            raise StudyError("studies on PostgreSQL need psycopg: pip install 'npopt[postgres]'") from None
+        conninfo, study, shown = parse(location)
         try:
             conn = psycopg.connect(conninfo, autocommit=True, connect_timeout=10)
         except psycopg.OperationalError as exc:
             raise StudyError(f"cannot connect to {shown}: {_first_line(exc)}") from None
         return cls(conn, study, shown)
 
-    @classmethod
-    def create(cls, url: str, meta: dict[str, Any]) -> tuple[PostgresStorage, bool]:
-        """Connect, creating the tables and the study if they do not exist yet.
+    def _create_study(self, meta: dict[str, Any]) -> bool:
+        with self.conn.transaction():
+            self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+            self._check_tables()
+            for statement in _SCHEMA:
+                self.conn.execute(statement)
+            return self.conn.execute(
+                "INSERT INTO npopt_studies (name, meta) VALUES (%s, %s) ON CONFLICT (name) DO NOTHING",
+                (self.study, json.dumps(stamped(meta))),
+            ).rowcount == 1
 
-        Returns:
-            The storage and whether this call created the study.
-        """
-        storage = cls._connect(url)
-        try:
-            with storage._errors(), storage.conn.transaction():
-                storage.conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
-                storage._check_format()
-                for statement in _SCHEMA:
-                    storage.conn.execute(statement)
-                meta = {"format_version": FORMAT_VERSION, "created_at": now(), **meta}
-                created = storage.conn.execute(
-                    "INSERT INTO npopt_studies (name, meta) VALUES (%s, %s) ON CONFLICT (name) DO NOTHING",
-                    (storage.study, json.dumps(meta)),
-                ).rowcount == 1
-        except BaseException:
-            storage.close()
-            raise
-        return storage, created
-
-    @classmethod
-    def open(cls, url: str) -> PostgresStorage:
-        """Connect to an existing study.
-
-        Raises:
-            StudyError: the server is unreachable or refuses the credentials, the database
-                holds no npopt tables or they are of another format, or there is no such study.
-        """
-        storage = cls._connect(url)
-        try:
-            with storage._errors():
-                storage._check_format()
-                meta = storage.meta()
-            if not meta:
-                raise StudyError(
-                    f"no study {storage.study!r} at {storage.path}; create it with npopt run, or with --space FILE "
-                    "(ask, serve)"
-                )
-            version = meta.get("format_version")
-            if not isinstance(version, int) or version > FORMAT_VERSION:
-                raise StudyError(
-                    f"{storage.path} was written by a newer npopt (study format {version}); "
-                    f"this npopt reads format {FORMAT_VERSION}: upgrade npopt"
-                )
-        except BaseException:
-            storage.close()
-            raise
-        return storage
-
-    def _check_format(self) -> None:
-        """StudyError if tables of npopt's names exist with other columns."""
-        rows = self.conn.execute(
-            "SELECT table_name, column_name FROM information_schema.columns "
-            "WHERE table_schema = current_schema() AND table_name IN ('npopt_studies', 'npopt_trials')"
-        ).fetchall()
-        found: dict[str, set[str]] = {}
-        for table, column in rows:
-            found.setdefault(table, set()).add(column)
-        expected = {"npopt_studies": {"name", "meta"}, "npopt_trials": {"study", *_COLUMNS}}
-        for table, columns in found.items():
-            if columns != expected[table]:
-                raise StudyError(
-                    f"{self.path} has a table {table} that is not an npopt study table "
-                    f"(columns {', '.join(sorted(columns))}); use another database"
-                )
-
-    def close(self) -> None:
-        self.conn.close()
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """A transaction holding the study's advisory lock (``pg_advisory_xact_lock``)."""
+        with self.conn.transaction():
+            self.conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", ("npopt:" + self.study,))
+            yield
 
     @contextmanager
     def _errors(self) -> Iterator[None]:
@@ -201,58 +140,32 @@ class PostgresStorage:
         except psycopg.Error as exc:  # a lost connection, a failed statement: one line naming the study
             raise StudyError(f"{self.path}: {_first_line(exc)}") from None
 
-    @contextmanager
-    def transaction(self) -> Iterator[Any]:
-        """One transaction holding the study's advisory lock; rolled back on any exception."""
-        with self._errors(), self.conn.transaction():
-            self.conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", ("npopt:" + self.study,))
-            yield self.conn
+    def _check_tables(self) -> None:
+        rows = self.conn.execute(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name IN ('npopt_studies', 'npopt_trials')"
+        ).fetchall()
+        found: dict[str, set[str]] = {}
+        for table, column in rows:
+            found.setdefault(table, set()).add(column)
+        expected = {"npopt_studies": {"name", "meta"}, "npopt_trials": {"study", *COLUMNS}}
+        for table, columns in found.items():
+            if columns != expected[table]:
+                raise StudyError(
+                    f"{self.path} has a table {table} that is not an npopt study table "
+                    f"(columns {', '.join(sorted(columns))}); use another database"
+                )
 
-    # ------------------------------------------------------------ reads
+    def _scope(self) -> dict[str, Any]:
+        return {"study": self.study}
 
-    def meta(self) -> dict[str, Any]:
-        with self._errors():
-            tables = self.conn.execute("SELECT to_regclass('npopt_studies') IS NOT NULL").fetchone()[0]
-            if not tables:
-                return {}
-            row = self.conn.execute("SELECT meta FROM npopt_studies WHERE name = %s", (self.study,)).fetchone()
+    def _read_meta(self) -> dict[str, Any]:
+        if not self.conn.execute("SELECT to_regclass('npopt_studies') IS NOT NULL").fetchone()[0]:
+            return {}
+        row = self.conn.execute("SELECT meta FROM npopt_studies WHERE name = %s", (self.study,)).fetchone()
         return json.loads(row[0]) if row else {}
 
-    def trials(self, conn=None) -> list[dict[str, Any]]:
-        with self._errors():
-            rows = (conn or self.conn).execute(
-                f"SELECT {_SELECT} FROM npopt_trials WHERE study = %s ORDER BY number", (self.study,)
-            ).fetchall()
-        return [_decode(r) for r in rows]
-
-    def trial(self, conn, number: int) -> dict[str, Any] | None:
-        r = conn.execute(f"SELECT {_SELECT} FROM npopt_trials WHERE study = %s AND number = %s",
-                         (self.study, number)).fetchone()
-        return None if r is None else _decode(r)
-
-    # ------------------------------------------------------------ writes (inside transaction())
-
-    def insert_running(self, conn, params: list[dict[str, Any]], owner: dict[str, Any] | None) -> list[int]:
-        (last,) = conn.execute("SELECT COALESCE(MAX(number), -1) FROM npopt_trials WHERE study = %s",
-                               (self.study,)).fetchone()
-        started, owner_json = now(), json.dumps(owner) if owner else None
-        numbers = list(range(last + 1, last + 1 + len(params)))
-        with conn.cursor() as cur:
-            cur.executemany(
-                "INSERT INTO npopt_trials (study, number, state, params, started_at, owner) "
-                "VALUES (%s, %s, 'running', %s, %s, %s)",
-                [(self.study, n, json.dumps(p), started, owner_json) for n, p in zip(numbers, params, strict=True)],
-            )
-        return numbers
-
-    def finish(self, conn, number: int, state: str, value: float | None, reason: str | None) -> None:
-        conn.execute(
-            "UPDATE npopt_trials SET state = %s, value = %s, reason = %s, finished_at = %s "
-            "WHERE study = %s AND number = %s AND state = 'running'",
-            (state, value, reason, now(), self.study, number),
+    def _missing(self) -> str:
+        return (
+            f"no study {self.study!r} at {self.path}; create it with npopt run, or with --space FILE (ask, serve)"
         )
-
-
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0]
