@@ -25,8 +25,8 @@ from pathlib import Path
 
 import torch
 
-from npopt.benchmark import run_synthetic
-from npopt.problems import SUITES
+from npopt.benchmarks.problems import SUITES
+from npopt.benchmarks.suites import run_synthetic
 from npopt.surrogates.gp import GPSurrogate
 
 

@@ -1,4 +1,4 @@
-"""The best known value of the ``krr_diabetes`` problem (``npopt.problems.KRR_DIABETES_BEST``).
+"""The best known value of the ``krr_diabetes`` problem (``npopt.benchmarks.problems.KRR_DIABETES_BEST``).
 
 A dense random search of the unit cube, then Nelder-Mead on the continuous parameters
 (alpha, gamma, coef0 in unit coordinates, clipped to the cube) from the best points of
@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from scipy.optimize import minimize
 
-from npopt.problems import KRRDiabetes
+from npopt.benchmarks.problems import KRRDiabetes
 
 CONTINUOUS = ("alpha", "gamma", "coef0")
 

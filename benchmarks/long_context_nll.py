@@ -23,7 +23,7 @@ import time
 
 import torch
 
-from npopt.problems import make_problem
+from npopt.benchmarks.problems import make_problem
 from npopt.surrogates import make_surrogate
 
 

@@ -17,8 +17,8 @@ import json
 
 import torch
 
-from npopt.acquisition import standardise
-from npopt.problems import make_problem
+from npopt.benchmarks.problems import make_problem
+from npopt.encoding import standardise
 from npopt.surrogates import make_surrogate
 
 

@@ -31,8 +31,9 @@ import time
 
 import torch
 
-from npopt.acquisition import standardise, thompson_suggest
-from npopt.problems import make_problem
+from npopt.acquisition.thompson import thompson_suggest
+from npopt.benchmarks.problems import make_problem
+from npopt.encoding import standardise
 from npopt.surrogates import make_surrogate
 
 PROBLEMS = {2: "branin", 6: "hartmann6", 12: "hartmann6_12"}

@@ -25,8 +25,8 @@ import time
 
 import torch
 
-from npopt.benchmark import run_budget
-from npopt.problems import make_problem
+from npopt.benchmarks.problems import make_problem
+from npopt.benchmarks.suites import run_budget
 from npopt.surrogates.np import OUTPUT_WARPS, WARP_MIN_POINTS, NPSurrogate, warp_values
 
 

@@ -15,6 +15,7 @@ else (studies, surrogates -- and so torch) on first use.
 from __future__ import annotations
 
 from importlib import import_module
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from npopt.errors import (
@@ -29,7 +30,10 @@ from npopt.errors import (
 )
 from npopt.space import Categorical, Fixed, Float, Int, Space, load_space_file, to_minimise
 
-__version__ = "0.1.0"
+try:  # one place for the version: pyproject.toml, read from the installed metadata
+    __version__ = version("npopt")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "unknown"
 
 # name -> module that defines it, imported on first access
 _LAZY = {

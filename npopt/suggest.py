@@ -10,24 +10,25 @@ snapshot did not hold (another process asked meanwhile) falls back to its next
 alternative. So two workers never get the same point, and the lock is held for
 milliseconds.
 
-torch is imported inside the functions, so importing this module is light.
+The conversions between trials and unit points are :mod:`npopt.encoding`'s; the draws and
+their exclusion are :mod:`npopt.acquisition`'s.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from npopt.space import Space, to_minimise
+import torch
+from torch import Tensor
 
-if TYPE_CHECKING:
-    from torch import Tensor
-
-    from npopt.study import Trial
+from npopt.acquisition.thompson import first_free, thompson_ranked
+from npopt.encoding import UnitSpace, minimised, standardise, to_params, unit
+from npopt.seeds import hashed_seed
+from npopt.space import Space
+from npopt.trial import Trial, TrialState
 
 #: Failed trials among the last this-many trials are not suggested again.
 FAILED_MEMORY = 20
@@ -52,33 +53,16 @@ def generator_seed(seed: int, n_trials: int) -> int:
     return hashed_seed("npopt", seed, n_trials)
 
 
-def hashed_seed(*parts: object) -> int:
-    """A well-mixed 63-bit seed from any parts (their ``str``, joined by ``:``, hashed)."""
-    digest = hashlib.sha256(":".join(map(str, parts)).encode()).digest()
-    return int.from_bytes(digest[:8], "big") >> 1
-
-
-def radius(space: Space) -> float:
-    """Points closer than this in the unit cube count as the same point."""
-    return 1e-3 * math.sqrt(space.dim)
-
-
 def observations(space: Space, direction: str, trials: Sequence[Trial]) -> tuple[Tensor, Tensor, Tensor]:
     """What the surrogate sees of ``trials``: ``X`` (``n x d`` unit points of the complete
     trials), ``y`` (their values, to be minimised, standardised) and ``avoid`` (``k x d``:
     running trials and failed trials among the last :data:`FAILED_MEMORY`)."""
-    import torch
-
-    from npopt.acquisition import standardise
-    from npopt.study import TrialState
-
     complete = [t for t in trials if t.state is TrialState.COMPLETE]
     recent = list(trials)[-FAILED_MEMORY:]
     avoided = [t for t in trials if t.state is TrialState.RUNNING] + [
         t for t in recent if t.state is TrialState.FAILED and not t.interrupted
     ]
-    y = torch.tensor([to_minimise(t.value, direction) for t in complete], dtype=torch.float64)
-    return unit(space, complete), standardise(y), unit(space, avoided)
+    return unit(space, complete), standardise(minimised(direction, complete)), unit(space, avoided)
 
 
 def suggest(space: Space, direction: str, surrogate, trials: Sequence[Trial], n: int, seed: int) -> Suggestion:
@@ -86,16 +70,9 @@ def suggest(space: Space, direction: str, surrogate, trials: Sequence[Trial], n:
 
     The randomness depends only on ``seed`` and the number of trials, so the same study
     state gives the same suggestion in any process."""
-    import torch
-
-    from npopt.acquisition import on_tensors, thompson_ranked
-
     X, y, avoid = observations(space, direction, trials)
     generator = torch.Generator().manual_seed(generator_seed(seed, len(trials)))
-    ranked = thompson_ranked(
-        surrogate, X, y, n, generator, avoid=avoid, radius=radius(space), choices=space.choices,
-        snap=on_tensors(space.snap_unit) if space.has_discrete else None, keep=ALTERNATIVES,
-    )
+    ranked = thompson_ranked(surrogate, X, y, n, generator, UnitSpace.of(space), avoid=avoid, keep=ALTERNATIVES)
     return Suggestion(ranked, frozenset(t.number for t in trials), generator)
 
 
@@ -103,42 +80,20 @@ def settle(space: Space, suggestion: Suggestion, trials: Sequence[Trial], n: int
     """The params of the suggestion's first ``n`` draws (default all), excluded against
     the study as it is now (``trials``, read under the write lock).
 
-    A draw whose choice is within :func:`radius` of a trial the snapshot did not hold, or
-    of an earlier draw's settled point, takes its first alternative that is not; params
-    that still repeat a live trial's (after rounding) are replaced as :func:`distinct`
-    does."""
-    import torch
-
-    from npopt.study import TrialState
-
+    A draw whose choice is within the exclusion radius (:attr:`UnitSpace.radius
+    <npopt.encoding.UnitSpace>`) of a trial the snapshot did not hold, or of an earlier draw's
+    settled point, takes its first alternative that is not; params that still repeat a live
+    trial's (after rounding) are replaced as :func:`distinct` does."""
     ranked = suggestion.ranked if n is None else suggestion.ranked[:n]
     dim = space.dim
     new = [t for t in trials if t.number not in suggestion.seen and t.state is not TrialState.FAILED]
     taken = unit(space, new)  # points asked (or told) by others since the snapshot
-    r = radius(space)
+    r = UnitSpace.of(space).radius
     points: list[Tensor] = []
     for options in ranked:  # k x d
         points.append(first_free(options, torch.cat([taken, *(p[None] for p in points)], 0).reshape(-1, dim), r))
-    params = [space.from_unit(u) for u in torch.stack(points).tolist()] if points else []
+    params = to_params(space, torch.stack(points)) if points else []
     return distinct(space, params, trials, suggestion.generator)
-
-
-def first_free(options: Tensor, taken: Tensor, r: float) -> Tensor:
-    """The first of ``options`` (``k x d``, best first) farther than ``r`` from every point
-    of ``taken`` (``m x d``); the first option if none is (or nothing is taken)."""
-    import torch
-
-    if not taken.shape[0]:
-        return options[0]
-    free = torch.cdist(options, taken).min(dim=1).values > r
-    return options[int(free.nonzero()[0])] if bool(free.any()) else options[0]
-
-
-def unit(space: Space, trials: Sequence[Trial]) -> Tensor:
-    """``len(trials) x d`` unit-cube points of the trials' params (float64)."""
-    import torch
-
-    return torch.tensor([space.to_unit(t.params) for t in trials], dtype=torch.float64).reshape(-1, space.dim)
 
 
 def _key(params: Mapping[str, Any]) -> str:
@@ -152,8 +107,6 @@ def distinct(space: Space, params: list[dict], trials: Sequence[Trial], generato
     candidate was excluded. A repeat is replaced by a uniform random point that is new; in
     a small discrete space with every point taken, the repeat is kept.
     """
-    import torch
-
     seen = {_key(t.params) for t in trials if not t.interrupted}
     out = []
     for p in params:

@@ -5,8 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from npopt import acquisition
-from npopt.acquisition import candidate_set, thompson_suggest
+from npopt.acquisition import thompson
+from npopt.acquisition.candidates import candidate_set
+from npopt.acquisition.options import AcquisitionOptions
+from npopt.acquisition.thompson import thompson_suggest
+from npopt.encoding import UnitSpace, on_tensors
 from npopt.space import Float, Int, Space
 from npopt.surrogates.base import Surrogate
 
@@ -29,6 +32,7 @@ class Bowl(Surrogate):
     """A surrogate whose every draw is the same bowl around ``target`` (in the unit cube)."""
 
     name = "bowl"
+    has_paths = True
 
     def __init__(self, target: list[float]) -> None:
         self.target = torch.tensor(target, dtype=torch.float64)
@@ -46,7 +50,7 @@ class Bowl(Surrogate):
 
 
 def _snapper(space: Space):
-    return acquisition.on_tensors(space.snap_unit)
+    return on_tensors(space.snap_unit)
 
 
 def _observed(space: Space, n: int = 4, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -97,8 +101,8 @@ def test_float_int_space_is_polished_and_the_int_stays_snapped():
     surrogate = Bowl([0.3137, 0.62])  # n: 0.62 is in the slice of 6 (centre 0.65)
     X, y = _observed(space)
     g = torch.Generator().manual_seed(3)
-    point = thompson_suggest(surrogate, X, y, 1, g, choices=space.choices, snap=_snapper(space))[0]
-    assert surrogate.made and surrogate.made[0].calls > acquisition.POLISH_STEPS  # the polish ran
+    point = thompson_suggest(surrogate, X, y, 1, g, UnitSpace.of(space))[0]
+    assert surrogate.made and surrogate.made[0].calls > thompson.POLISH_STEPS  # the polish ran
     assert point[1] == pytest.approx(0.65, abs=1e-12)  # snapped: integer 6
     assert space.from_unit(point.tolist())["n"] == 6
     g = torch.Generator().manual_seed(3)
@@ -115,7 +119,7 @@ def test_polish_never_moves_a_categorical_coordinate():
     X, y = _observed(space, n=6)
     for seed in range(3):
         point = thompson_suggest(
-            surrogate, X, y, 2, torch.Generator().manual_seed(seed), choices=space.choices, snap=_snapper(space)
+            surrogate, X, y, 2, torch.Generator().manual_seed(seed), UnitSpace.of(space)
         )
         assert set(point[:, 1].tolist()) <= {0.25, 0.75}
         assert torch.equal(point, _snapper(space)(point))  # every coordinate snapped
@@ -130,7 +134,7 @@ def test_the_polish_itself_leaves_categorical_coordinates_alone():
     start = torch.tensor([0.3, 0.25, 0.6], dtype=torch.float64)
     movable = torch.tensor([1.0, 0.0, 1.0], dtype=torch.float64)
     X = torch.zeros(0, 3, dtype=torch.float64)
-    point = acquisition._polish(paths, 0, start, X, None, [], 1e-6, 30, movable, None)
+    point = thompson.polish(paths, 0, start, X, None, [], 1e-6, 30, movable, None)
     assert point[1] == 0.25  # the categorical coordinate did not move
     assert abs(float(point[0]) - 0.3) > 0.1 and abs(float(point[2]) - 0.6) > 0.1  # the others did
 
@@ -139,8 +143,7 @@ def test_only_categorical_coordinates_are_not_polished():
     space = Space({"k": ["a", "b", "c"], "j": [1, 2]})
     surrogate = Bowl([0.5, 0.5])
     X, y = _observed(space, n=2)
-    point = thompson_suggest(surrogate, X, y, 1, torch.Generator().manual_seed(0),
-                             choices=space.choices, snap=_snapper(space))[0]
+    point = thompson_suggest(surrogate, X, y, 1, torch.Generator().manual_seed(0), UnitSpace.of(space))[0]
     assert not surrogate.made  # nothing to polish: no paths asked for
     assert torch.equal(point, _snapper(space)(point[None])[0])
 
@@ -161,7 +164,7 @@ def test_a_grid_is_never_polished_even_in_two_dimensions():
 def test_standardisation_inverse_maps_values_back_tail_included():
     """The inverse of the standardisation (Figure 5's draws in the function's units)
     undoes the log compression of the upper tail, not only the mean and scale."""
-    from npopt.acquisition import standardisation, standardise
+    from npopt.encoding import standardisation, standardise
 
     y = torch.cat([torch.linspace(0, 1, 39, dtype=torch.float64), torch.tensor([1000.0], dtype=torch.float64)])
     z, back = standardisation(y)
@@ -178,7 +181,7 @@ def test_the_closeness_test_agrees_with_the_full_distance_matrix(dim):
     """_too_close measures only pairs whose projections are close; it must flag exactly the
     candidates the full distance matrix does: random points, near copies, snapped
     (lattice) points and a pile of identical points."""
-    from npopt.acquisition import _too_close
+    from npopt.acquisition.thompson import too_close
 
     g = torch.Generator().manual_seed(dim)
     points = torch.rand(600, dim, generator=g, dtype=torch.float64)
@@ -189,14 +192,14 @@ def test_the_closeness_test_agrees_with_the_full_distance_matrix(dim):
                        points[:300] + 0.4 * radius / dim**0.5, points[300:400] + 2 * radius,
                        torch.round(torch.rand(500, dim, generator=g, dtype=torch.float64) * 4) / 4])
     expected = torch.cdist(cands, points).min(dim=1).values <= radius
-    got = _too_close(cands, points, radius)
+    got = too_close(cands, points, radius)
     assert torch.equal(got, expected) and 300 <= int(expected.sum()) < cands.shape[0]
 
 
 class LocalBowl(Bowl):
     """The bowl, from a surrogate that trusts its draws only near its data from 7-D on."""
 
-    local_search_dim = 7
+    acquisition = AcquisitionOptions(local_search_dim=7)
 
 
 def test_in_high_dimensions_a_local_search_surrogate_picks_an_unpolished_perturbation():

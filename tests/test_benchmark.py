@@ -10,9 +10,9 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from npopt.benchmark import METHODS, run_gp1d, run_synthetic, thompson_frames
+from npopt.benchmarks.problems import MIXED, SYNTHETIC, Forrester, gp1d_function, make_problem
+from npopt.benchmarks.suites import METHODS, run_gp1d, run_synthetic, thompson_frames
 from npopt.cli import app
-from npopt.problems import MIXED, SYNTHETIC, Forrester, gp1d_function, make_problem
 from npopt.surrogates.base import Surrogate
 from npopt.surrogates.oracle import OracleGPSurrogate
 
@@ -50,7 +50,7 @@ def test_problems_reach_their_optimal_values():
 
 
 def test_new_synthetic_problems_reach_their_optima_at_the_known_minimisers():
-    from npopt.problems import HARTMANN6_12_ACTIVE, STYBLINSKI_TANG_X
+    from npopt.benchmarks.problems import HARTMANN6_12_ACTIVE, STYBLINSKI_TANG_X
 
     def at(name, x):  # x in user units
         p = make_problem(name)
@@ -411,7 +411,7 @@ def test_a_run_store_reuses_matching_runs_and_survives_a_torn_line(tmp_path):
 
 
 def test_a_run_store_names_a_bad_path_and_keys_np_runs_by_their_prior(tmp_path):
-    from npopt.benchmark import prior_fingerprint
+    from npopt.benchmarks.suites import prior_fingerprint
     from npopt.errors import ConfigError
     from npopt.neural.checkpoints import shipped_priors
 
@@ -457,7 +457,7 @@ def test_optuna_samplers_run_the_synthetic_and_mixed_protocol():
     """tpe and optuna-gp: Optuna's samplers through its ask/tell, from the same start and to the
     same budget as np; their points are the problem's own (ints, categoricals)."""
     pytest.importorskip("optuna")
-    from npopt.benchmark import run_synthetic
+    from npopt.benchmarks.suites import run_synthetic
 
     result = run_synthetic(methods=("tpe", "optuna-gp"), problems=["branin"], repeats=1, budget=14)
     mixed = run_synthetic(methods=("tpe",), problems=["hartmann3_cat"], repeats=1, budget=12, suite="mixed")
@@ -481,7 +481,7 @@ def test_a_regret_of_zero_sits_on_a_marked_floor_not_at_1e_minus_12():
     """A tuning task's error can reach its best known value (regret 0, which a log axis
     cannot show): the panel's axis stays near the smallest measured regret, and the floor is
     marked, instead of a band falling to 1e-12."""
-    from npopt.benchmark_display import pyplot, regret_figure
+    from npopt.display.figures import pyplot, regret_figure
 
     rows = [dict(problem="p", method=m, run=run, step=step, regret=regret)
             for m in ("np", "random")

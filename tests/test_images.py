@@ -11,7 +11,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from npopt.benchmark_images import DIGITS_MODEL, image_tasks
+from npopt.benchmarks.images import DIGITS_MODEL, image_tasks
 from npopt.cli import app
 from npopt.neural.datasets import PIXELS, digit_images, digit_tasks, pixel_inputs, to_intensity
 from npopt.neural.priors import oracle_log_likelihood

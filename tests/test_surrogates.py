@@ -7,10 +7,12 @@ Parametrised over every name in :data:`npopt.surrogates.SURROGATES` plus the ben
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 import torch
 
+from npopt.encoding import UnitSpace
 from npopt.surrogates import SURROGATES, make_surrogate
 from npopt.surrogates.oracle import OracleGPSurrogate
 
@@ -135,7 +137,7 @@ def test_random_search_is_uniform_not_clustered_near_the_incumbent():
     """Random search must not inherit the model surrogates' local candidates."""
     import torch
 
-    from npopt.acquisition import thompson_suggest
+    from npopt.acquisition.thompson import thompson_suggest
     from npopt.surrogates import make_surrogate
 
     X = torch.full((5, 2), 0.9, dtype=torch.float64) + 0.01 * torch.arange(5, dtype=torch.float64)[:, None]
@@ -152,7 +154,8 @@ def test_np_paths_match_sample_and_polishing_only_goes_downhill(dim):
     """The NP's differentiable paths are the draws sample() gives; Thompson sampling's
     gradient polish ends at a point where the same draw is no higher than at the best
     candidate, and never leaves the unit cube."""
-    from npopt.acquisition import candidate_set, thompson_suggest
+    from npopt.acquisition.candidates import candidate_set
+    from npopt.acquisition.thompson import thompson_suggest
 
     X, y = data(dim, n=12)
     surrogate = build("np", dim)
@@ -163,27 +166,30 @@ def test_np_paths_match_sample_and_polishing_only_goes_downhill(dim):
 
     for seed in range(3):
         polished = thompson_suggest(surrogate, X, y, 1, torch.Generator().manual_seed(seed))[0]
-        plain = thompson_suggest(surrogate, X, y, 1, torch.Generator().manual_seed(seed), polish_steps=0)[0]
+        plain = thompson_suggest(surrogate, X, y, 1, torch.Generator().manual_seed(seed),
+                                 options=replace(surrogate.acquisition, polish_steps=0))[0]
         # replay the same draw: same generator state as inside thompson_suggest
         g = torch.Generator().manual_seed(seed)
-        candidate_set(dim, g, X, y, lean=surrogate.lean_candidates)
+        candidate_set(dim, g, X, y, lean=surrogate.acquisition.lean_candidates)
         again = surrogate.paths(1, g)
         assert float(again(polished[None])[0, 0]) <= float(again(plain[None])[0, 0]) + 1e-6
         assert bool(((polished >= 0) & (polished <= 1)).all())
 
 
 def test_one_dimensional_draws_are_not_polished_by_default():
-    from npopt.acquisition import thompson_suggest
+    from npopt.acquisition.thompson import thompson_suggest
 
     X, y = data(1, n=8)
     for seed in range(3):
         default = thompson_suggest(build("np", 1), X, y, 1, torch.Generator().manual_seed(seed))
-        plain = thompson_suggest(build("np", 1), X, y, 1, torch.Generator().manual_seed(seed), polish_steps=0)
+        np1 = build("np", 1)
+        plain = thompson_suggest(np1, X, y, 1, torch.Generator().manual_seed(seed),
+                                 options=replace(np1.acquisition, polish_steps=0))
         assert torch.equal(default, plain)
 
 
 def test_a_grid_is_never_polished():
-    from npopt.acquisition import thompson_suggest
+    from npopt.acquisition.thompson import thompson_suggest
 
     X, y = data(2, n=6)  # 2-D: where the polish runs by default
     g = torch.linspace(0, 1, 21, dtype=torch.float64)
@@ -292,12 +298,12 @@ def test_mixed_gp_beyond_joint_max_draws_a_subset_exactly():
 
 
 def test_random_search_on_a_mixed_space_picks_valid_categories():
-    from npopt.acquisition import thompson_suggest
+    from npopt.acquisition.thompson import thompson_suggest
 
     X, y = mixed_data(n=4)
     picks = torch.cat([
         thompson_suggest(build_mixed("random"), X, y, 4, torch.Generator().manual_seed(s),
-                         choices=CHOICES, snap=snap_categories)
+                         UnitSpace(3, CHOICES, snap_categories))
         for s in range(20)
     ])
     assert torch.equal(picks, snap_categories(picks))
@@ -312,7 +318,7 @@ def test_the_np_warps_values_with_a_long_upper_tail_and_leaves_smooth_ones():
     and so do those of a function with a long tail below (towards the minimum); the same
     function through exp (a few large values that squash the rest) gets the log gap, and its
     predictions, mapped back by to_units, meet the observed values."""
-    from npopt.acquisition import standardise
+    from npopt.encoding import standardise
 
     g = torch.Generator().manual_seed(0)
     X = torch.rand(30, 2, generator=g, dtype=torch.float64)
@@ -349,7 +355,7 @@ def test_the_warps_encoded_as_one_batch_are_each_refined_as_if_alone():
     """The four warps are encoded and refined as one batch: the chosen warp is the one
     that encoding each alone scores best, and the encoding that serves the asks predicts as
     the chosen warp's encoding alone does (float rounding apart)."""
-    from npopt.acquisition import standardise
+    from npopt.encoding import standardise
     from npopt.surrogates.np import OUTPUT_WARPS, warp_values
 
     g = torch.Generator().manual_seed(4)
@@ -402,7 +408,7 @@ def test_np_conditioning_is_the_same_in_a_fresh_process_as_after_many_asks():
     """The kept basis fit depends on the data only: a surrogate that conditioned on every
     prefix of a study (npopt run) and a fresh one (npopt ask in a new process) give the
     same draws, also between refit points and with the values re-standardised each time."""
-    from npopt.acquisition import standardise
+    from npopt.encoding import standardise
     from npopt.surrogates.np import REFIT_EVERY_ASK, refit_point
 
     first = REFIT_EVERY_ASK  # refit points from here on: first, first + first // 8, ...
@@ -455,7 +461,7 @@ def test_beyond_the_refit_point_the_noise_matches_a_refit_in_twelve_dimensions(m
     on the refined basis that the posterior uses; on 200 points of Hartmann6 in 12-D it sat
     at the top of the grid (1.0, all noise) while a refit on all points found 0.14."""
     import npopt.surrogates.np as np_module
-    from npopt.problems import make_problem
+    from npopt.benchmarks.problems import make_problem
 
     problem = make_problem("hartmann6_12")
     X = torch.rand(200, 12, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
@@ -472,13 +478,14 @@ def test_beyond_the_refit_point_the_noise_matches_a_refit_in_twelve_dimensions(m
 
 
 def test_the_np_draws_over_the_lean_candidate_set():
-    from npopt.acquisition import candidate_set
+    from npopt.acquisition.candidates import candidate_set
 
     X, y = data(4, n=10)
     full = candidate_set(4, torch.Generator().manual_seed(0), X, y)
     lean = candidate_set(4, torch.Generator().manual_seed(0), X, y, lean=True)
     assert lean.shape[0] * 2 < full.shape[0] and lean.shape[0] == 768 + 5 * 3 * 64
-    assert make_surrogate("np", 4).lean_candidates and not make_surrogate("gp", 4).lean_candidates
+    assert make_surrogate("np", 4).acquisition.lean_candidates
+    assert not make_surrogate("gp", 4).acquisition.lean_candidates
 
 
 def test_spaces_of_seven_or_more_parameters_or_with_a_categorical_get_the_widened_prior():
@@ -506,7 +513,7 @@ def _conditioned_np(dim, X, y, choices=None, **settings):
     import copy
     import dataclasses
 
-    from npopt.acquisition import standardise
+    from npopt.encoding import standardise
 
     s = make_surrogate("np", dim, choices=choices)
     if settings:

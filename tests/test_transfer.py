@@ -108,7 +108,7 @@ def test_prior_needs_the_np(tmp_path: Path, surrogate: str):
 
 
 def test_the_transfer_suite_writes_regret_at_5_10_and_25(tmp_path: Path):
-    from npopt.benchmark_transfer import DigitPair, run_transfer, split_pairs
+    from npopt.benchmarks.transfer import DigitPair, run_transfer, split_pairs
 
     training, held_out = split_pairs()
     assert len(training) == 36 and not set(training) & set(held_out)

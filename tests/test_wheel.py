@@ -11,7 +11,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from npopt.benchmark_wheel import WHEEL_MODEL, NPAgent, linfullpost, play, wheel_runs
+from npopt.benchmarks.wheel import WHEEL_MODEL, NPAgent, linfullpost, play, wheel_runs
 from npopt.cli import app
 from npopt.neural.checkpoints import load_model
 from npopt.neural.datasets import disk_contexts, quadrant_arm, wheel_means, wheel_tasks

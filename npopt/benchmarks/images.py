@@ -30,7 +30,7 @@ from npopt.neural.datasets import PIXELS, SIDE, digit_images, pixel_inputs, pixe
 
 CONTEXT_SIZES = (5, 10, 20, 40, 64)
 METHODS = ("np", "gp", "np-prior")
-DIGITS_MODEL = Path(__file__).parent / "neural" / "checkpoints" / "experiments" / "digits.pt"
+DIGITS_MODEL = Path(__file__).parent / "checkpoints" / "digits.pt"
 
 
 def image_tasks(n_images: int | None, seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -104,8 +104,8 @@ def run_images(
     progress: Callable[[int, int, str], None] | None = None,
 ) -> dict:
     """Score the methods on held-out digits at every context size; the JSON summary."""
-    from npopt.acquisition import single_thread
     from npopt.neural.checkpoints import load_model, prior_path
+    from npopt.optim import single_thread
 
     t0 = time.perf_counter()
     values, order, x = image_tasks(n_images, seed)
@@ -199,7 +199,7 @@ def plot_completions(path: Path, digits_model: Path = DIGITS_MODEL, images: tupl
     """Figure 4: for each of ``images`` (held-out indices), rows of context sizes; columns:
     the context (unobserved pixels in blue), ``draws`` NP samples (one latent draw each,
     decoded at all 64 pixels) and the NP's mean."""
-    from npopt.benchmark_display import pyplot
+    from npopt.display.figures import pyplot
     from npopt.neural.checkpoints import load_model
 
     plt = pyplot()

@@ -35,7 +35,7 @@ def version() -> str:
 
 
 class OptunaMethod:
-    """One Optuna sampler on the benchmark problems (see :func:`npopt.benchmark.run_budget`)."""
+    """One Optuna sampler on the benchmark problems (see :func:`npopt.benchmarks.suites.run_budget`)."""
 
     def __init__(self, name: str) -> None:
         if name not in OPTUNA_METHODS:
@@ -48,7 +48,7 @@ class OptunaMethod:
         return samplers.TPESampler(seed=seed) if self.name == "tpe" else samplers.GPSampler(seed=seed)
 
     def run(self, problem, X0: torch.Tensor, budget: int, seed: int, run) -> Any:
-        """Fill ``run`` (a :class:`npopt.benchmark.Run`) with the values of ``budget``
+        """Fill ``run`` (a :class:`npopt.benchmarks.suites.Run`) with the values of ``budget``
         evaluations starting from the unit points ``X0``."""
         optuna = self.optuna
         to_params, to_unit, space = _codec(optuna, problem)
@@ -72,8 +72,6 @@ class OptunaMethod:
 
 def _codec(optuna, problem):
     """``(unit point -> params, params -> unit point, {name: distribution})`` of a problem."""
-    from npopt.space import Categorical, Float, Int
-
     dist = optuna.distributions
     if problem.space is None:  # a box of floats
         lo, hi = problem.bounds.tolist()
@@ -87,16 +85,10 @@ def _codec(optuna, problem):
             return [(params[n] - lo[i]) / (hi[i] - lo[i]) for i, n in enumerate(names)]
 
         return to_params, to_unit, space
+    from npopt.integration.optuna import distributions
+
     npspace = problem.space
-    space = {}
-    for name in npspace.names:
-        p = npspace.params[name]
-        if isinstance(p, Categorical):
-            space[name] = dist.CategoricalDistribution(list(p.choices))
-        elif isinstance(p, Int):
-            space[name] = dist.IntDistribution(p.low, p.high, log=p.log)
-        elif isinstance(p, Float):
-            space[name] = dist.FloatDistribution(p.low, p.high, log=p.log)
+    space = distributions(npspace)
 
     def to_params(u):
         params = npspace.from_unit(u)

@@ -9,6 +9,9 @@ Forrester is not in BoTorch and is written here. :func:`gp1d_function` draws the
 Problems with int or categorical parameters (the ``mixed`` suite, :class:`SpaceProblem`)
 declare an :class:`npopt.Space`; their unit points are decoded by that space, so they
 see exactly what an objective would, and the benchmark snaps candidates with it.
+
+Over 400 lines because it is a catalogue: each problem is a short class, and splitting the
+list would only scatter it.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from torch import Tensor
 
 from npopt.errors import ConfigError, NpoptError
 from npopt.gpmath import rbf_kernel
+from npopt.seeds import derived_seed
 from npopt.space import Categorical, Float, Int, Space
 
 
@@ -46,7 +50,7 @@ class Problem:
         for a problem without them)."""
         if self.space is None or not self.space.has_discrete:
             return U
-        from npopt.acquisition import on_tensors
+        from npopt.encoding import on_tensors
 
         return on_tensors(self.space.snap_unit)(U)
 
@@ -268,7 +272,8 @@ def _bundled_dataset(loader: str, problem: str) -> tuple[np.ndarray, np.ndarray]
 
 
 #: Best 3-fold CV error of :class:`SVCCancer` found by a dense random search:
-#: ``python -c "from npopt.problems import SVCCancer, dense_random_search as d; print(d(SVCCancer(), 4000, 0))"``
+#: ``python -c "from npopt.benchmarks.problems import SVCCancer, dense_random_search as d;
+#: print(d(SVCCancer(), 4000, 0))"``
 #: (4,000 uniform points of the unit cube, seed 0; 88 s on one thread). Regret is measured
 #: against it.
 SVC_CANCER_BEST = 0.01931681054488077
@@ -403,11 +408,6 @@ def make_problem(name: str) -> Problem:
 GP1D_DOMAIN = (-2.0, 2.0)
 GP1D_LENGTHSCALE = (0.1, 0.6)
 GP1D_SIGNAL_STD = (0.1, 1.0)
-
-
-def derived_seed(*parts: int) -> int:
-    """A 63-bit seed from integers (e.g. the suite seed and a function index)."""
-    return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(2, np.uint64)[0] >> 1)
 
 
 @dataclass

@@ -1,5 +1,9 @@
 """Benchmarks: methods x problems x seeds -> records. No printing; progress via a callback.
 
+(About 570 lines: the three suites share their run records, the resumable :class:`RunStore`
+and the method builder; they split from those when the suites go through the product's
+suggest + settle path, the open part of the restructuring issue.)
+
 Two suites (issue 5):
 
 - ``gp1d`` (Garnelo et al. 2018, Table 1): functions drawn from a 1-D GP on a 400-point
@@ -10,16 +14,16 @@ Two suites (issue 5):
   the shared starting point included, so random search needs ``(G + 1) / 2`` on
   average and a method that knows the argmin needs at most 2; steps are capped at
   ``max_steps`` (default: the grid size).
-- ``synthetic``: problems with known optima (:data:`npopt.problems.SYNTHETIC`, 1-D to
+- ``synthetic``: problems with known optima (:data:`npopt.benchmarks.problems.SYNTHETIC`, 1-D to
   16-D). For each repeat every method starts from the same ``n_init`` scrambled Sobol
   points and runs to ``budget`` evaluations (default ``10 d + 10``); the score is the
   final simple regret ``best value - optimal value``.
 - ``mixed``: the same protocol on problems with int and categorical parameters
-  (:data:`npopt.problems.MIXED`). Their space snaps the starting points and, inside
+  (:data:`npopt.benchmarks.problems.MIXED`). Their space snaps the starting points and, inside
   Thompson sampling, the candidates (``snap``); surrogates get the per-coordinate
   number of choices (``choices``), as a study's would.
 
-Surrogates see standardised values (:func:`npopt.acquisition.standardise`), except the
+Surrogates see standardised values (:func:`npopt.encoding.standardise`), except the
 ``gp-oracle``, whose known prior is in raw units (``standardised_y = False``). Each
 (method, function/repeat) pair uses the same seeded generator, so methods face common
 random numbers. A method whose surrogate cannot be built for a problem is recorded with
@@ -42,13 +46,17 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from npopt.acquisition import single_thread, standardisation, standardise, thompson_suggest
+from npopt.acquisition.thompson import thompson_suggest
+from npopt.benchmarks.problems import SUITES, GP1DFunction, Problem, gp1d_function, make_problem
+from npopt.encoding import UnitSpace, standardisation, standardise
 from npopt.errors import ConfigError, NoPriorError, NpoptError
-from npopt.problems import SUITES, GP1DFunction, Problem, derived_seed, gp1d_function, make_problem
+from npopt.optim import single_thread
+from npopt.seeds import derived_seed
+from npopt.surrogates import SURROGATES
 from npopt.surrogates.base import Surrogate
 
-#: Methods the benchmark knows by name.
-METHODS = ("np", "gp", "gp-oracle", "random", "tpe", "optuna-gp")
+#: Methods the benchmark knows by name: every registered surrogate, the gp1d oracle and Optuna's samplers.
+METHODS = (*SURROGATES, "gp-oracle", "tpe", "optuna-gp")
 #: ``progress(done, total, label)`` is called after every (method, function/problem) unit.
 Progress = Callable[[int, int, str], None]
 #: Builds the surrogate a method uses on one problem.
@@ -66,7 +74,7 @@ def build_surrogate(method: str, problem: Problem) -> Surrogate:
     if method not in METHODS:
         raise ConfigError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
     if method in ("tpe", "optuna-gp"):
-        from npopt.benchmark_optuna import OptunaMethod
+        from npopt.benchmarks.peers import OptunaMethod
 
         if isinstance(problem, GP1DFunction):
             raise ConfigError(f"{method} runs on the synthetic and mixed suites (gp1d picks from a fixed grid)")
@@ -230,12 +238,12 @@ def _seen_by(surrogate: Surrogate, y: Tensor) -> Tensor:
     return standardise(y) if surrogate.standardised_y else y
 
 
-def _timed_suggest(surrogate: Surrogate, X: Tensor, y: Tensor, generator, candidates=None, **space):
-    """One Thompson suggestion; returns ``(point, seconds)``. ``space``: the ``choices``
-    and ``snap`` of a problem with int or categorical coordinates."""
+def _timed_suggest(surrogate: Surrogate, X: Tensor, y: Tensor, generator, space: UnitSpace | None = None,
+                   grid: Tensor | None = None):
+    """One Thompson suggestion; returns ``(point, seconds)``. ``grid``: the only points allowed."""
     y_in = _seen_by(surrogate, y)
     t0 = time.perf_counter()
-    point = thompson_suggest(surrogate, X, y_in, 1, generator, candidates=candidates, **space)[0]
+    point = thompson_suggest(surrogate, X, y_in, 1, generator, space, candidates=grid, grid=grid is not None)[0]
     return point, time.perf_counter() - t0
 
 
@@ -249,7 +257,7 @@ def run_grid(surrogate: Surrogate, fn: GP1DFunction, generator: torch.Generator,
     while not evaluated[fn.argmin] and len(order) < max_steps:
         free = (~evaluated).nonzero().flatten()  # unevaluated grid indices
         idx = torch.tensor(order)
-        point, seconds = _timed_suggest(surrogate, fn.grid[idx], fn.values[idx], generator, fn.grid[free], grid=True)
+        point, seconds = _timed_suggest(surrogate, fn.grid[idx], fn.values[idx], generator, grid=fn.grid[free])
         pick = int(free[torch.cdist(point[None], fn.grid[free]).argmin()])
         order.append(pick)
         evaluated[pick] = True
@@ -267,16 +275,16 @@ def run_budget(
     On a problem with int or categorical coordinates, ``X0`` and the candidates are snapped
     by the problem's space and the acquisition knows which coordinates are categorical."""
     run = Run("", problem.name, index, problem.optimal_value)
-    space = {}
+    space = None
     if problem.space is not None and problem.space.has_discrete:
-        space = {"choices": problem.choices, "snap": problem.snap}
+        space = UnitSpace(problem.dim, problem.choices, problem.snap)
         X0 = problem.snap(X0)
     if not isinstance(surrogate, Surrogate):  # an Optuna sampler, through Optuna's ask/tell
         seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
         return surrogate.run(problem, X0, budget, seed, run)
     X, y = X0.clone(), problem.evaluate(X0)
     while X.shape[0] < budget:
-        point, seconds = _timed_suggest(surrogate, X, y, generator, **space)
+        point, seconds = _timed_suggest(surrogate, X, y, generator, space)
         X = torch.cat([X, point[None]])
         y = torch.cat([y, problem.evaluate(point[None])])
         run.ask_seconds.append(seconds)
@@ -406,7 +414,7 @@ def _run_methods(result, factories, tasks, execute, progress, store: RunStore | 
     prior, :func:`prior_fingerprint`)."""
     variants = {"np": prior_fingerprint(), **(variants or {})}
     if any(m in factories for m in ("tpe", "optuna-gp")):
-        from npopt.benchmark_optuna import version
+        from npopt.benchmarks.peers import version
 
         variants = {"tpe": lambda p: version(), "optuna-gp": lambda p: version(), **variants}
     total, done = len(factories) * len(tasks), 0
@@ -487,7 +495,7 @@ def run_synthetic(
     """The ``synthetic`` or ``mixed`` suite: budget ``10 d + 10`` unless ``budget`` is given.
 
     Args:
-        problems: names from the suite (default: all of ``npopt.problems.SUITES[suite]``).
+        problems: names from the suite (default: all of ``npopt.benchmarks.problems.SUITES[suite]``).
         suite: ``synthetic`` or ``mixed``; a problem's seeds depend on its position there.
         runs: a :class:`RunStore` file: its matching runs are reused, new ones added.
         variants: per method, what else distinguishes its runs (e.g. ``{"np": "my.pt"}``).

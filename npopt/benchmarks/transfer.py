@@ -14,7 +14,7 @@ not its details, which is what a user tuning one model over new datasets has.
 - Past studies: a random-search study of :data:`STUDY_TRIALS` evaluations per training
   pair, real SQLite study files made by the benchmark and cached in ``--cache``.
 - ``np-transfer``: the shipped prior for the space fine-tuned on those studies with
-  :func:`npopt.neural.transfer.fine_tune` (cached by seed and steps); ``np``: the shipped
+  :func:`npopt.transfer.fine_tune_on_studies` (cached by seed and steps); ``np``: the shipped
   prior itself; ``gp``: BoTorch's GP; ``random``.
 - Every method starts from the same :data:`N_INIT` random points per (task, repeat) and runs
   to :data:`BUDGET` evaluations. Normalised regret (HPO-B style) at a budget: the best
@@ -32,9 +32,9 @@ from pathlib import Path
 
 import torch
 
-from npopt.problems import SpaceProblem
+from npopt.benchmarks.problems import SpaceProblem
+from npopt.seeds import hashed_seed
 from npopt.space import Float
-from npopt.suggest import hashed_seed
 
 PAIRS = tuple(combinations(range(10), 2))
 HELD_OUT = 9
@@ -123,11 +123,12 @@ def run_transfer(
 ) -> dict:
     """Meta-train on the training pairs' studies, then run every method on the held-out pairs
     (``pairs``: other ``(training, held-out)`` pairs than :func:`split_pairs`, for tests)."""
-    from npopt.acquisition import single_thread
-    from npopt.benchmark import run_budget
+    from npopt.benchmarks.suites import run_budget
     from npopt.neural.checkpoints import read_checkpoint
-    from npopt.neural.transfer import DEFAULT_STEPS, fine_tune
+    from npopt.neural.transfer import DEFAULT_STEPS
+    from npopt.optim import single_thread
     from npopt.surrogates import make_surrogate
+    from npopt.transfer import fine_tune_on_studies
 
     t0 = time.perf_counter()
     steps = DEFAULT_STEPS if steps is None else steps
@@ -145,7 +146,7 @@ def run_transfer(
         studies = past_studies(cache, training, tick=lambda: tick("transfer: past studies"))
         prior = cache / f"np-transfer-steps{steps}.pt"
         if not prior.exists():
-            fine_tune(studies, prior, steps=steps, seed=0)
+            fine_tune_on_studies(studies, prior, steps=steps, seed=0)
         tick("transfer: fine-tuned")
         factories = {
             "np": lambda: make_surrogate("np", 2),
@@ -224,7 +225,7 @@ def write_csv(summary: dict, path: Path) -> None:
 
 
 def plot_transfer(summary: dict, path: Path) -> None:
-    from npopt.benchmark_display import pyplot
+    from npopt.display.figures import pyplot
 
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.2))

@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from npopt.neural import fit
 from npopt.neural.datasets import (
     ARMS,
     WHEEL_CHOICES,
@@ -45,13 +46,13 @@ from npopt.neural.datasets import (
     wheel_points,
     wheel_values,
 )
-from npopt.suggest import hashed_seed
+from npopt.seeds import hashed_seed
 
 DELTAS = (0.5, 0.7, 0.9, 0.95, 0.99)
 STEPS = 2000
 SIMPLE_WINDOW = 500
 METHODS = ("np", "uniform", "linfullpost", "rff-linear")
-WHEEL_MODEL = Path(__file__).parent / "neural" / "checkpoints" / "experiments" / "wheel.pt"
+WHEEL_MODEL = Path(__file__).parent / "checkpoints" / "wheel.pt"
 SUMMARY_EVERY_FROM, SUMMARY_EVERY = 32, 16
 RFF_FEATURES, RFF_LENGTHSCALE = 64, 0.3
 
@@ -156,11 +157,9 @@ class NPAgent:
         self.last_summary = 0
 
     def _sums(self, start: int, stop: int):
-        from npopt.neural.model import context_sums
-
         m, psi = self.model.basis(self.ctx, self.X[:, start:stop])
         psi, resid = psi.double(), (self.Y[:, start:stop] - m).double()
-        return (*context_sums(psi, resid), resid.pow(2).sum(-1))
+        return (*fit.context_sums(psi, resid), resid.pow(2).sum(-1))
 
     @torch.no_grad()
     def choose(self, contexts: torch.Tensor) -> torch.Tensor:
@@ -175,9 +174,8 @@ class NPAgent:
             gram, proj, rr = self._sums(self.covered, t)
             self.gram, self.proj, self.rr = self.gram + gram, self.proj + proj, self.rr + rr
         self.covered = t
-        model.choose_noise(self.ctx, self.gram, self.proj, self.rr, t)
-        model.z_posterior(self.ctx, self.gram, self.proj)
-        z = model._draw_z(self.ctx, 1, self.g)[0]  # N x R: one function per run
+        ctx = fit.choose_noise(model, self.ctx, fit.grid_evidence(self.gram, self.proj, self.rr, t, model.noise_levels))
+        z = model._draw_z(fit.z_posterior(ctx, self.gram, self.proj), 1, self.g)[0]  # N x R: one function per run
         points = wheel_points(contexts[:, None, :].expand(-1, ARMS, -1), torch.arange(ARMS).expand(self.runs, -1))
         m, psi = model.basis(self.ctx, points.float())  # N x 5, N x 5 x R
         return (m + (psi @ z[..., None])[..., 0]).argmax(-1)
@@ -215,8 +213,8 @@ def run_wheel(
     progress: Callable[[int, int, str], None] | None = None,
 ) -> dict:
     """Play every method on every delta; the JSON summary (uniform = 100)."""
-    from npopt.acquisition import single_thread
     from npopt.neural.checkpoints import load_model
+    from npopt.optim import single_thread
 
     if steps <= SIMPLE_WINDOW:
         raise ValueError(f"need more than {SIMPLE_WINDOW} steps (simple regret: the mean of the last {SIMPLE_WINDOW})")

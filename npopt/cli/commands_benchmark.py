@@ -11,7 +11,7 @@ from pathlib import Path
 
 import typer
 
-from npopt.cli import app
+from npopt.cli.app import app
 from npopt.errors import ConfigError
 
 SUITES = ("gp1d", "synthetic", "mixed", "images", "wheel", "transfer")
@@ -19,7 +19,7 @@ SUITES = ("gp1d", "synthetic", "mixed", "images", "wheel", "transfer")
 
 def _methods(vs: str) -> list[str]:
     """``np`` plus the ``--vs`` list plus ``random`` (the normaliser), in that order."""
-    from npopt.benchmark import METHODS
+    from npopt.benchmarks.suites import METHODS
 
     names = [m.strip() for m in vs.split(",") if m.strip()]
     for m in names:
@@ -65,7 +65,7 @@ def benchmark(
                                         "stopped, and methods can be run at different times. Delete it to "
                                         "start afresh."),
 ) -> None:
-    """Compare np with other methods on the gp1d (Table 1), synthetic or mixed suite.
+    """Compare np with other methods: gp1d (Table 1), synthetic, mixed, images (Fig. 4), wheel (Table 2), transfer.
 
     Example: npopt benchmark --suite gp1d --vs gp,gp-oracle,random --functions 100 --json out.json
 
@@ -80,8 +80,8 @@ def benchmark(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from npopt import benchmark_display as show
-    from npopt.benchmark import prior_fingerprint, run_gp1d, run_synthetic
+    from npopt.benchmarks.suites import prior_fingerprint, run_gp1d, run_synthetic
+    from npopt.display import benchmarks as show
 
     if suite not in SUITES:
         raise ConfigError(f"unknown suite {suite!r}; choose {', '.join(SUITES)}")
@@ -98,7 +98,7 @@ def benchmark(
     functions = 100 if functions is None else functions
     methods = _methods("gp,random" if vs is None else vs)
     if prior is not None:
-        from npopt.benchmark import resolve_methods
+        from npopt.benchmarks.suites import resolve_methods
         from npopt.neural.checkpoints import prior_path, read_checkpoint
         from npopt.surrogates import make_surrogate
 
@@ -153,8 +153,8 @@ def _images(vs: str | None, images: int | None, seed: int, prior: str | None, js
             plot: Path | None) -> None:
     """``benchmark --suite images``: the table, the JSON and Figure 4."""
 
-    from npopt import benchmark_display as show
-    from npopt.benchmark_images import DIGITS_MODEL, images_table, plot_completions, run_images
+    from npopt.benchmarks.images import DIGITS_MODEL, images_table, plot_completions, run_images
+    from npopt.display import benchmarks as show
     others = _suite_methods("images", vs, ("gp", "np-prior"))
     model = _task_model(prior, DIGITS_MODEL, "digits")
     if plot is not None:
@@ -211,8 +211,8 @@ def _transfer(vs: str | None, repeats: int, seed: int, cache: Path, json_path: P
               plot: Path | None) -> None:
     """``benchmark --suite transfer``: the regret table at 5, 10 and 25 evaluations, JSON, CSV, plot."""
 
-    from npopt import benchmark_display as show
-    from npopt.benchmark_transfer import METHODS, plot_transfer, run_transfer, transfer_table, write_csv
+    from npopt.benchmarks.transfer import METHODS, plot_transfer, run_transfer, transfer_table, write_csv
+    from npopt.display import benchmarks as show
 
     others = _suite_methods("transfer", vs, METHODS[1:], repeats)
     if plot is not None:
@@ -243,7 +243,7 @@ def _wheel(vs: str | None, repeats: int, steps: int | None, seed: int, prior: st
            json_path: Path | None) -> None:
     """``benchmark --suite wheel``: Table 2 and its JSON."""
 
-    from npopt.benchmark_wheel import STEPS, WHEEL_MODEL, run_wheel, wheel_table
+    from npopt.benchmarks.wheel import STEPS, WHEEL_MODEL, run_wheel, wheel_table
 
     others = _suite_methods("wheel", vs, ("uniform", "linfullpost", "rff-linear"), repeats,
                             default=("linfullpost", "rff-linear"))
@@ -269,9 +269,9 @@ def plot_ts(
 
     Example: npopt plot-ts --out ts.png --seed 0 --surrogate np
     """
-    from npopt import benchmark_display as show
-    from npopt.benchmark import build_surrogate, single_thread, thompson_frames
-    from npopt.problems import gp1d_function
+    from npopt.benchmarks.problems import gp1d_function
+    from npopt.benchmarks.suites import build_surrogate, single_thread, thompson_frames
+    from npopt.display import benchmarks as show
 
     show.pyplot()
     if iterations < 1:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from npopt.cli import app
+from npopt.cli.app import app
 from npopt.errors import ConfigError
 
 prior_app = typer.Typer(help="Inspect, evaluate and plot the Neural Process priors.", no_args_is_help=True)
@@ -20,9 +20,9 @@ def version() -> None:
 
     Example: npopt version
     """
-    from importlib.metadata import version as _v
+    import npopt
 
-    typer.echo(_v("npopt"))
+    typer.echo(npopt.__version__)
 
 
 @app.command()
@@ -112,7 +112,8 @@ def _fine_tune(paths: list[str], out: Path, base: str | None, steps: int | None,
     import torch
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from npopt.neural.transfer import DEFAULT_STEPS, fine_tune
+    from npopt.neural.transfer import DEFAULT_STEPS
+    from npopt.transfer import fine_tune_on_studies
 
     torch.set_num_threads(threads or 1)
     columns = [TextColumn("[bold]fine-tune[/]"), BarColumn(), MofNCompleteColumn(),
@@ -121,7 +122,7 @@ def _fine_tune(paths: list[str], out: Path, base: str | None, steps: int | None,
     with warnings.catch_warnings(record=True) as caught, Progress(*columns, transient=False) as bar:
         warnings.simplefilter("always")
         task = bar.add_task("fine-tune", total=steps or DEFAULT_STEPS, loss="-", before="-")
-        summary = fine_tune(paths, out, base=base, steps=steps or DEFAULT_STEPS, seed=seed,
+        summary = fine_tune_on_studies(paths, out, base=base, steps=steps or DEFAULT_STEPS, seed=seed,
                             on_step=lambda info: bar.update(task, completed=info["step"], loss=f"{info['loss']:.3f}",
                                                             before=f"{info['held_out_ll_before']:.3f}"))
     for w in caught:
@@ -174,13 +175,18 @@ def prior_list(json_out: bool = typer.Option(False, "--json", help="Print JSON i
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title="Shipped Neural Process priors")
-    columns = ("name", "dims", "categorical", "z", "basis", "families", "context", "steps", "train_minutes")
-    for col in columns:
-        table.add_column(col.replace("_", " "), overflow="fold")
+    # one small two-column table per prior: readable at 80 columns, where nine columns side by side were not
+    console = Console()
+    if not rows:
+        console.print("No shipped priors found.")
+    fields = ("dims", "categorical", "z", "basis", "families", "context", "steps", "train_minutes")
     for r in rows:
-        table.add_row(*(", ".join(r[k]) if isinstance(r[k], list) else str(r[k]) for k in columns))
-    Console().print(table if rows else "No shipped priors found.")
+        table = Table(title=f"[bold]{r['name']}[/]", title_justify="left", show_header=False, box=None)
+        table.add_column(style="dim", no_wrap=True)
+        table.add_column(overflow="fold")
+        for k in fields:
+            table.add_row(k.replace("_", " "), ", ".join(r[k]) if isinstance(r[k], list) else str(r[k]))
+        console.print(table)
 
 
 @prior_app.command("eval")
@@ -267,8 +273,8 @@ def prior_plot(
 
     Example: npopt prior plot np1d --out docs/np1d_draws.png --context 5,20
     """
+    from npopt.display.prior_plots import demo_tasks, plot_draws
     from npopt.neural.checkpoints import load_model, prior_path
-    from npopt.neural.plots import demo_tasks, plot_draws
     from npopt.neural.train import checkpoint_setup
 
     try:

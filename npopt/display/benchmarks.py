@@ -1,6 +1,6 @@
 """Rendering benchmark results: rich tables, CSV, matplotlib figures.
 
-The numbers come from :mod:`npopt.benchmark`; nothing here computes a result.
+The numbers come from :mod:`npopt.benchmarks`; nothing here computes a result.
 matplotlib is an optional extra (``pip install 'npopt[plot]'``).
 """
 
@@ -13,7 +13,7 @@ from pathlib import Path
 from rich import box
 from rich.table import Table
 
-from npopt.errors import NpoptError
+from npopt.display.figures import pyplot, save
 
 
 def _fmt(x, digits: int = 3) -> str:
@@ -97,24 +97,6 @@ def write_csv(rows: list[dict], path: Path) -> None:
         writer.writerows(rows)
 
 
-def pyplot():
-    """matplotlib's pyplot on the Agg backend, or a clear error if it is not installed."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise NpoptError("plots need matplotlib: pip install 'npopt[plot]'", code="missing_extra") from None
-    return plt
-
-
-def _save(fig, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-
-
 def plot_gp1d(summary: dict, path: Path) -> None:
     """Bar chart: mean steps / random's mean steps, with standard-error bars."""
     plt = pyplot()
@@ -134,7 +116,7 @@ def plot_gp1d(summary: dict, path: Path) -> None:
     missing = [f"{m}: {_note(e)}" for m, e in summary["methods"].items() if e["ratio_to_random"] is None]
     if missing:
         ax.text(0.01, 0.97, "\n".join(missing), transform=ax.transAxes, va="top", fontsize=7)
-    _save(fig, path)
+    save(fig, path)
     plt.close(fig)
 
 
@@ -142,7 +124,7 @@ def plot_synthetic(summary: dict, rows: list[dict], path: Path) -> None:
     """Per problem: log simple regret vs evaluations, median line and interquartile band
     (:func:`regret_figure`), saved to ``path``."""
     fig = regret_figure(summary, rows)
-    _save(fig, path)
+    save(fig, path)
     pyplot().close(fig)
 
 
@@ -214,5 +196,5 @@ def plot_thompson(fn, frames: list[dict], surrogate: str, path: Path) -> None:
     axes[0][-1].legend(fontsize=6, loc="upper left")
     fig.suptitle(f"Thompson sampling with the {surrogate} surrogate on a GP draw "
                  f"(l={fn.lengthscale:.2f}, s={fn.signal_std:.2f})", fontsize=9)
-    _save(fig, path)
+    save(fig, path)
     plt.close(fig)

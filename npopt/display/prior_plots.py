@@ -6,10 +6,11 @@ from pathlib import Path
 
 import torch
 
-from npopt.benchmark_display import pyplot
+from npopt.display.figures import pyplot
 from npopt.errors import NpoptError
 from npopt.neural.model import NeuralProcess
-from npopt.neural.priors import TaskBatch, gp_posterior
+from npopt.neural.priors import gp_posterior
+from npopt.neural.tasks import TaskBatch
 
 
 def oracle_posterior(tb: TaskBatch, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -17,7 +17,8 @@ from typing import Any
 
 from npopt.errors import NpoptError
 from npopt.space import Categorical, Float, Int, to_minimise
-from npopt.study import Study, Trial, TrialState, best_of
+from npopt.study import Study
+from npopt.trial import Trial, TrialState, best_of
 
 KINDS = ("history", "slices", "model")
 
@@ -28,10 +29,10 @@ def plot_study(study: Study, out: Path, kind: str = "history", param: str | None
     Raises:
         NpoptError: as :func:`study_figure`.
     """
-    from npopt.benchmark_display import _save, pyplot
+    from npopt.display.figures import pyplot, save
 
     fig = study_figure(study, kind, param)
-    _save(fig, Path(out))
+    save(fig, Path(out))
     pyplot().close(fig)
     return Path(out)
 
@@ -44,7 +45,7 @@ def study_figure(study: Study, kind: str = "history", param: str | None = None):
         NpoptError: no complete trial yet, an unknown kind or parameter, a model plot of a
             study without a model, or matplotlib missing.
     """
-    from npopt.benchmark_display import pyplot
+    from npopt.display.figures import pyplot
 
     if kind not in KINDS:
         raise NpoptError(f"unknown plot kind {kind!r}; choose from {', '.join(KINDS)}", code="bad_kind")
@@ -127,8 +128,7 @@ def _slices(plt, study: Study, complete: list[Trial]):
 def _model(plt, study: Study, complete: list[Trial], param: str | None):
     import torch
 
-    from npopt.acquisition import standardisation
-    from npopt.suggest import unit
+    from npopt.encoding import UnitSpace, minimised, standardisation, to_params, unit
 
     space = study.space
     if study.surrogate_name == "random":
@@ -143,27 +143,25 @@ def _model(plt, study: Study, complete: list[Trial], param: str | None):
     j = space.names.index(param)
     p = space.params[param]
     X = unit(space, complete)
-    raw = torch.tensor([to_minimise(t.value, study.direction) for t in complete], dtype=torch.float64)
-    y, back = standardisation(raw)
+    y, back = standardisation(minimised(study.direction, complete))
     surrogate = study.surrogate
     surrogate.condition(X, y)
     best = best_of(complete, study.direction)
-    centre = torch.tensor(space.to_unit(best.params), dtype=torch.float64)
+    centre = unit(space, [best])[0]
     if isinstance(p, Categorical):
         grid = torch.tensor([(i + 0.5) / len(p.choices) for i in range(len(p.choices))], dtype=torch.float64)
     else:
         grid = torch.linspace(0, 1, 200, dtype=torch.float64)
     U = centre.repeat(grid.numel(), 1)
     U[:, j] = grid
-    if space.has_discrete:
-        from npopt.acquisition import on_tensors
-
-        U = on_tensors(space.snap_unit)(U)
+    snap = UnitSpace.of(space).snap
+    if snap is not None:
+        U = snap(U)
     with torch.no_grad():
         mean, std = surrogate.predict(U)
     sign = -1.0 if study.direction == "maximize" else 1.0  # back to the objective's own sign
     mid, lo, hi = (sign * back(surrogate.to_units(v)) for v in (mean, mean - 2 * std, mean + 2 * std))
-    xs = [space.from_unit(u)[param] for u in U.tolist()]
+    xs = [params[param] for params in to_params(space, U)]
     fig, ax = plt.subplots(figsize=(7, 4.2))
     obs_x = [t.params[param] for t in complete]
     obs_y = [t.value for t in complete]

@@ -31,6 +31,8 @@ except ImportError as exc:  # pragma: no cover - exercised without the extra
     raise ImportError("NPSampler needs optuna: pip install 'npopt[optuna]'") from exc
 
 from npopt.space import Categorical, Float, Int, Space
+from npopt.trial import Trial
+from npopt.trial import TrialState as NPState
 
 __all__ = ["NPSampler"]
 
@@ -85,19 +87,22 @@ class NPSampler(BaseSampler):
             return {}
         import torch
 
-        from npopt.acquisition import on_tensors, standardise, thompson_ranked
-        from npopt.suggest import ALTERNATIVES, first_free, hashed_seed, radius
+        from npopt.acquisition.thompson import first_free, thompson_ranked
+        from npopt.encoding import UnitSpace, minimised, standardise, to_params, unit
+        from npopt.seeds import hashed_seed
+        from npopt.suggest import ALTERNATIVES
 
         space = _space(search_space)
-        X = _unit(space, complete, search_space)
-        sign = -1.0 if study.direction == optuna.study.StudyDirection.MAXIMIZE else 1.0
-        y = standardise(torch.tensor([sign * t.value for t in complete], dtype=torch.float64))
+        unit_space = UnitSpace.of(space)
+        records = _records(complete, search_space)
+        X = unit(space, records)
+        direction = "maximize" if study.direction == optuna.study.StudyDirection.MAXIMIZE else "minimize"
+        y = standardise(minimised(direction, records))
         running = [t for t in trials if t.state == TrialState.RUNNING and t.number != trial.number]
         avoid = self._pending(space, running, search_space)
         generator = torch.Generator().manual_seed(hashed_seed("npopt-optuna", self.seed, trial.number))
         ranked = thompson_ranked(
-            self._surrogate(space), X, y, 1, generator, avoid=avoid, radius=radius(space), choices=space.choices,
-            snap=on_tensors(space.snap_unit) if space.has_discrete else None, keep=ALTERNATIVES,
+            self._surrogate(space), X, y, 1, generator, unit_space, avoid=avoid, keep=ALTERNATIVES,
         )[0]  # k x d: this draw's choice and its alternatives
         # other workers may have picked points while this one computed. Optimistic claim,
         # npopt's settle step without a lock: record the choice on the trial, then re-read
@@ -108,8 +113,8 @@ class NPSampler(BaseSampler):
         # on one point of the boundary): uniform random points come after them, as in
         # npopt's own settle step, so that a repeat needs every option to be taken.
         fallback = torch.rand(RANDOM_FALLBACKS, space.dim, generator=generator, dtype=torch.float64)
-        if space.has_discrete:
-            fallback = on_tensors(space.snap_unit)(fallback)
+        if unit_space.snap is not None:
+            fallback = unit_space.snap(fallback)
         options = torch.cat([ranked, fallback])
         u = options[0]
         for _ in range(options.shape[0]):
@@ -117,11 +122,12 @@ class NPSampler(BaseSampler):
             now = [t for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.COMPLETE))
                    if t.number != trial.number]
             # u itself if it is free or nothing is (Optuna allows repeats), else the next free one
-            choice = first_free(torch.cat([u[None], options]), self._pending(space, now, search_space), radius(space))
+            choice = first_free(torch.cat([u[None], options]), self._pending(space, now, search_space),
+                                unit_space.radius)
             if torch.equal(choice, u):
                 break
             u = choice
-        params = space.from_unit(u.tolist())
+        params = to_params(space, u[None])[0]
         return {name: _to_optuna(params[name], search_space[name]) for name in search_space}
 
     def _pending(self, space: Space, running: Sequence[FrozenTrial], search_space: dict[str, BaseDistribution]):
@@ -129,7 +135,9 @@ class NPSampler(BaseSampler):
         chose for them before they suggested (a trial has no params until it asks)."""
         import torch
 
-        rows = [_unit(space, [t], search_space)[0].tolist() if _covers(t, search_space)
+        from npopt.encoding import unit
+
+        rows = [unit(space, _records([t], search_space))[0].tolist() if _covers(t, search_space)
                 else t.system_attrs.get(POINT_KEY) for t in running]
         rows = [r for r in rows if r is not None and len(r) == space.dim]
         return torch.tensor(rows, dtype=torch.float64).reshape(-1, space.dim)
@@ -171,6 +179,20 @@ def _space(search_space: dict[str, BaseDistribution]) -> Space:
     return Space(params)
 
 
+def distributions(space: Space) -> dict[str, BaseDistribution]:
+    """Optuna's distributions of an npopt space's free parameters (the inverse of :func:`_space`)."""
+    out: dict[str, BaseDistribution] = {}
+    for name in space.names:
+        p = space.params[name]
+        if isinstance(p, Categorical):
+            out[name] = CategoricalDistribution(list(p.choices))
+        elif isinstance(p, Int):
+            out[name] = IntDistribution(p.low, p.high, log=p.log)
+        elif isinstance(p, Float):
+            out[name] = FloatDistribution(p.low, p.high, log=p.log)
+    return out
+
+
 def _from_optuna(value: Any, dist: BaseDistribution) -> Any:
     """An Optuna value as the npopt space's parameter value (a step index for stepped ones)."""
     if isinstance(dist, IntDistribution) and dist.step != 1:
@@ -189,10 +211,11 @@ def _to_optuna(value: Any, dist: BaseDistribution) -> Any:
     return value
 
 
-def _unit(space: Space, trials: Sequence[FrozenTrial], search_space: dict[str, BaseDistribution]):
-    import torch
-
-    rows = [space.to_unit({name: _from_optuna(t.params[name], d) for name, d in search_space.items()})
-            for t in trials]
-    return torch.tensor(rows, dtype=torch.float64).reshape(-1, space.dim)
-
+def _records(trials: Sequence[FrozenTrial], search_space: dict[str, BaseDistribution]) -> list[Trial]:
+    """Optuna trials as npopt's trial records over :func:`_space` (values of running trials: None)."""
+    return [
+        Trial(number=t.number, state=NPState.COMPLETE if t.state == TrialState.COMPLETE else NPState.RUNNING,
+              params={name: _from_optuna(t.params[name], d) for name, d in search_space.items()},
+              value=t.value if t.state == TrialState.COMPLETE else None, reason=None, started_at="", finished_at=None)
+        for t in trials
+    ]

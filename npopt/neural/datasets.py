@@ -23,6 +23,8 @@ import functools
 import torch
 from torch import Tensor
 
+from npopt.neural.tasks import TaskBatch
+
 SIDE = 8  # pixels per row and column
 PIXELS = SIDE * SIDE
 LEVELS = 17  # intensities 0..16
@@ -66,7 +68,6 @@ def digit_tasks(batch: int, n_context: int, g: torch.Generator, held_out: bool =
 
     Returns a :class:`~npopt.neural.priors.TaskBatch` on the fixed value scale (shift 0,
     scale 1, no hyperparameters: there is no oracle for data)."""
-    from npopt.neural.priors import TaskBatch
 
     if not 1 <= n_context <= PIXELS:
         raise ValueError(f"an 8 x 8 image has 1..{PIXELS} context pixels, not {n_context}")
@@ -132,7 +133,6 @@ def wheel_values(rewards: Tensor) -> Tensor:
 
 def wheel_tasks(batch: int, n_context: int, n_target: int, g: torch.Generator):
     """``batch`` wheel problems with ``delta ~ U(0, 1)``, arms played uniformly at random."""
-    from npopt.neural.priors import TaskBatch
 
     N = n_context + n_target
     delta = torch.rand(batch, 1, generator=g, dtype=torch.float64)

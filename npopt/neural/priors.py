@@ -27,6 +27,8 @@ import torch
 from torch import Tensor
 
 from npopt.gpmath import KERNELS, choice_index, hamming_kernel, kernel, posterior_from_factor
+from npopt.neural import datasets
+from npopt.neural.tasks import TaskBatch
 
 JITTER = 1e-6  # relative to the signal variance, part of the "true" function kernel
 SOURCES = ("gp", "digits", "wheel")
@@ -153,28 +155,6 @@ class PriorConfig:
             raise ValueError("need 1 <= active_dims_min <= active_dims_max <= x_dim")
 
 
-@dataclass
-class TaskBatch:
-    """``B`` tasks, standardised by their context (the way npopt standardises)."""
-
-    xc: Tensor  # B x n x d
-    yc: Tensor  # B x n  (standardised)
-    xt: Tensor  # B x m x d
-    yt: Tensor  # B x m  (standardised)
-    shift: Tensor  # B, raw = shift + scale * standardised
-    scale: Tensor  # B
-    hyper: dict[str, Tensor]  # per-task true hyperparameters (for the oracle)
-
-    @property
-    def choices(self) -> Tensor | None:
-        """``d`` choice counts of the inputs (0: continuous), or ``None`` if none is categorical."""
-        return self.hyper.get("choices")
-
-    def float(self) -> TaskBatch:
-        f = lambda t: t.float()  # noqa: E731
-        return TaskBatch(f(self.xc), f(self.yc), f(self.xt), f(self.yt), self.shift, self.scale, self.hyper)
-
-
 def full_kernel(hyper: dict[str, Tensor], x1: Tensor, x2: Tensor) -> Tensor:
     """The true function covariance (no noise): kernel + offset + trend terms, ``B x N x M``.
 
@@ -229,13 +209,9 @@ def sample_tasks(cfg: PriorConfig, batch: int, n_context: int, n_target: int, g:
         held_out: a data source's held-out tasks (validation); GP draws ignore it.
     """
     if cfg.source == "digits":
-        from npopt.neural.datasets import digit_tasks
-
-        return digit_tasks(batch, n_context, g, held_out=held_out)
+        return datasets.digit_tasks(batch, n_context, g, held_out=held_out)
     if cfg.source == "wheel":
-        from npopt.neural.datasets import wheel_tasks
-
-        return wheel_tasks(batch, n_context, n_target, g)
+        return datasets.wheel_tasks(batch, n_context, n_target, g)
     B, N, d = batch, n_context + n_target, cfg.x_dim
     if active_dims is None:
         active_dims = draw_active_dims(cfg, g)
@@ -306,9 +282,8 @@ def sample_sizes(cfg: PriorConfig, g: torch.Generator, active_dims: int | None =
     d = active_dims or cfg.active_dims_max
     n = int(torch.randint(cfg.context_min, cfg.context_max + cfg.context_per_dim * d + 1, (1,), generator=g))
     if cfg.source == "digits":
-        from npopt.neural.datasets import PIXELS
 
-        return min(n, PIXELS), PIXELS
+        return min(n, datasets.PIXELS), datasets.PIXELS
     return n, cfg.targets
 
 

@@ -25,7 +25,8 @@ import yaml
 from npopt.errors import CheckpointError, ConfigError
 from npopt.neural.checkpoints import atomic_save, save_checkpoint
 from npopt.neural.model import NeuralProcess, NPConfig
-from npopt.neural.priors import PriorConfig, TaskBatch, oracle_log_likelihood, sample_layout, sample_tasks
+from npopt.neural.priors import PriorConfig, oracle_log_likelihood, sample_layout, sample_tasks
+from npopt.neural.tasks import TaskBatch
 
 
 @dataclass

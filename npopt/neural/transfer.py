@@ -1,8 +1,9 @@
 """Fine-tune a prior on the user's own past studies: ``npopt train --from-studies``.
 
-Each completed study is one task, a sample of the function family the user tunes: its
-complete trials mapped to the unit cube by the space, values turned to minimisation and
-standardised per study as npopt standardises them at ask time. A training step draws a
+Each completed study is one task (:class:`StudyTask`, read by :mod:`npopt.transfer`), a
+sample of the function family the user tunes: its complete trials mapped to the unit cube
+by the space, values turned to minimisation and standardised per study as npopt
+standardises them at ask time. A training step draws a
 batch of random context/target splits of a few studies; with probability
 :data:`SYNTHETIC_RATIO` it draws a batch of the base prior's own synthetic family instead,
 so that the prior does not forget how to handle a task unlike the past ones. A share of
@@ -51,44 +52,6 @@ class StudyTask:
     trials: int
 
 
-def load_tasks(paths: Sequence[str | Path]) -> tuple[object, list[StudyTask], list[str]]:
-    """The studies' shared space, their tasks, and warnings for the skipped ones.
-
-    TransferError if a study cannot be opened or has another space than the first."""
-    from npopt.acquisition import standardise
-    from npopt.errors import StudyError
-    from npopt.study import Study, TrialState, _space_difference, to_minimise
-    from npopt.suggest import unit
-
-    space, first, tasks, skipped = None, None, [], []
-    for path in paths:
-        try:
-            study = Study.open(path)
-        except (StudyError, NpoptError) as exc:
-            raise TransferError(f"cannot read study {path}: {exc}") from None
-        with study:
-            if space is None:
-                space, first = study.space, path
-            elif study.space != space:
-                raise TransferError(
-                    f"{path} has another space than {first} ({_space_difference(space, study.space)}); "
-                    "fine-tune on studies that share one space"
-                )
-            trials = study.trials
-            complete = [t for t in trials if t.state is TrialState.COMPLETE]
-            if len(complete) < MIN_TRIALS:
-                skipped.append(f"{path}: {len(complete)} complete trials (a task needs {MIN_TRIALS}); skipped")
-                continue
-            y = torch.tensor([to_minimise(t.value, study.direction) for t in complete], dtype=torch.float64)
-            tasks.append(StudyTask(Path(str(path)).name, unit(space, complete), standardise(y), len(complete),
-                                   len(trials)))
-    if not tasks:
-        raise TransferError(
-            f"none of the {len(paths)} studies has {MIN_TRIALS} or more complete trials; nothing to learn from"
-        )
-    return space, tasks, skipped
-
-
 def _split_batch(tasks: Sequence[StudyTask], g: torch.Generator, x_dim: int, pad_value: float, batch: int):
     """``batch`` random context/target splits of random studies, all of one size."""
     pick = torch.randint(len(tasks), (batch,), generator=g).tolist()
@@ -122,7 +85,9 @@ def held_out_ll(model, tasks: Sequence[StudyTask], choices, pad_value: float) ->
 
 
 def fine_tune(
-    paths: Sequence[str | Path],
+    space,
+    tasks: Sequence[StudyTask],
+    skipped: Sequence[str],
     out: Path,
     base: str | None = None,
     steps: int = DEFAULT_STEPS,
@@ -130,8 +95,9 @@ def fine_tune(
     synthetic_ratio: float = SYNTHETIC_RATIO,
     on_step: Callable[[dict], None] | None = None,
 ) -> dict:
-    """Fine-tune ``base`` (default: the shipped prior for the studies' space) on the studies
-    in ``paths`` and write ``out``; returns the summary the checkpoint records."""
+    """Fine-tune ``base`` (default: the shipped prior for ``space``, an :class:`npopt.Space`) on
+    the studies' ``tasks`` (:func:`npopt.transfer.tasks_from_studies` reads them, and says
+    which studies it ``skipped``) and write ``out``; returns the summary the checkpoint records."""
     from npopt.neural.checkpoints import load_model, prior_path, save_checkpoint
     from npopt.neural.priors import sample_sizes, sample_tasks
     from npopt.neural.train import checkpoint_setup, ctrl_c_between_steps
@@ -140,7 +106,7 @@ def fine_tune(
         raise TransferError("--steps must be at least 1")
     if not 0 <= synthetic_ratio < 1:
         raise TransferError("the synthetic ratio must be in [0, 1)")
-    space, tasks, skipped = load_tasks(paths)
+    skipped = list(skipped)
     for message in skipped:
         warnings.warn(message, stacklevel=2)
     most = max(space.choices, default=0)

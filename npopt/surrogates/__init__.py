@@ -1,12 +1,50 @@
-"""Surrogates: ``np`` (meta-trained Neural Process), ``gp`` (BoTorch), ``random``."""
+"""Surrogates, in one registry: ``np`` (meta-trained Neural Process), ``gp`` (BoTorch), ``random``.
+
+The CLI's ``--surrogate`` choices, :func:`make_surrogate` and the benchmark's methods all
+come from :data:`REGISTRY`. Building a surrogate imports its module (and torch) only then.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from npopt.errors import NpoptError
 
-SURROGATES = ("np", "gp", "random")
+
+@dataclass(frozen=True)
+class Registered:
+    """A surrogate by name: how to build it for a space, and one line for help texts."""
+
+    build: Callable[..., object]  # (dim, choices, **kwargs) -> Surrogate
+    help: str
+
+
+def _np(dim: int, choices: tuple[int, ...], **kwargs):
+    from npopt.surrogates.np import NPSurrogate
+
+    return NPSurrogate.for_dim(dim, choices=choices, **kwargs)
+
+
+def _gp(dim: int, choices: tuple[int, ...], **kwargs):
+    from npopt.surrogates.gp import GPSurrogate
+
+    return GPSurrogate(choices=choices, **kwargs)
+
+
+def _random(dim: int, choices: tuple[int, ...], **kwargs):
+    from npopt.surrogates.random import RandomSurrogate
+
+    return RandomSurrogate(choices=choices, **kwargs)
+
+
+REGISTRY: dict[str, Registered] = {
+    "np": Registered(_np, "the meta-trained Neural Process (the shipped prior for the space, or --prior)"),
+    "gp": Registered(_gp, "BoTorch's GP, refitted at every ask"),
+    "random": Registered(_random, "uniform random search"),
+}
+#: The surrogates' names, in the order help texts list them.
+SURROGATES = tuple(REGISTRY)
 
 
 def _check_choices(dim: int, choices: Sequence[int] | None) -> tuple[int, ...]:
@@ -31,19 +69,6 @@ def make_surrogate(name: str, dim: int, choices: Sequence[int] | None = None, **
             float and int), as ``Space.choices`` gives it; ``None`` or all zeros: none.
         kwargs: passed to the surrogate's constructor (e.g. ``checkpoint`` for ``np``).
     """
-    choices = _check_choices(dim, choices)
-    if name == "np":
-        from npopt.surrogates.np import NPSurrogate
-
-        return NPSurrogate.for_dim(dim, choices=choices, **kwargs)
-    if name == "gp":
-        from npopt.surrogates.gp import GPSurrogate
-
-        return GPSurrogate(choices=choices, **kwargs)
-    if name == "random":
-        from npopt.surrogates.random import RandomSurrogate
-
-        return RandomSurrogate(choices=choices)
-    raise NpoptError(
-        f"unknown surrogate {name!r}; choose one of {', '.join(SURROGATES)}", code="bad_surrogate"
-    )
+    if name not in REGISTRY:
+        raise NpoptError(f"unknown surrogate {name!r}; choose one of {', '.join(SURROGATES)}", code="bad_surrogate")
+    return REGISTRY[name].build(dim, _check_choices(dim, choices), **kwargs)

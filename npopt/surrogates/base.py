@@ -13,6 +13,8 @@ from abc import ABC, abstractmethod
 import torch
 from torch import Tensor
 
+from npopt.acquisition.options import AcquisitionOptions
+
 
 class Surrogate(ABC):
     """Condition on ``(X, y)``; draw coherent function samples at candidates.
@@ -25,20 +27,11 @@ class Surrogate(ABC):
     max_dim: int | None = None
     #: Smallest number of observations :meth:`condition` accepts.
     min_observations: int = 1
-    #: Whether the default candidate set adds perturbations of the best observations
-    #: (model-based surrogates) or is purely space-filling (random search).
-    local_candidates: bool = True
-    #: Whether the default candidate set is the lean one (about a third of the points):
-    #: for a surrogate whose draws at the candidates cost more than its conditioning (the
-    #: NP decodes each candidate through its networks; a GP's fit dominates its ask).
-    lean_candidates: bool = False
-    #: From this many inputs on, Thompson sampling searches each draw only among
-    #: perturbations of the best observations, without the space-filling points and
-    #: without the gradient polish (``None``: never). For a surrogate whose draws are
-    #: trustworthy near its data but not across a high-dimensional cube (the NP from 6-D
-    #: on: away from the data its draws are the prior's few hundred sinusoids, and the
-    #: polish walks their minima onto the faces of the cube).
-    local_search_dim: int | None = None
+    #: How Thompson sampling searches this surrogate's draws (candidates, local search, polish).
+    acquisition: AcquisitionOptions = AcquisitionOptions()
+    #: Whether :meth:`paths` gives differentiable draws (Thompson sampling then polishes
+    #: each draw's argmin by gradient); declared, never probed.
+    has_paths: bool = False
     #: Per unit-cube coordinate, the number of choices ``C`` of a categorical parameter
     #: (0 for float and int coordinates); empty: every coordinate is continuous. Choice
     #: ``i`` of ``C`` sits at ``(i + 0.5) / C``; a unit coordinate ``u`` is choice
@@ -75,11 +68,11 @@ class Surrogate(ABC):
         """
 
     def paths(self, n_draws: int, generator: torch.Generator):
-        """Optional: ``n_draws`` function draws as an object whose ``draw(i, x)`` evaluates
-        draw ``i`` at ``k x d`` points differentiably (Thompson sampling then polishes each
-        argmin by gradient) and whose call ``paths(x)`` gives ``n_draws x m`` exactly as
-        :meth:`sample` would with the same generator state. ``None``: not supported."""
-        return None
+        """Where :attr:`has_paths`: ``n_draws`` function draws as an object whose
+        ``draw(i, x)`` evaluates draw ``i`` at ``k x d`` points differentiably and whose call
+        ``paths(x)`` gives ``n_draws x m`` exactly as :meth:`sample` would with the same
+        generator state. Surrogates without paths do not override this."""
+        raise NotImplementedError(f"the {self.name} surrogate has no differentiable paths")
 
     @property
     def output_warp(self) -> float | None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from npopt.acquisition.options import AcquisitionOptions
 from npopt.neural.model import pad_inputs
 from npopt.surrogates.base import Surrogate
 
@@ -43,8 +44,9 @@ class NPSurrogate(Surrogate):
 
     name = "np"
     min_observations = 1
-    lean_candidates = True
-    local_search_dim = 6  # measured: benchmarks/results/local_search/README.md
+    # the lean candidate set; local search from 6 inputs on (measured: docs/results.md, local search)
+    acquisition = AcquisitionOptions(lean_candidates=True, local_search_dim=6)
+    has_paths = True
 
     def __init__(self, checkpoint: str | Path, dim: int | None = None, choices=None) -> None:
         from npopt.errors import NoPriorError

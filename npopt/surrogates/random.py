@@ -12,6 +12,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from npopt.acquisition.options import AcquisitionOptions
 from npopt.surrogates.base import Surrogate
 
 
@@ -20,7 +21,7 @@ class RandomSurrogate(Surrogate):
 
     name = "random"
     min_observations = 0
-    local_candidates = False  # uniform search: no extra candidates near the incumbent
+    acquisition = AcquisitionOptions(local_candidates=False)  # uniform search: nothing near the incumbent
 
     def __init__(self, choices: tuple[int, ...] = ()) -> None:
         self.choices = tuple(choices) if any(choices) else ()
