@@ -17,14 +17,15 @@ Two suites (issue 5):
 - ``synthetic``: problems with known optima (:data:`npopt.benchmarks.problems.SYNTHETIC`, 1-D to
   16-D). For each repeat every method starts from the same ``n_init`` scrambled Sobol
   points and runs to ``budget`` evaluations (default ``10 d + 10``); the score is the
-  final simple regret ``best value - optimal value``.
+  final simple regret ``best value - optimal value``. Each ask takes the product's path:
+  the trials so far go through :func:`npopt.suggest.suggest` and :func:`npopt.suggest.settle`
+  exactly as in a study of the problem, with a study seed shared by the repeat's methods.
 - ``mixed``: the same protocol on problems with int and categorical parameters
-  (:data:`npopt.benchmarks.problems.MIXED`). Their space snaps the starting points and, inside
-  Thompson sampling, the candidates (``snap``); surrogates get the per-coordinate
-  number of choices (``choices``), as a study's would.
+  (:data:`npopt.benchmarks.problems.MIXED`), whose space is the study's: it snaps the
+  starting points and the candidates, and gives the surrogates the number of choices.
 
-Surrogates see standardised values (:func:`npopt.encoding.standardise`), except the
-``gp-oracle``, whose known prior is in raw units (``standardised_y = False``). Each
+Surrogates see standardised values (:func:`npopt.encoding.standardise`); on the gp1d grid
+the ``gp-oracle``, whose known prior is in raw units (``standardised_y = False``), sees them raw. Each
 (method, function/repeat) pair uses the same seeded generator, so methods face common
 random numbers. A method whose surrogate cannot be built for a problem is recorded with
 status ``no_prior`` (:class:`~npopt.errors.NoPriorError`) or ``failed`` (anything else),
@@ -48,12 +49,15 @@ from torch import Tensor
 
 from npopt.acquisition.thompson import thompson_suggest
 from npopt.benchmarks.problems import SUITES, GP1DFunction, Problem, gp1d_function, make_problem
-from npopt.encoding import UnitSpace, standardisation, standardise
+from npopt.encoding import standardisation, standardise, to_params, unit_points
 from npopt.errors import ConfigError, NoPriorError, NpoptError
 from npopt.optim import single_thread
 from npopt.seeds import derived_seed
+from npopt.space import Float, Space
+from npopt.suggest import settle, suggest
 from npopt.surrogates import SURROGATES
 from npopt.surrogates.base import Surrogate
+from npopt.trial import Trial, TrialState
 
 #: Methods the benchmark knows by name: every registered surrogate, the gp1d oracle and Optuna's samplers.
 METHODS = (*SURROGATES, "gp-oracle", "tpe", "optuna-gp")
@@ -238,12 +242,11 @@ def _seen_by(surrogate: Surrogate, y: Tensor) -> Tensor:
     return standardise(y) if surrogate.standardised_y else y
 
 
-def _timed_suggest(surrogate: Surrogate, X: Tensor, y: Tensor, generator, space: UnitSpace | None = None,
-                   grid: Tensor | None = None):
-    """One Thompson suggestion; returns ``(point, seconds)``. ``grid``: the only points allowed."""
+def _timed_grid_suggest(surrogate: Surrogate, X: Tensor, y: Tensor, generator, grid: Tensor):
+    """One Thompson suggestion among the ``grid`` points; returns ``(point, seconds)``."""
     y_in = _seen_by(surrogate, y)
     t0 = time.perf_counter()
-    point = thompson_suggest(surrogate, X, y_in, 1, generator, space, candidates=grid, grid=grid is not None)[0]
+    point = thompson_suggest(surrogate, X, y_in, 1, generator, candidates=grid, grid=True)[0]
     return point, time.perf_counter() - t0
 
 
@@ -257,7 +260,7 @@ def run_grid(surrogate: Surrogate, fn: GP1DFunction, generator: torch.Generator,
     while not evaluated[fn.argmin] and len(order) < max_steps:
         free = (~evaluated).nonzero().flatten()  # unevaluated grid indices
         idx = torch.tensor(order)
-        point, seconds = _timed_suggest(surrogate, fn.grid[idx], fn.values[idx], generator, grid=fn.grid[free])
+        point, seconds = _timed_grid_suggest(surrogate, fn.grid[idx], fn.values[idx], generator, fn.grid[free])
         pick = int(free[torch.cdist(point[None], fn.grid[free]).argmin()])
         order.append(pick)
         evaluated[pick] = True
@@ -267,29 +270,45 @@ def run_grid(surrogate: Surrogate, fn: GP1DFunction, generator: torch.Generator,
     return run
 
 
+def study_space(problem: Problem) -> Space:
+    """The space a study of ``problem`` has: the problem's own, or for a box of floats the
+    unit box (its :meth:`~Problem.evaluate` maps unit points to its bounds)."""
+    if problem.space is not None:
+        return problem.space
+    return Space({f"x{i}": Float(0.0, 1.0) for i in range(problem.dim)})
+
+
+def _told(space: Space, number: int, params: dict, problem: Problem) -> Trial:
+    """Trial ``number`` at ``params``, evaluated and complete."""
+    value = float(problem.evaluate(unit_points(space, [params]))[0])
+    return Trial(number, TrialState.COMPLETE, params, value, None, "", None)
+
+
 def run_budget(
     surrogate: Surrogate, problem: Problem, X0: Tensor, budget: int, generator: torch.Generator, index: int
 ) -> Run:
     """The synthetic protocol: start from ``X0`` (``n_init x d``), run to ``budget`` evaluations.
 
-    On a problem with int or categorical coordinates, ``X0`` and the candidates are snapped
-    by the problem's space and the acquisition knows which coordinates are categorical."""
+    A surrogate runs as in a study of the problem (:func:`study_space`), by the path every
+    ``ask`` takes: :func:`npopt.suggest.suggest` then :func:`npopt.suggest.settle`, with a
+    study seed drawn from ``generator`` (so every method of one repeat gets the same). On a
+    problem with int or categorical parameters, ``X0`` is snapped by the problem's space."""
     run = Run("", problem.name, index, problem.optimal_value)
-    space = None
-    if problem.space is not None and problem.space.has_discrete:
-        space = UnitSpace(problem.dim, problem.choices, problem.snap)
+    space = study_space(problem)
+    if space.has_discrete:
         X0 = problem.snap(X0)
+    seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
     if not isinstance(surrogate, Surrogate):  # an Optuna sampler, through Optuna's ask/tell
-        seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
         return surrogate.run(problem, X0, budget, seed, run)
-    X, y = X0.clone(), problem.evaluate(X0)
-    while X.shape[0] < budget:
-        point, seconds = _timed_suggest(surrogate, X, y, generator, space)
-        X = torch.cat([X, point[None]])
-        y = torch.cat([y, problem.evaluate(point[None])])
-        run.ask_seconds.append(seconds)
+    trials = [_told(space, i, params, problem) for i, params in enumerate(to_params(space, X0))]
+    while len(trials) < budget:
+        t0 = time.perf_counter()
+        suggestion = suggest(space, "minimize", surrogate, trials, 1, seed)
+        (params,) = settle(space, suggestion, trials)
+        run.ask_seconds.append(time.perf_counter() - t0)
         run.warps.append(surrogate.output_warp)
-    run.values = y.tolist()
+        trials.append(_told(space, len(trials), params, problem))
+    run.values = [t.value for t in trials]
     return run
 
 
@@ -532,7 +551,8 @@ def run_synthetic(
     tasks = [(p, r) for p in probs for r in range(repeats)]
     store = None
     if runs is not None:  # a run depends on its own problem's budget, not on the other problems
-        store = RunStore(runs, {"suite": suite, "seed": seed, "n_init": n_init},
+        # "path": runs made before the suites went through suggest + settle are not reused
+        store = RunStore(runs, {"suite": suite, "seed": seed, "n_init": n_init, "path": "suggest+settle"},
                          {p.name: {"budget": budgets[p.name]} for p in probs})
     return _run_methods(result, factories, tasks, execute, progress, store, variants)
 
