@@ -111,13 +111,26 @@ def standardise(y: Tensor) -> Tensor:
     return standardisation(y)[0]
 
 
+def _finite(y: Tensor) -> Tensor:
+    """``y`` with infinite values clipped to the finite ones' range (as Optuna's GPSampler
+    does): an infinite value still ranks worst (or best) but does not break the model."""
+    finite = torch.isfinite(y)
+    if bool(finite.all()) or not bool(finite.any()):
+        return y if bool(finite.any()) or y.numel() == 0 else torch.zeros_like(y)
+    return y.clamp(float(y[finite].min()), float(y[finite].max()))
+
+
 def standardisation(y: Tensor) -> tuple[Tensor, Callable[[Tensor], Tensor]]:
     """:func:`standardise`'s values and its inverse: a map from standardised values (e.g.
     function draws) back to the units of ``y``, the compressed tail included."""
-    y = y.to(torch.float64)
+    y = _finite(y.to(torch.float64))
     if y.numel() < 2:
         shift = float(y[0]) if y.numel() else 0.0
         return torch.zeros_like(y), lambda s: s + shift
+    # Values near the float maximum would overflow the mean and the squares of the std: work
+    # in units of a power of two, which is exact, so ordinary values give the same bits.
+    scale = float(torch.ldexp(torch.tensor(1.0, dtype=torch.float64), torch.frexp(y.abs().max())[1] - 1))
+    y = y / scale
     mean1, std1 = y.mean(), y.std().clamp_min(1e-12)
     z = (y - mean1) / std1
     z = torch.where(z > 2.5, 2.5 + torch.log1p((z - 2.5).clamp_min(0.0)), z)
@@ -126,6 +139,6 @@ def standardisation(y: Tensor) -> tuple[Tensor, Callable[[Tensor], Tensor]]:
     def inverse(s: Tensor) -> Tensor:
         w = s.to(torch.float64) * std2 + mean2
         w = torch.where(w > 2.5, 2.5 + torch.expm1((w - 2.5).clamp_min(0.0)), w)
-        return w * std1 + mean1
+        return (w * std1 + mean1) * scale
 
     return (z - mean2) / std2, inverse

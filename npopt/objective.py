@@ -173,7 +173,13 @@ def _check_signature(fn: Callable[..., Any], path: Path, name: str, space: Space
 
 def _describe(exc: BaseException) -> str:
     """``ValueError: message (file.py:12)`` -- the innermost frame of the traceback."""
-    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    try:
+        message = str(exc)
+    except Exception:  # an exception whose __str__ raises
+        message = "<its message could not be printed>"
+    text = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+    if isinstance(exc, SystemExit):
+        text += " (sys.exit() called in the objective)"
     frames = traceback.extract_tb(exc.__traceback__)
     if frames:
         text += f" ({Path(frames[-1].filename).name}:{frames[-1].lineno})"
@@ -188,7 +194,9 @@ def as_value(raw: Any) -> tuple[float | None, str | None]:
         return None, f"objective returned {type(raw).__name__} {raw!r} (expected a number)"
     try:
         value = float(raw)
-    except (TypeError, ValueError):
+    except OverflowError:  # an int such as 10**400
+        return None, f"objective returned an {type(raw).__name__} beyond the float range (expected a number)"
+    except Exception:  # TypeError, ValueError, or a __float__ that raises anything else
         return None, f"objective returned {type(raw).__name__} (expected a number)"
     if not math.isfinite(value):
         return None, f"objective returned {value}"
@@ -199,7 +207,9 @@ def evaluate_here(objective: Callable[..., Any], params: dict[str, Any]) -> tupl
     """Call ``objective(**params)`` in this process; exceptions become reasons."""
     try:
         raw = objective(**params)
-    except Exception as exc:
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # SystemExit and GeneratorExit too: they fail the trial, the run goes on
         return None, _describe(exc)
     return as_value(raw)
 

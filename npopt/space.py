@@ -328,10 +328,14 @@ def _bound(name: str, field: str, value: Any) -> float:
         except ValueError:
             raise SpaceError(f"parameter {name!r}: {field} must be a number, not {value!r}") from None
     if not _is_number(value):
-        raise SpaceError(f"parameter {name!r}: {field} must be a number, not {value!r}")
-    if not math.isfinite(value):
-        raise SpaceError(f"parameter {name!r}: {field} must be finite, not {value}")
-    return float(value)
+        raise SpaceError(f"parameter {name!r}: {field} must be a number, not {_short(value)}")
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond the float range, e.g. 10**400
+        number = math.inf
+    if not math.isfinite(number):
+        raise SpaceError(f"parameter {name!r}: {field} must be finite, not {_short(value)}")
+    return number
 
 
 def _check_range(name: str, low: float, high: float, log: Any) -> None:
@@ -344,6 +348,11 @@ def _check_range(name: str, low: float, high: float, log: Any) -> None:
         )
     if log and low <= 0:
         raise SpaceError(f"parameter {name!r}: log scale needs low > 0, got low={low:g}")
+    if not math.isfinite(high - low):
+        raise SpaceError(
+            f"parameter {name!r}: the range [{low:g}, {high:g}] is wider than the largest float; "
+            "narrow it, or use log: true for a positive range"
+        )
 
 
 def _parse_param(name: Any, spec: Any) -> Param:
@@ -360,6 +369,9 @@ def _parse_param(name: Any, spec: Any) -> Param:
         return Fixed(spec)._check(name)  # a bare constant
     kind = spec.get("type")
     kind = kind.lower() if isinstance(kind, str) else kind
+    if kind is not None and not isinstance(kind, str):
+        raise SpaceError(f"parameter {name!r}: type must be one word (float, int, categorical or fixed), "
+                         f"not {_short(kind)}")
     if kind in _CATEGORICAL or (kind is None and "choices" in spec):
         kind = "categorical"
     fields = {
@@ -368,7 +380,7 @@ def _parse_param(name: Any, spec: Any) -> Param:
     }
     if kind not in fields:
         expected = "float, int, categorical or fixed"
-        problem = "has no type" if kind is None else f"unknown type {kind!r}"
+        problem = "has no type" if kind is None else f"unknown type {_short(kind)}"
         raise SpaceError(f"parameter {name!r}: {problem} (expected {expected})")
     unknown = [k for k in spec if k != "type" and k not in fields[kind]]
     if unknown:
@@ -578,16 +590,13 @@ def read_space_file(path: str | Path) -> tuple[Space, str | None]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise SpaceError(f"cannot read space file {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise SpaceError(f"space file {path} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     try:
-        if path.suffix.lower() == ".json":
-            data = json.loads(text)
-        else:
-            import yaml
-
-            data = yaml.safe_load(text)
-    except Exception as exc:  # json.JSONDecodeError, yaml.YAMLError
+        data = json.loads(text) if path.suffix.lower() == ".json" else load_yaml(text)
+    except Exception as exc:  # json.JSONDecodeError, yaml.YAMLError, RecursionError
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise SpaceError(f"space file {path} is not valid {_kind(path)}: {first}") from None
+        raise SpaceError(f"space file {path} is not valid {_kind(path)}: {_cut(first)}") from None
     if not isinstance(data, Mapping) or "space" not in data:
         raise SpaceError(
             f"space file {path} must be a mapping with a 'space' key "
@@ -607,6 +616,54 @@ def load_space_file(path: str | Path) -> tuple[Space, str]:
     """The space and direction of a YAML/JSON space file (direction defaults to minimize)."""
     space, direction = read_space_file(path)
     return space, direction or "minimize"
+
+
+def load_yaml(text: str) -> Any:
+    """Plain data from YAML text, as ``yaml.safe_load`` but refusing aliases (``*name``: a
+    few hundred bytes of nested aliases expand to gigabytes, the "billion laughs") and
+    duplicate keys (the second would silently win).
+
+    Raises:
+        yaml.YAMLError: naming the line of the first alias or duplicate key.
+    """
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        def compose_node(self, parent, index):
+            if self.check_event(yaml.AliasEvent):
+                mark = self.peek_event().start_mark
+                raise yaml.composer.ComposerError(
+                    None, None, f"aliases (*name) are not allowed (line {mark.line + 1}); write the value out", None)
+            return super().compose_node(parent, index)
+
+        def construct_mapping(self, node, deep=False):
+            seen = set()
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    duplicate = key in seen
+                    seen.add(key)
+                except TypeError:  # an unhashable key: the base class says so
+                    break
+                if duplicate:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key {_short(key)} (line {key_node.start_mark.line + 1})", None)
+            return super().construct_mapping(node, deep)
+
+    return yaml.load(text, Loader=Loader)  # a SafeLoader: plain data only
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    """``repr(value)`` cut to ``limit`` characters, for messages that echo user input."""
+    try:
+        text = repr(value)
+    except Exception:  # a __repr__ that raises
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _cut(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _kind(path: Path) -> str:

@@ -172,6 +172,10 @@ class Study:
         if self._surrogate is None:
             from npopt.surrogates import make_surrogate
 
+            if self.prior is not None:  # the file may have been replaced since the study was made
+                from npopt.neural.checkpoints import check_prior_space, prior_path
+
+                check_prior_space(prior_path(self.prior), self.space)
             self._surrogate = make_surrogate(self.surrogate_name, self.space.dim, choices=self.space.choices,
                                              **_prior_kwargs(self.prior))
         return self._surrogate

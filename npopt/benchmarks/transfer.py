@@ -215,13 +215,17 @@ def transfer_table(summary: dict):
 def write_csv(summary: dict, path: Path) -> None:
     import csv
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["method", "evaluations", "normalised_regret_mean", "stderr"])
-        for m, c in summary["curves"].items():
-            for i, (mean, se) in enumerate(zip(c["mean"], c["stderr"], strict=True)):
-                w.writerow([m, i + 1, f"{mean:.6g}", f"{se:.6g}"])
+    from npopt.outputs import atomic_write
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["method", "evaluations", "normalised_regret_mean", "stderr"])
+            for m, c in summary["curves"].items():
+                for i, (mean, se) in enumerate(zip(c["mean"], c["stderr"], strict=True)):
+                    w.writerow([m, i + 1, f"{mean:.6g}", f"{se:.6g}"])
+
+    atomic_write(path, write)
 
 
 def plot_transfer(summary: dict, path: Path) -> None:
@@ -240,7 +244,7 @@ def plot_transfer(summary: dict, path: Path) -> None:
     ax.set_title(f"Held-out digit pairs: kernel ridge (alpha, gamma), {summary['repeats']} seeds each", fontsize=9)
     ax.axvline(N_INIT + 0.5, color="grey", lw=0.6, ls=":")
     ax.legend()
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    from npopt.display.figures import save
+
+    save(fig, path, dpi=110)
     plt.close(fig)

@@ -13,6 +13,7 @@ import typer
 
 from npopt.cli.app import app
 from npopt.errors import ConfigError
+from npopt.outputs import check_output, write_text
 
 SUITES = ("gp1d", "synthetic", "mixed", "images", "wheel", "transfer")
 
@@ -85,6 +86,8 @@ def benchmark(
 
     if suite not in SUITES:
         raise ConfigError(f"unknown suite {suite!r}; choose {', '.join(SUITES)}")
+    for option, path in (("--json", json_path), ("--csv", csv_path), ("--plot", plot), ("--runs", runs)):
+        check_output(path, option, [p for p in (json_path, csv_path, plot, runs) if p is not None and p is not path])
     if suite == "images":
         _images(vs, functions, seed, prior, json_path, plot)
         return
@@ -135,8 +138,7 @@ def benchmark(
     console.print(show.gp1d_table(summary) if suite == "gp1d" else show.synthetic_table(summary))
     console.print(f"wall time {result.seconds:.1f} s")
     if json_path is not None:
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps(summary, indent=2) + "\n")
+        write_text(json_path, json.dumps(summary, indent=2) + "\n")
         console.print(f"wrote {json_path}")
     if csv_path is not None:
         show.write_csv(result.csv_rows(), csv_path)
@@ -190,7 +192,7 @@ def _with_bar(label: str, run):
 
 
 def _json_writer(summary: dict):
-    return lambda path: path.write_text(json.dumps(summary, indent=2) + "\n")
+    return lambda path: write_text(path, json.dumps(summary, indent=2) + "\n")
 
 
 def _report(summary: dict, table, writers: dict, extra: str = "") -> None:
@@ -274,6 +276,7 @@ def plot_ts(
     from npopt.display import benchmarks as show
 
     show.pyplot()
+    check_output(out, "--out")
     if iterations < 1:
         raise ConfigError("--iterations must be at least 1")
     with single_thread():

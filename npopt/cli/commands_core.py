@@ -9,6 +9,7 @@ import typer
 
 from npopt.cli.app import app
 from npopt.errors import ConfigError
+from npopt.outputs import check_output, write_text
 
 prior_app = typer.Typer(help="Inspect, evaluate and plot the Neural Process priors.", no_args_is_help=True)
 app.add_typer(prior_app, name="prior")
@@ -51,6 +52,10 @@ def train(
     """
     from dataclasses import replace
 
+    check_output(out, "--out", config)
+    check_output(out.with_name(out.name + ".resume"), "--out's resume file", config)
+    if steps is not None and steps < 1:
+        raise ConfigError(f"--steps must be at least 1, not {steps}")
     if from_studies:
         if resume:
             raise ConfigError("--resume continues a meta-training; a fine-tuning (--from-studies) starts afresh")
@@ -115,6 +120,13 @@ def _fine_tune(paths: list[str], out: Path, base: str | None, steps: int | None,
     from npopt.neural.transfer import DEFAULT_STEPS
     from npopt.transfer import fine_tune_on_studies
 
+    seen: dict[str, str] = {}
+    for given in paths:
+        key = given if "://" in given else str(Path(given).resolve())
+        if key in seen:
+            raise ConfigError(f"study {given} is given twice (as {seen[key]}); give each past study once, "
+                              "or its trials would be scored on themselves")
+        seen[key] = given
     torch.set_num_threads(threads or 1)
     columns = [TextColumn("[bold]fine-tune[/]"), BarColumn(), MofNCompleteColumn(),
                TextColumn("loss {task.fields[loss]}"), TextColumn("held-out ll before {task.fields[before]}"),
@@ -228,6 +240,7 @@ def prior_eval(
     from npopt.neural.train import checkpoint_setup, evaluate, validation_set
 
     path = prior_path(name, dim=None if name else (dim or 1))
+    check_output(json_path, "--json", [path])
     model, ck = load_model(path)
     if dim is not None and dim not in covered_dims(ck):
         raise NoPriorError(f"prior {path.stem} does not cover d={dim} (it covers {list(covered_dims(ck))})")
@@ -253,7 +266,7 @@ def prior_eval(
                   gap_target_ll=result["oracle_target_ll"] - result["np_target_ll"],
                   seconds=round(time.perf_counter() - t0, 1))
     if json_path:
-        json_path.write_text(json.dumps(result, indent=2) + "\n")
+        write_text(json_path, json.dumps(result, indent=2) + "\n")
     typer.echo(
         f"{path.stem}: NP {result['np_target_ll']:.3f} vs oracle GP {result['oracle_target_ll']:.3f} "
         f"nats per target point (gap {result['gap_target_ll']:.3f}); "
@@ -282,6 +295,7 @@ def prior_plot(
     except ValueError:
         raise typer.BadParameter("--context takes integers such as 5,20") from None
     path = prior_path(name, dim=None if name else 1)
+    check_output(out, "--out", [path])
     model, ck = load_model(path)
     setup = checkpoint_setup(ck, str(path))
     if setup.model.x_dim != 1:

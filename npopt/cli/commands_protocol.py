@@ -85,6 +85,11 @@ def ask(
 
     Example: npopt ask --study runs/lab.db --space space.yaml --n 2
     """
+    from npopt.errors import ConfigError
+    from npopt.protocol import MAX_ASK
+
+    if not 1 <= n <= MAX_ASK:  # before the study is opened: a refused ask creates no study file
+        raise ConfigError(f"--n must be from 1 to {MAX_ASK}, got {n}")
     with _open_study(study, space, surrogate, seed, prior=prior) as opened:
         reply = _request(opened, {"op": "ask", "n": n})
     for trial in reply["trials"]:

@@ -187,6 +187,26 @@ def show(
         console.print(display.counts_line(trials))
 
 
+@app.command()
+def copy(
+    study: str = typer.Option(..., "--study", help="The study file to copy (it may be in use)."),
+    to: Path = typer.Option(..., "--to", help="The new study file (must not exist)."),
+) -> None:
+    """Copy a study file safely, even while workers are writing to it (SQLite's backup API:
+    the copy is one consistent moment of the study, every trial told by then included).
+
+    Example: npopt copy --study runs/lab.db --to backups/lab-monday.db
+    """
+    from npopt.storage import SQLiteStorage, is_url
+
+    if is_url(study):
+        fail("npopt copy copies study files; back up a PostgreSQL study with pg_dump")
+    if to.exists():
+        fail(f"{to} already exists; choose a new file name (npopt copy never overwrites)")
+    SQLiteStorage.copy(Path(study), to)
+    typer.echo(f"Copied {_shown(study)} to {_shown(to)}")
+
+
 class _PlotKind(str, Enum):
     history = "history"
     slices = "slices"
@@ -207,8 +227,10 @@ def plot(
     Example: npopt plot --study quickstart.study.db --out history.png --kind history
     """
     from npopt.display.study_plots import plot_study
+    from npopt.outputs import check_output
     from npopt.study import Study
 
+    check_output(out, "--out", [study])
     with Study.open(study) as st:  # a missing file or study: StudyError, one line
         written = plot_study(st, out, kind.value, param)
     typer.echo(f"Wrote {_shown(written)}")

@@ -89,12 +89,17 @@ def synthetic_table(summary: dict) -> Table:
 
 def write_csv(rows: list[dict], path: Path) -> None:
     """Rows (all with the same keys) to a CSV file with a header."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from npopt.outputs import atomic_write
+
     fields = list(rows[0]) if rows else ["suite", "method", "problem", "run", "step", "value", "best_so_far", "regret"]
-    with open(path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(rows)
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=fields)
+            writer.writeheader()
+            writer.writerows(rows)
+
+    atomic_write(path, write)
 
 
 def plot_gp1d(summary: dict, path: Path) -> None:

@@ -19,8 +19,15 @@ def pyplot():
     return plt
 
 
-def save(fig, path: Path) -> None:
-    """Write ``fig`` to ``path`` (folders created), laid out tightly, at 120 dpi."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+def save(fig, path: Path, dpi: int = 120) -> None:
+    """Write ``fig`` to exactly ``path`` (folders created, atomically), laid out tightly.
+
+    The format follows the suffix where matplotlib knows it and is PNG otherwise (matplotlib
+    alone would write ``out.png`` when asked for ``out``)."""
+    from npopt.outputs import atomic_write
+
+    path = Path(path)
+    known = fig.canvas.get_supported_filetypes()
+    fmt = path.suffix[1:].lower() if path.suffix[1:].lower() in known else "png"
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=dpi, format=fmt))

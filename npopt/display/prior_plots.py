@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 
-from npopt.display.figures import pyplot
+from npopt.display.figures import pyplot, save
 from npopt.errors import NpoptError
 from npopt.neural.model import NeuralProcess
 from npopt.neural.priors import gp_posterior
@@ -44,9 +44,7 @@ def plot_draws(model: NeuralProcess, tasks: list[TaskBatch], truths: list[torch.
         ax.set_title(f"{xc.shape[0]} context points")
         ax.set_xlabel("x (unit interval)")
         ax.legend(loc="best", fontsize=8)
-    fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=120)
+    save(fig, out)
     plt.close(fig)
 
 

@@ -44,6 +44,28 @@ def save_checkpoint(path: Path, model: NeuralProcess, **meta: Any) -> None:
                  "state_dict": state, **meta}, path)
 
 
+#: Objects (tensors, containers, scalars; a shared one counted each time it is reached) a
+#: checkpoint may hold; npopt's own hold a few hundred.
+MAX_NODES = 200_000
+
+
+def _small(obj: Any) -> bool:
+    """Whether walking ``obj`` as a tree (shared references expanded) visits at most
+    :data:`MAX_NODES` objects: what reading its space or history would visit."""
+    budget, stack = MAX_NODES, [obj]
+    while stack:
+        budget -= 1
+        if budget < 0:
+            return False
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple, set)):
+            stack.extend(item)
+    return True
+
+
 def read_checkpoint(path: Path) -> dict:
     """Load and validate a checkpoint dict; :class:`CheckpointError` names the file."""
     path = Path(path)
@@ -58,6 +80,11 @@ def read_checkpoint(path: Path) -> dict:
         ) from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not an npopt Neural Process checkpoint")
+    if not _small(ckpt):
+        raise CheckpointError(
+            f"checkpoint {path} holds more than {MAX_NODES:,} objects counted through shared references "
+            "(a pickle can nest the same list inside itself exponentially); it is not one npopt wrote"
+        )
     version = ckpt.get("format_version")
     if version != FORMAT_VERSION:
         raise CheckpointError(

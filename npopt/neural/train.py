@@ -27,6 +27,7 @@ from npopt.neural.checkpoints import atomic_save, save_checkpoint
 from npopt.neural.model import NeuralProcess, NPConfig
 from npopt.neural.priors import PriorConfig, oracle_log_likelihood, sample_layout, sample_tasks
 from npopt.neural.tasks import TaskBatch
+from npopt.space import load_yaml
 
 
 @dataclass
@@ -111,9 +112,12 @@ def load_setup(path: Path) -> Setup:
     if not path.is_file():
         raise ConfigError(f"config file {path} does not exist")
     try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is not valid YAML: {exc}") from None
+        data = load_yaml(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {path} is not UTF-8 text; save it as UTF-8") from None
+    except (yaml.YAMLError, RecursionError) as exc:
+        first = (str(exc).strip() or type(exc).__name__).splitlines()[0][:200]
+        raise ConfigError(f"{path} is not valid YAML: {first}") from None
     return setup_from_dict(data, str(path))
 
 

@@ -142,6 +142,11 @@ class Storage(ABC):
     def _check_tables(self) -> None:
         """StudyError if the database holds tables of npopt's names that are not npopt's."""
 
+    def _check_identity(self) -> None:
+        """StudyError if the study this storage opened is no longer where it was (a file
+        deleted or replaced); nothing to check by default."""
+        return None
+
     def _scope(self) -> dict[str, Any]:
         """Columns and values that pick this study's rows of :attr:`TRIALS` (none in a study file)."""
         return {}
@@ -214,6 +219,8 @@ class Storage(ABC):
         """All trial rows in number order (``params``/``owner`` decoded)."""
         where, args = self._where()
         with self._errors():
+            if conn is None:
+                self._check_identity()
             rows = (conn or self.conn).execute(f"SELECT {_SELECT} FROM {self.TRIALS}{where} ORDER BY number",
                                                args).fetchall()
         return [decode(r) for r in rows]

@@ -21,10 +21,11 @@ imported only when a study is opened here.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from npopt.errors import StudyError
 from npopt.storage.base import COLUMNS, Storage, stamped
@@ -63,17 +64,42 @@ def parse(url: str) -> tuple[str, str, str]:
     Raises:
         StudyError: not a PostgreSQL URL, no database name, or an empty study name.
     """
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 -- validates the port (ValueError when out of range or not a number)
+    except ValueError as exc:
+        raise StudyError(
+            f"{redact(url)} is not a valid PostgreSQL URL ({exc}); "
+            "use postgresql://USER:PASSWORD@HOST:PORT/DBNAME?study=NAME (IPv6 hosts in [brackets])"
+        ) from None
     if parts.scheme not in SCHEMES or not parts.netloc:
         raise StudyError(f"{url!r} is not a PostgreSQL study URL: use postgresql://USER@HOST/DBNAME?study=NAME")
     if not parts.path.strip("/"):
         raise StudyError(f"{_shown(parts)} names no database: use postgresql://USER@HOST/DBNAME?study=NAME")
-    query = parse_qs(parts.query, keep_blank_values=True)
-    names = query.pop("study", ["default"])
+    # Percent-escapes are decoded once and '+' stays '+' (parse_qs would read it as a space):
+    # ?study=a+b, ?study=a%20b and ?study=a%2520b name three different studies.
+    pairs = [item.partition("=") for item in parts.query.split("&") if item]
+    names = [unquote(value) for key, _, value in pairs if unquote(key) == "study"] or ["default"]
     if len(names) != 1 or not names[0]:
         raise StudyError(f"{_shown(parts)}: give the study one non-empty name (?study=NAME)")
-    conninfo = urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query, doseq=True), ""))
-    return conninfo, unquote(names[0]), _shown(parts)
+    rest = "&".join(f"{key}={value}" for key, _, value in pairs if unquote(key) != "study")
+    conninfo = urlunsplit((parts.scheme, parts.netloc, parts.path, rest, ""))
+    return conninfo, names[0], _shown(parts)
+
+
+def redact(url: str) -> str:
+    """``url`` with any password replaced by ``***``, even when the URL does not parse."""
+    url = re.sub(r"(://[^/@:]*:)[^/@]*@", r"\1***@", url) if "@" in url else url
+    return re.sub(r"([?&])password=[^&]*", r"\1password=***", url)
+
+
+def _scrub(text: str, url: str) -> str:
+    """``text`` (a driver's message) with the password of ``url`` (raw or decoded) removed."""
+    secrets = re.findall(r"://[^/@:]*:([^/@]*)@", url) + re.findall(r"[?&]password=([^&]*)", url)
+    for secret in filter(None, secrets):
+        for form in {secret, unquote(secret)}:
+            text = text.replace(form, "***")
+    return text
 
 
 def _shown(parts) -> str:
@@ -82,7 +108,8 @@ def _shown(parts) -> str:
     if "@" in netloc:
         user, host = netloc.rsplit("@", 1)
         netloc = f"{user.split(':', 1)[0]}@{host}"
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
+    query = re.sub(r"(^|&)password=[^&]*", r"\1password=***", parts.query)  # libpq takes ?password= too
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
 
 
 def _first_line(exc: Exception) -> str:
@@ -110,7 +137,12 @@ class PostgresStorage(Storage):
         try:
             conn = psycopg.connect(conninfo, autocommit=True, connect_timeout=10)
         except psycopg.OperationalError as exc:
-            raise StudyError(f"cannot connect to {shown}: {_first_line(exc)}") from None
+            raise StudyError(f"cannot connect to {shown}: {_scrub(_first_line(exc), location)}") from None
+        except (psycopg.Error, ValueError) as exc:  # an unknown ?option, a bad %-escape, ...
+            hint = "; write a % in a password as %25" if "percent" in str(exc) else ""
+            raise StudyError(
+                f"{shown} is not a usable PostgreSQL URL: {_scrub(_first_line(exc), location)}{hint}"
+            ) from None
         return cls(conn, study, shown)
 
     def _create_study(self, meta: dict[str, Any]) -> bool:

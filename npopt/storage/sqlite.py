@@ -23,6 +23,9 @@ from npopt.storage.base import Storage, stamped
 
 #: Seconds a writer waits for another process's transaction before giving up.
 BUSY_TIMEOUT_S = 120.0
+#: Copy each commit from the -wal into the study file at once (what this costs four
+#: concurrent workers: benchmarks/wal_cost.py). False only to measure that cost.
+CHECKPOINT_EACH_COMMIT = True
 
 _SCHEMA = """
 CREATE TABLE meta (
@@ -51,12 +54,20 @@ class SQLiteStorage(Storage):
     def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
         self.path = path
         self.conn = conn
+        self.identity: tuple[int, int] | None = None  # (device, inode) of the file once open
 
     @classmethod
     def _connect(cls, location: str | Path, create: bool) -> SQLiteStorage:
         path = Path(location)
+        if path.is_dir():
+            raise StudyError(f"{path} is a directory; give a study file such as {path / 'study.db'}")
         if create:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except (FileExistsError, NotADirectoryError) as exc:
+                raise StudyError(f"cannot create study file {path}: {exc.filename} is a file, not a folder") from None
+            except OSError as exc:  # no permission, read-only disk, ...
+                raise StudyError(f"cannot create study file {path}: {exc.strerror or exc}") from None
             target, uri = str(path), False
         else:
             if not path.is_file():
@@ -71,10 +82,50 @@ class SQLiteStorage(Storage):
             with storage._errors():
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=FULL")
+            storage.identity = storage._identity()
         except StudyError:
             conn.close()
             raise
         return storage
+
+    @classmethod
+    def copy(cls, source: Path, target: Path) -> None:
+        """Copy the study in ``source`` to the new file ``target`` through SQLite's online
+        backup (consistent even while other processes write); written beside ``target``
+        and renamed, so an interrupted copy leaves no half study."""
+        from npopt.outputs import atomic_write
+
+        storage = cls.open(source)
+
+        def write(tmp: Path) -> None:
+            dest = sqlite3.connect(str(tmp))
+            try:
+                with storage._errors():
+                    storage.conn.backup(dest)
+                dest.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
+            finally:
+                dest.close()
+
+        try:
+            atomic_write(target, write)
+        finally:
+            storage.close()
+
+    def _identity(self) -> tuple[int, int] | None:
+        try:
+            st = self.path.stat()
+        except OSError:
+            return None
+        return st.st_dev, st.st_ino
+
+    def _check_identity(self) -> None:
+        """StudyError if the file this connection opened was deleted or replaced since: its
+        writes would go to a file nobody will open again (or mix into another study)."""
+        if self.identity is not None and self._identity() != self.identity:
+            raise StudyError(
+                f"study file {self.path} was deleted or replaced while this process had it open; "
+                "nothing more is written to it: restart the command"
+            )
 
     def _create_study(self, meta: dict[str, Any]) -> bool:
         with self.transaction() as conn:
@@ -95,11 +146,24 @@ class SQLiteStorage(Storage):
         """``BEGIN IMMEDIATE`` (the file's write lock) ... ``COMMIT``."""
         self.conn.execute("BEGIN IMMEDIATE")
         try:
+            self._check_identity()
             yield
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            self._rollback()
             raise
         self.conn.execute("COMMIT")
+        # Copy the commit into the main file now rather than after 1,000 pages: a study file
+        # copied (or its -wal deleted) after a kill -9 then still holds every acknowledged
+        # change. PASSIVE never waits; a frame a reader still needs is copied by a later commit.
+        if CHECKPOINT_EACH_COMMIT:
+            self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+    def _rollback(self) -> None:
+        """ROLLBACK, never masking the error that caused it (a failed rollback has nothing to undo)."""
+        try:
+            self.conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
 
     @contextmanager
     def _errors(self) -> Iterator[None]:
@@ -123,6 +187,7 @@ class SQLiteStorage(Storage):
         return {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
 
     def _read_meta(self) -> dict[str, Any]:
+        self._check_identity()
         if "meta" not in self._tables():
             return {}
         return {k: json.loads(v) for k, v in self.conn.execute("SELECT key, value FROM meta")}

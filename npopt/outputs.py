@@ -1,0 +1,81 @@
+"""Files a command writes (checkpoints, JSON, CSV, PNG, runs files): never over a study,
+never over the command's own input, and whole or not at all. No torch here.
+
+A command checks every output it will write with :func:`check_output` before it starts
+work, and writes through :func:`atomic_write` (a temporary file beside the target, fsynced,
+then renamed over it), so a crash or Ctrl-C leaves the old file or the new one, never half.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from npopt.errors import NpoptError
+
+#: The first 16 bytes of every SQLite database (and so of every npopt study file).
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+class OutputError(NpoptError):
+    """An output file that must not be written (a study, an input, a directory)."""
+
+    code = "bad_output"
+
+
+def is_sqlite(path: Path) -> bool:
+    """Whether ``path`` is an SQLite database (an npopt study is one)."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(len(SQLITE_HEADER)) == SQLITE_HEADER
+    except OSError:
+        return False
+
+
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (a.exists() and b.exists() and os.path.samefile(a, b))
+    except OSError:
+        return False
+
+
+def check_output(path: Path | None, option: str, inputs: Iterable[str | Path] = ()) -> None:
+    """OutputError if ``path`` (given as ``option``) is a directory, an SQLite database or one
+    of the command's ``inputs`` (files; URLs are skipped); nothing for ``None``."""
+    if path is None:
+        return
+    path = Path(path)
+    if path.is_dir():
+        raise OutputError(f"{option} {path} is a directory; give a file name")
+    for given in inputs:
+        if isinstance(given, str) and "://" in given:
+            continue
+        if _same(path, Path(given)):
+            raise OutputError(f"{option} {path} is also an input of this command; write the output elsewhere")
+    if is_sqlite(path):
+        raise OutputError(
+            f"{option} {path} is an SQLite database (an npopt study?); refusing to overwrite it: "
+            "choose another file name"
+        )
+
+
+def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Call ``write(tmp)`` on a temporary file beside ``path``, fsync it and rename it over
+    ``path``: readers see the old file or the whole new one. The temporary file is removed
+    if ``write`` fails."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        write(tmp)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_text(path: Path, text: str) -> None:
+    """``path.write_text(text)``, atomically (:func:`atomic_write`)."""
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
