@@ -95,10 +95,15 @@ def run(
                 summary.ask_seconds.append(time.perf_counter() - start)
                 current = asked[0].number
                 value, reason = evaluate(asked[0].params)
-                if reason is None:
-                    done = study.tell(current, value)
-                else:
-                    done = study.tell(current, state=TrialState.FAILED, reason=reason)
+                try:
+                    if reason is None:
+                        done = study.tell(current, value)
+                    else:
+                        done = study.tell(current, state=TrialState.FAILED, reason=reason)
+                except NpoptError as exc:  # the storage stayed unreachable: say what was not recorded
+                    result = f"value {value!r}" if reason is None else f"failure: {reason}"
+                    raise type(exc)(f"{exc.message}; trial {current}'s result was not recorded ({result}, "
+                                    f"params {asked[0].params})", code=exc.code) from None
                 current = None
                 summary.trials.append(done)
                 if progress is not None:

@@ -85,6 +85,11 @@ class Cluster:
     def url(self, study: str = "default", password: str = PASSWORD, port: int | None = None) -> str:
         return f"postgresql://{USER}:{password}@127.0.0.1:{port or self.port}/npopt?study={study}"
 
+    def restart(self) -> None:
+        """Restart the server (clients are disconnected, as in a real restart)."""
+        self._run(_binary("pg_ctl"), "-D", str(self.data), "-l", str(self.root / "log"), "-m", "fast", "-w",
+                  "-t", "60", "restart")
+
     def stop(self) -> None:
         try:
             self._run(_binary("pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -326,6 +327,55 @@ def test_a_prior_file_replaced_after_the_study_was_made_is_checked_again(tmp_pat
     torch.save({**ckpt, "transfer": {"space": Space({"lr": Float(0.0, 1.0)}).to_dict()}}, prior)
     with np_.Study.open(tmp_path / "s.db") as st, pytest.raises(NoPriorError, match="fine-tuned for another space"):
         st.ask()
+
+
+# ---------------------------------------------------------------- a PostgreSQL restart
+
+
+def test_serve_carries_on_after_a_postgres_restart(cluster, tmp_path):
+    server = Server(cluster.url("restart-serve"), write_space(tmp_path), log=tmp_path / "serve.log")
+    try:
+        (first,) = server.ok({"op": "ask"})["trials"]
+        cluster.restart()
+        server.ok({"op": "tell", "number": first["number"], "value": 1.0})
+        (second,) = server.ok({"op": "ask"})["trials"]
+        assert second["number"] == first["number"] + 1
+        assert server.close() == 0
+    finally:
+        if server.proc.poll() is None:
+            server.kill()
+
+
+def test_a_run_records_the_evaluation_it_computed_across_a_postgres_restart(cluster, tmp_path):
+    """The worker computes while the server restarts; the value is stored once it is back."""
+    log = tmp_path / "computed.txt"
+    objective = tmp_path / "obj.py"
+    objective.write_text(textwrap.dedent(f"""
+        import time, npopt
+        space = {{"x": npopt.Float(0.0, 1.0)}}
+        def objective(x):
+            time.sleep(0.6)
+            with open({str(log)!r}, "a") as fh:
+                fh.write(f"{{x!r}}\\n")
+            return x
+    """))
+    url = cluster.url("restart-run")
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "npopt", "run", str(objective), "--study", url, "--budget", "8", "--surrogate",
+         "random"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while (not log.exists() or len(log.read_text().splitlines()) < 2) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        cluster.restart()
+        assert worker.wait(120) == 0, worker.stderr.read()
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    computed = sorted(float(v) for v in log.read_text().split())
+    with np_.Study.open(url) as st:
+        stored = sorted(t.value for t in st.trials if t.state.value == "complete")
+    assert len(stored) == 8 and stored == computed
 
 
 # ---------------------------------------------------------------- the PostgreSQL password

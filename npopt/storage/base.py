@@ -142,9 +142,10 @@ class Storage(ABC):
     def _check_tables(self) -> None:
         """StudyError if the database holds tables of npopt's names that are not npopt's."""
 
-    def _check_identity(self) -> None:
-        """StudyError if the study this storage opened is no longer where it was (a file
-        deleted or replaced); nothing to check by default."""
+    def _check_connection(self) -> None:
+        """Before each transaction and read: StudyError if the study this storage opened is
+        no longer where it was (a file deleted or replaced); a backend whose connection can
+        drop reconnects here. Nothing to check by default."""
         return None
 
     def _scope(self) -> dict[str, Any]:
@@ -220,7 +221,7 @@ class Storage(ABC):
         where, args = self._where()
         with self._errors():
             if conn is None:
-                self._check_identity()
+                self._check_connection()
             rows = (conn or self.conn).execute(f"SELECT {_SELECT} FROM {self.TRIALS}{where} ORDER BY number",
                                                args).fetchall()
         return [decode(r) for r in rows]

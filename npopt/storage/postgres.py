@@ -51,6 +51,9 @@ _SCHEMA = (
 )
 #: Advisory-lock key that serialises creating the tables (any study, any database user).
 _SCHEMA_LOCK = 0x6E706F7074
+#: Seconds to keep trying to reconnect after the server went away (a restart, a failover),
+#: waiting 0.5 s, then 1 s, 2 s, ... up to 5 s between tries.
+RECONNECT_S = 60.0
 
 
 def is_url(location: Any) -> bool:
@@ -123,19 +126,17 @@ class PostgresStorage(Storage):
     PLACEHOLDER = "%s"
     TRIALS = "npopt_trials"
 
-    def __init__(self, conn, study: str, shown: str) -> None:
+    def __init__(self, conn, study: str, shown: str, conninfo: str = "") -> None:
         self.conn, self.study = conn, study
         self.path = shown
+        self.conninfo = conninfo
 
-    @classmethod
-    def _connect(cls, location: str, create: bool) -> PostgresStorage:
+    @staticmethod
+    def _open_connection(conninfo: str, shown: str, location: str):
+        import psycopg
+
         try:
-            import psycopg
-        except ImportError:
-            raise StudyError("studies on PostgreSQL need psycopg: pip install 'npopt[postgres]'") from None
-        conninfo, study, shown = parse(location)
-        try:
-            conn = psycopg.connect(conninfo, autocommit=True, connect_timeout=10)
+            return psycopg.connect(conninfo, autocommit=True, connect_timeout=10)
         except psycopg.OperationalError as exc:
             raise StudyError(f"cannot connect to {shown}: {_scrub(_first_line(exc), location)}") from None
         except (psycopg.Error, ValueError) as exc:  # an unknown ?option, a bad %-escape, ...
@@ -143,7 +144,45 @@ class PostgresStorage(Storage):
             raise StudyError(
                 f"{shown} is not a usable PostgreSQL URL: {_scrub(_first_line(exc), location)}{hint}"
             ) from None
-        return cls(conn, study, shown)
+
+    def _check_connection(self) -> None:
+        """Reconnect if the server closed this connection (a restart): one ``SELECT 1``
+        first, then new connections for up to :data:`RECONNECT_S` seconds."""
+        import time
+
+        import psycopg
+
+        try:
+            self.conn.execute("SELECT 1")
+            return
+        except psycopg.OperationalError:
+            pass
+        deadline, wait, last = time.monotonic() + RECONNECT_S, 0.5, ""
+        while True:
+            try:
+                conn = psycopg.connect(self.conninfo, autocommit=True, connect_timeout=10)
+            except psycopg.OperationalError as exc:
+                last = _scrub(_first_line(exc), self.conninfo)
+            else:
+                try:
+                    self.conn.close()
+                finally:
+                    self.conn = conn
+                return
+            if time.monotonic() + wait > deadline:
+                raise StudyError(f"lost the connection to {self.path} and could not reconnect within "
+                                 f"{RECONNECT_S:.0f} s ({last}); try again when the server is back")
+            time.sleep(wait)
+            wait = min(2 * wait, 5.0)
+
+    @classmethod
+    def _connect(cls, location: str, create: bool) -> PostgresStorage:
+        try:
+            import psycopg  # noqa: F401 -- only to say which extra is missing
+        except ImportError:
+            raise StudyError("studies on PostgreSQL need psycopg: pip install 'npopt[postgres]'") from None
+        conninfo, study, shown = parse(location)
+        return cls(cls._open_connection(conninfo, shown, location), study, shown, conninfo)
 
     def _create_study(self, meta: dict[str, Any]) -> bool:
         with self.conn.transaction():
@@ -159,6 +198,7 @@ class PostgresStorage(Storage):
     @contextmanager
     def _locked(self) -> Iterator[None]:
         """A transaction holding the study's advisory lock (``pg_advisory_xact_lock``)."""
+        self._check_connection()
         with self.conn.transaction():
             self.conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", ("npopt:" + self.study,))
             yield
@@ -192,6 +232,7 @@ class PostgresStorage(Storage):
         return {"study": self.study}
 
     def _read_meta(self) -> dict[str, Any]:
+        self._check_connection()
         if not self.conn.execute("SELECT to_regclass('npopt_studies') IS NOT NULL").fetchone()[0]:
             return {}
         row = self.conn.execute("SELECT meta FROM npopt_studies WHERE name = %s", (self.study,)).fetchone()

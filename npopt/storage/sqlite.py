@@ -118,7 +118,7 @@ class SQLiteStorage(Storage):
             return None
         return st.st_dev, st.st_ino
 
-    def _check_identity(self) -> None:
+    def _check_connection(self) -> None:
         """StudyError if the file this connection opened was deleted or replaced since: its
         writes would go to a file nobody will open again (or mix into another study)."""
         if self.identity is not None and self._identity() != self.identity:
@@ -146,7 +146,7 @@ class SQLiteStorage(Storage):
         """``BEGIN IMMEDIATE`` (the file's write lock) ... ``COMMIT``."""
         self.conn.execute("BEGIN IMMEDIATE")
         try:
-            self._check_identity()
+            self._check_connection()
             yield
         except BaseException:
             self._rollback()
@@ -187,7 +187,7 @@ class SQLiteStorage(Storage):
         return {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
 
     def _read_meta(self) -> dict[str, Any]:
-        self._check_identity()
+        self._check_connection()
         if "meta" not in self._tables():
             return {}
         return {k: json.loads(v) for k, v in self.conn.execute("SELECT key, value FROM meta")}
