@@ -124,7 +124,41 @@ def _params(point):
 
 
 def test_a_multi_objective_study_is_refused_clearly():
+    """At the first parameter of the first trial, before any evaluation is spent."""
     study = optuna.create_study(directions=["minimize", "minimize"], sampler=NPSampler(seed=0, n_startup_trials=1))
-    study.optimize(lambda t: (t.suggest_float("x", 0, 1), 1.0), n_trials=1)
+    calls = []
     with pytest.raises(ValueError, match="one objective"):
-        study.optimize(lambda t: (t.suggest_float("x", 0, 1), 1.0), n_trials=1)
+        study.optimize(lambda t: (t.suggest_float("x", 0, 1), calls.append(1) or 1.0), n_trials=1)
+    assert calls == []
+
+
+def test_an_infinite_value_leaves_later_model_trials_sound():
+    study = optuna.create_study(sampler=NPSampler(seed=0, n_startup_trials=2))
+    values = iter([float("inf"), 1.0, float("inf"), 0.5, 2.0, 0.3, 0.2, 0.1, 0.4, 0.6])
+    study.optimize(lambda t: (t.suggest_float("x", 0, 1), t.suggest_float("y", 0, 1)) and next(values), n_trials=10)
+    xs = [(t.params["x"], t.params["y"]) for t in study.trials]
+    assert all(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
+    assert len(set(xs)) == 10 and not any(p in ((0.0, 0.0), (1.0, 1.0), (0.0, 1.0), (1.0, 0.0)) for p in xs[2:])
+
+
+def test_no_seed_means_different_draws_and_reseed_rng_changes_them():
+    def points(sampler):
+        study = optuna.create_study(sampler=sampler)
+        study.enqueue_trial({"x": 0.2})
+        study.enqueue_trial({"x": 0.7})
+        study.optimize(lambda t: (t.suggest_float("x", 0, 1) - 0.4) ** 2, n_trials=4)
+        return [t.params["x"] for t in study.trials[2:]]
+
+    assert points(NPSampler(seed=3)) == points(NPSampler(seed=3))
+    assert points(NPSampler()) != points(NPSampler())
+    sampler = NPSampler(seed=3)
+    first = points(sampler)
+    sampler.reseed_rng()
+    assert points(sampler) != first
+
+
+def test_a_space_no_prior_serves_is_refused_at_the_first_model_trial_naming_the_python_fix():
+    study = optuna.create_study(sampler=NPSampler(seed=0, n_startup_trials=5))
+    with pytest.raises(ValueError, match=r'NPSampler\(surrogate="gp"\)'):
+        study.optimize(lambda t: sum(t.suggest_float(f"x{i}", 0, 1) for i in range(17)), n_trials=5)
+    assert len(study.trials) == 2  # the first trial finds the space; the second is refused

@@ -18,6 +18,8 @@ Needs the ``optuna`` extra: ``pip install 'npopt[optuna]'``.
 
 from __future__ import annotations
 
+import secrets
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -51,22 +53,32 @@ class NPSampler(BaseSampler):
             ``"random"``, as ``npopt run --surrogate``.
         prior: the NP's prior: a shipped name (``np6d``) or a ``.pt`` file from ``npopt
             train``; default: the shipped prior for the dimension.
-        seed: makes the suggestions reproducible (with the same history of trials).
+        seed: makes the suggestions reproducible (with the same history of trials); ``None``
+            draws one at random (as Optuna's samplers do), and :meth:`reseed_rng` draws anew.
         n_startup_trials: trials sampled at random before the surrogate takes over.
+
+    Several threads of one study (``study.optimize(..., n_jobs=k)``) share the sampler: one
+    suggestion is computed at a time. Several objectives are refused at the first parameter.
     """
 
     def __init__(self, surrogate: str = "np", prior: str | None = None, seed: int | None = None,
                  n_startup_trials: int = 2) -> None:
         if n_startup_trials < 1:
             raise ValueError("n_startup_trials must be at least 1 (the surrogate needs an observation)")
+        from npopt.surrogates import SURROGATES
+
+        if surrogate not in SURROGATES:
+            raise ValueError(f"unknown surrogate {surrogate!r}; choose one of {', '.join(SURROGATES)}")
         self.surrogate_name, self.prior = surrogate, prior
-        self.seed = 0 if seed is None else int(seed)
+        self.seed = _fresh_seed() if seed is None else int(seed)
         self.n_startup_trials = n_startup_trials
         self._random = RandomSampler(seed=seed)
         self._search_space = IntersectionSearchSpace()
         self._surrogates: dict[tuple, Any] = {}
+        self._lock = threading.Lock()
 
     def reseed_rng(self) -> None:
+        self.seed = _fresh_seed()
         self._random.reseed_rng()
 
     # ------------------------------------------------------------ Optuna's sampler API
@@ -77,10 +89,16 @@ class NPSampler(BaseSampler):
 
     def sample_relative(self, study: optuna.Study, trial: FrozenTrial,
                         search_space: dict[str, BaseDistribution]) -> dict[str, Any]:
+        _single_objective(study)
         if not search_space:
             return {}
-        if len(study.directions) > 1:
-            raise ValueError("NPSampler optimises one objective; this study has several")
+        with self._lock:  # n_jobs threads share this sampler and its surrogates
+            return self._sample_relative(study, trial, search_space)
+
+    def _sample_relative(self, study: optuna.Study, trial: FrozenTrial,
+                         search_space: dict[str, BaseDistribution]) -> dict[str, Any]:
+        space = _space(search_space)
+        surrogate = self._surrogate(space)  # an unserved space fails now, not after the startup trials
         trials = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.RUNNING))
         complete = [t for t in trials if t.state == TrialState.COMPLETE and _covers(t, search_space)]
         if len(complete) < self.n_startup_trials:
@@ -92,7 +110,6 @@ class NPSampler(BaseSampler):
         from npopt.seeds import hashed_seed
         from npopt.suggest import ALTERNATIVES
 
-        space = _space(search_space)
         unit_space = UnitSpace.of(space)
         records = _records(complete, search_space)
         X = unit(space, records)
@@ -102,7 +119,7 @@ class NPSampler(BaseSampler):
         avoid = self._pending(space, running, search_space)
         generator = torch.Generator().manual_seed(hashed_seed("npopt-optuna", self.seed, trial.number))
         ranked = thompson_ranked(
-            self._surrogate(space), X, y, 1, generator, unit_space, avoid=avoid, keep=ALTERNATIVES,
+            surrogate, X, y, 1, generator, unit_space, avoid=avoid, keep=ALTERNATIVES,
         )[0]  # k x d: this draw's choice and its alternatives
         # other workers may have picked points while this one computed. Optimistic claim,
         # npopt's settle step without a lock: record the choice on the trial, then re-read
@@ -144,6 +161,7 @@ class NPSampler(BaseSampler):
 
     def sample_independent(self, study: optuna.Study, trial: FrozenTrial, param_name: str,
                            param_distribution: BaseDistribution) -> Any:
+        _single_objective(study)
         return self._random.sample_independent(study, trial, param_name, param_distribution)
 
     # ------------------------------------------------------------ helpers
@@ -151,11 +169,26 @@ class NPSampler(BaseSampler):
     def _surrogate(self, space: Space):
         key = (space.dim, space.choices)
         if key not in self._surrogates:
+            from npopt.errors import NpoptError
             from npopt.surrogates import make_surrogate
 
             kwargs = {"checkpoint": self.prior} if (self.prior and self.surrogate_name == "np") else {}
-            self._surrogates[key] = make_surrogate(self.surrogate_name, space.dim, choices=space.choices, **kwargs)
+            try:
+                self._surrogates[key] = make_surrogate(self.surrogate_name, space.dim, choices=space.choices,
+                                                       **kwargs)
+            except NpoptError as exc:  # the CLI's advice names a flag; say it the Python way
+                raise ValueError(exc.message.replace("--surrogate gp", 'NPSampler(surrogate="gp")')) from None
         return self._surrogates[key]
+
+
+def _fresh_seed() -> int:
+    return secrets.randbits(31)
+
+
+def _single_objective(study: optuna.Study) -> None:
+    if len(study.directions) > 1:
+        raise ValueError("NPSampler optimises one objective; this study has several (use one direction, "
+                         "or TPESampler/NSGAIISampler for several objectives)")
 
 
 def _covers(trial: FrozenTrial, search_space: dict[str, BaseDistribution]) -> bool:
