@@ -94,7 +94,8 @@ def run(
                     break
                 summary.ask_seconds.append(time.perf_counter() - start)
                 current = asked[0].number
-                value, reason = evaluate(asked[0].params)
+                with study.heartbeat(current):
+                    value, reason = evaluate(asked[0].params)
                 try:
                     if reason is None:
                         done = study.tell(current, value)

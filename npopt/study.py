@@ -21,14 +21,19 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import npopt
-from npopt.errors import StudyError, TrialError
+from npopt.errors import NpoptError, StudyError, TrialError
 from npopt.space import Space, check_direction
 from npopt.storage import Storage, locate, process_alive, storage_for, this_process
 from npopt.trial import INTERRUPTED, Trial, TrialState, best_of, counts_towards_budget
+
+#: Default seconds between a running trial's heartbeats (:meth:`Study.heartbeat`).
+HEARTBEAT_S = 60.0
 
 
 class Study:
@@ -46,6 +51,9 @@ class Study:
         self.seed: int = meta["seed"]
         #: The NP's prior (a shipped name or a checkpoint path), or None: the shipped one for the space.
         self.prior: str | None = meta.get("prior")
+        #: Seconds between the heartbeats of a trial this process evaluates (:meth:`heartbeat`);
+        #: a trial whose owner on another host missed two is failed as interrupted.
+        self.heartbeat_interval: float = HEARTBEAT_S
         self._surrogate = None
 
     # ------------------------------------------------------------ opening
@@ -214,13 +222,14 @@ class Study:
                 return []
         suggestion = suggest(self.space, self.direction, self.surrogate, snapshot, n, self.seed)
         with self._storage.transaction() as conn:
+            self._fail_stale(conn)
             trials = [Trial.from_row(r) for r in self._storage.trials(conn)]
             if budget is not None:  # others may have asked meanwhile
                 n = min(n, budget - sum(map(counts_towards_budget, trials)))
                 if n <= 0:
                     return []
             params = settle(self.space, suggestion, trials, n)
-            owner = None if detached else this_process()
+            owner = None if detached else this_process(self.heartbeat_interval)
             numbers = self._storage.insert_running(conn, params, owner)
             rows = [self._storage.trial(conn, number) for number in numbers]
         return [Trial.from_row(r) for r in rows]
@@ -278,15 +287,46 @@ class Study:
             How many trials were marked.
         """
         with self._storage.transaction() as conn:
-            stale = [
-                r["number"]
-                for r in self._storage.trials(conn)
-                if r["state"] == TrialState.RUNNING.value
-                and (all_running or (r["owner"] is not None and not process_alive(r["owner"])))
-            ]
-            for number in stale:
-                self._storage.finish(conn, number, TrialState.FAILED.value, None, INTERRUPTED)
+            return self._fail_stale(conn, all_running)
+
+    def _fail_stale(self, conn, all_running: bool = False) -> int:
+        stale = [
+            r["number"]
+            for r in self._storage.trials(conn)
+            if r["state"] == TrialState.RUNNING.value
+            and (all_running or (r["owner"] is not None and not process_alive(r["owner"])))
+        ]
+        for number in stale:
+            self._storage.finish(conn, number, TrialState.FAILED.value, None, INTERRUPTED)
         return len(stale)
+
+    @contextmanager
+    def heartbeat(self, number: int) -> Iterator[None]:
+        """While the block runs, renew trial ``number``'s heartbeat every
+        :attr:`heartbeat_interval` seconds from a thread with its own connection, so that
+        workers on other hosts can tell this process is alive (and fail the trial if it dies)."""
+        owner, location, stop = this_process(self.heartbeat_interval), self._storage.location, threading.Event()
+
+        def beat() -> None:
+            storage = None  # opened at the first beat: most evaluations end before it
+            try:
+                while not stop.wait(self.heartbeat_interval):
+                    storage = storage or storage_for(location).open(location)
+                    with storage.transaction() as conn:
+                        storage.beat(conn, number, owner)
+            except NpoptError:
+                pass  # the tell after the evaluation reports a lost study
+            finally:
+                if storage is not None:
+                    storage.close()
+
+        thread = threading.Thread(target=beat, name=f"npopt-heartbeat-{number}", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
 
 
 def study_location(path: str | Path) -> str | Path:

@@ -378,6 +378,66 @@ def test_a_run_records_the_evaluation_it_computed_across_a_postgres_restart(clus
     assert len(stored) == 8 and stored == computed
 
 
+# ---------------------------------------------------------------- workers on other hosts
+
+OTHER_HOST_WORKER = """\
+import os, signal, socket, sys, time
+socket.gethostname = lambda: "another-host"  # a worker on another machine
+import npopt
+
+study = npopt.Study.open(sys.argv[1])
+study.heartbeat_interval = float(sys.argv[2])
+
+def objective(x):
+    open(sys.argv[3], "w").close()  # evaluating now
+    time.sleep(float(sys.argv[4]))
+    if sys.argv[5] == "die":
+        os.kill(os.getpid(), signal.SIGKILL)
+    return x
+
+npopt.run(study, objective, budget=1)
+"""
+
+
+def _other_host_worker(url, tmp_path, seconds: float, fate: str) -> tuple[subprocess.Popen, Path]:
+    flag = tmp_path / f"evaluating-{fate}"
+    proc = subprocess.Popen([sys.executable, "-c", OTHER_HOST_WORKER, url, "0.5", str(flag), str(seconds), fate],
+                            cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not flag.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert flag.exists(), proc.stderr.read() if proc.poll() is not None else "worker did not start"
+    return proc, flag
+
+
+def test_a_dead_worker_on_another_host_is_found_by_its_missing_heartbeat(cluster, tmp_path):
+    url = cluster.url("heartbeat-dead")
+    with np_.Study.create(url, {"x": Float(0.0, 1.0)}, surrogate="random", seed=0):
+        pass
+    proc, _ = _other_host_worker(url, tmp_path, 0.2, "die")
+    assert proc.wait(60) == -9
+    with np_.Study.open(url) as st:
+        assert [t.state.value for t in st.trials] == ["running"]  # its pid means nothing here
+        time.sleep(1.5)  # more than two of its 0.5 s intervals
+        st.ask()  # whoever looks next fails it
+        assert [(t.state.value, t.reason) for t in st.trials][0] == ("failed", "interrupted")
+
+
+def test_a_live_worker_on_another_host_keeps_its_trial(cluster, tmp_path):
+    url = cluster.url("heartbeat-live")
+    with np_.Study.create(url, {"x": Float(0.0, 1.0)}, surrogate="random", seed=0):
+        pass
+    proc, _ = _other_host_worker(url, tmp_path, 3.0, "live")
+    try:
+        with np_.Study.open(url) as st:
+            time.sleep(2.0)  # four of its intervals: it has beaten meanwhile
+            assert st.mark_interrupted() == 0
+    finally:
+        assert proc.wait(60) == 0, proc.stderr.read()
+    with np_.Study.open(url) as st:
+        assert [t.state.value for t in st.trials] == ["complete"]
+
+
 # ---------------------------------------------------------------- the PostgreSQL password
 
 

@@ -65,6 +65,9 @@ def run(
         "postgresql://USER@HOST/DBNAME?study=NAME.",
     ),
     timeout: float = typer.Option(None, "--timeout", help="Seconds per evaluation; slower ones fail."),
+    heartbeat: float = typer.Option(60.0, "--heartbeat", min=0.1, help="Seconds between the heartbeats of the "
+                                    "trial being evaluated; a worker on another host that misses two is taken "
+                                    "for dead and its trial failed as interrupted."),
     function: str = typer.Option("objective", "--function", help="Name of the function to minimise/maximise."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the best trial, as JSON."),
 ) -> None:
@@ -126,6 +129,7 @@ def run(
         progress.update(task, completed=min(summary.finished, budget), last=last,
                         best=display.fmt_value(best.value if best else None))
 
+    st.heartbeat_interval = heartbeat
     try:
         summary = run_study(st, loaded, budget, timeout=timeout, progress=on_trial, on_start=on_start)
     finally:

@@ -64,18 +64,35 @@ def _proc_start(pid: int) -> str | None:
     return None if fields[0] == "Z" else fields[19]  # a zombie counts as not running
 
 
-def this_process() -> dict[str, Any]:
-    """The owner record of the current process."""
-    return {"host": socket.gethostname(), "pid": os.getpid(), "start": _proc_start(os.getpid())}
+#: A trial whose owner on another host has not beaten for this many of its own heartbeat
+#: intervals counts as dead (Optuna's default grace period is two intervals as well).
+GRACE_INTERVALS = 2
+
+
+def this_process(heartbeat: float | None = None) -> dict[str, Any]:
+    """The owner record of the current process; with ``heartbeat`` (seconds), also the
+    interval and the time of its first beat (:meth:`Storage.beat` renews it)."""
+    owner = {"host": socket.gethostname(), "pid": os.getpid(), "start": _proc_start(os.getpid())}
+    if heartbeat is not None:
+        owner.update(interval=heartbeat, beat=now())
+    return owner
 
 
 def process_alive(owner: dict[str, Any]) -> bool:
     """Whether the process in an owner record may still be running.
 
-    A process on another host cannot be checked and counts as alive.
+    On this host: its pid (and start time) says. On another host: alive while its last
+    heartbeat is at most :data:`GRACE_INTERVALS` of its intervals old (clocks of the hosts
+    are compared, so keep them synchronised); an owner without heartbeats counts as alive.
     """
     if owner.get("host") != socket.gethostname():
-        return True
+        try:
+            beat = datetime.fromisoformat(owner["beat"])
+            interval = float(owner["interval"])
+        except (KeyError, TypeError, ValueError):
+            return True
+        age = (datetime.now(timezone.utc) - beat).total_seconds()
+        return age <= GRACE_INTERVALS * interval
     pid = int(owner.get("pid", -1))
     if pid <= 0:
         return False
@@ -108,6 +125,8 @@ class Storage(ABC):
     conn: Any
     #: What messages call the study: a file's Path, or a URL without its password.
     path: Path | str
+    #: Where the study is, to open it again (a file's Path, or the URL as given).
+    location: Path | str
 
     # ------------------------------------------------------------ what a backend supplies
 
@@ -261,6 +280,13 @@ class Storage(ABC):
             f"{where} AND state = 'running'",
             (state, value, reason, now(), *args),
         )
+
+    def beat(self, conn: Any, number: int, owner: dict[str, Any]) -> None:
+        """Renew the heartbeat of running trial ``number`` owned by ``owner``."""
+        where, args = self._where(number=number)
+        mark = self.PLACEHOLDER
+        conn.execute(f"UPDATE {self.TRIALS} SET owner = {mark}{where} AND state = 'running'",
+                     (json.dumps({**owner, "beat": now()}), *args))
 
     def _where(self, **columns: Any) -> tuple[str, tuple]:
         """`` WHERE a = ? AND ...`` over this study's scope and ``columns``, and its arguments."""

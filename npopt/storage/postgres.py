@@ -182,7 +182,9 @@ class PostgresStorage(Storage):
         except ImportError:
             raise StudyError("studies on PostgreSQL need psycopg: pip install 'npopt[postgres]'") from None
         conninfo, study, shown = parse(location)
-        return cls(cls._open_connection(conninfo, shown, location), study, shown, conninfo)
+        storage = cls(cls._open_connection(conninfo, shown, location), study, shown, conninfo)
+        storage.location = location
+        return storage
 
     def _create_study(self, meta: dict[str, Any]) -> bool:
         with self.conn.transaction():

@@ -52,7 +52,7 @@ class SQLiteStorage(Storage):
     TRIALS = "trials"
 
     def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
-        self.path = path
+        self.path = self.location = path
         self.conn = conn
         self.identity: tuple[int, int] | None = None  # (device, inode) of the file once open
 
