@@ -29,6 +29,7 @@ import importlib.util
 import inspect
 import math
 import multiprocessing
+import os
 import signal
 import sys
 import traceback
@@ -204,14 +205,41 @@ def as_value(raw: Any) -> tuple[float | None, str | None]:
 
 
 def evaluate_here(objective: Callable[..., Any], params: dict[str, Any]) -> tuple[float | None, str | None]:
-    """Call ``objective(**params)`` in this process; exceptions become reasons."""
+    """Call ``objective(**params)`` in this process; exceptions become reasons.
+
+    The objective cannot take the process down with it: a child it forks and that returns
+    here exits at once (only the parent records the trial), and a stdout or stderr it closes
+    is given back afterwards.
+    """
+    pid, saved = os.getpid(), {fd: os.dup(fd) for fd in (1, 2) if _is_open(fd)}
     try:
         raw = objective(**params)
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # SystemExit and GeneratorExit too: they fail the trial, the run goes on
+        _child_exits(pid)
         return None, _describe(exc)
+    finally:
+        for fd, copy in saved.items():
+            if not _is_open(fd):
+                os.dup2(copy, fd)
+            os.close(copy)
+    _child_exits(pid)
     return as_value(raw)
+
+
+def _is_open(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+    except OSError:
+        return False
+    return True
+
+
+def _child_exits(parent: int) -> None:
+    """In a process the objective forked (it returned here too), exit without cleanup."""
+    if os.getpid() != parent:
+        os._exit(0)
 
 
 def _worker(objective: Callable[..., Any], conn) -> None:

@@ -127,6 +127,8 @@ def _read_id(request: dict[str, Any]) -> Any:
     if "id" not in request:
         return _NO_ID
     rid = request["id"]
+    if isinstance(rid, int) and not isinstance(rid, bool) and abs(rid) > 2**63:
+        raise ProtocolError("bad_field", "id is an integer beyond 64 bits; use a string for long ids")
     finite_number = isinstance(rid, (int, float)) and not isinstance(rid, bool) and math.isfinite(rid)
     if rid is None or isinstance(rid, str) or finite_number:
         return rid

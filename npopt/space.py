@@ -66,7 +66,7 @@ def check_direction(direction: Any) -> str:
     key = direction.strip().lower() if isinstance(direction, str) else None
     if key not in _DIRECTION_ALIASES:
         raise SpaceError(
-            f"direction must be 'minimize' or 'maximize', not {direction!r}", code="bad_direction"
+            f"direction must be 'minimize' or 'maximize', not {_short(direction)}", code="bad_direction"
         )
     return _DIRECTION_ALIASES[key]
 
@@ -104,7 +104,7 @@ class _Range:
 
     def _position(self, name: str, value: float) -> float:
         if not self.low <= value <= self.high:
-            raise SpaceError(f"parameter {name!r}: {value!r} is outside [{self.low:g}, {self.high:g}]")
+            raise SpaceError(f"parameter {_short(name)}: {_short(value)} is outside [{self.low:g}, {self.high:g}]")
         a, b = self._edges()
         return ((math.log(value) if self.log else value) - a) / (b - a)
 
@@ -131,7 +131,7 @@ class Float(_Range):
 
     def _to_unit(self, name: str, value: Any) -> float:
         if not _is_number(value) or not math.isfinite(value):
-            raise SpaceError(f"parameter {name!r}: expected a finite number, got {value!r}")
+            raise SpaceError(f"parameter {_short(name)}: expected a finite number, got {_short(value)}")
         return self._position(name, value)
 
     def _from_unit(self, u: float) -> float:
@@ -160,13 +160,13 @@ class Int(_Range):
         high = _bound(name, "high", self.high)
         for field, v in (("low", low), ("high", high)):
             if v != int(v):
-                raise SpaceError(f"parameter {name!r}: int {field} must be a whole number, not {v!r}")
+                raise SpaceError(f"parameter {_short(name)}: int {field} must be a whole number, not {_short(v)}")
         _check_range(name, low, high, self.log)
         return Int(int(low), int(high), self.log)
 
     def _to_unit(self, name: str, value: Any) -> float:
         if not _is_number(value) or not math.isfinite(value) or value != int(value):
-            raise SpaceError(f"parameter {name!r}: expected an integer, got {value!r}")
+            raise SpaceError(f"parameter {_short(name)}: expected an integer, got {_short(value)}")
         return self._position(name, value)
 
     def _from_unit(self, u: float) -> int:
@@ -225,19 +225,19 @@ class Categorical:
         choices = self.choices
         if not isinstance(choices, list):
             raise SpaceError(
-                f"parameter {name!r}: choices must be a list, not {type(choices).__name__}; "
+                f"parameter {_short(name)}: choices must be a list, not {type(choices).__name__}; "
                 "e.g. choices: [rbf, linear]"
             )
         if not choices:
             raise SpaceError(
-                f"parameter {name!r}: a categorical needs at least one choice, e.g. choices: [rbf, linear]"
+                f"parameter {_short(name)}: a categorical needs at least one choice, e.g. choices: [rbf, linear]"
             )
         seen: dict[tuple[str, Any], Any] = {}
         checked = []
         for c in choices:
             if isinstance(c, (list, tuple, set, dict, Mapping)):
                 raise SpaceError(
-                    f"parameter {name!r}: choice {c!r} is a {type(c).__name__}; choices must be strings, "
+                    f"parameter {_short(name)}: choice {_short(c)} is a {type(c).__name__}; choices must be strings, "
                     "numbers, booleans or null (write a structured choice as a string)"
                 )
             if isinstance(c, np.bool_):
@@ -246,15 +246,18 @@ class Categorical:
                 c = int(c) if isinstance(c, numbers.Integral) else float(c)
             if c is not None and not isinstance(c, (str, bool, int, float)):
                 raise SpaceError(
-                    f"parameter {name!r}: choice {c!r} is a {type(c).__name__}; choices must be strings, "
+                    f"parameter {_short(name)}: choice {_short(c)} is a {type(c).__name__}; choices must be strings, "
                     "numbers, booleans or null"
                 )
             if isinstance(c, float) and not math.isfinite(c):
-                raise SpaceError(f"parameter {name!r}: choice {c!r} is not finite; choices must be finite numbers")
+                raise SpaceError(
+                    f"parameter {_short(name)}: choice {_short(c)} is not finite; choices must be finite numbers"
+                )
             key = _choice_key(c)
             if key in seen:
                 raise SpaceError(
-                    f"parameter {name!r}: choice {c!r} is listed twice (also as {seen[key]!r}); list each choice once"
+                    f"parameter {_short(name)}: choice {_short(c)} is listed twice (also as {_short(seen[key])}); "
+                    "list each choice once"
                 )
             seen[key] = c
             checked.append(c)
@@ -273,7 +276,7 @@ class Categorical:
         except TypeError:  # unhashable values compare unequal to every choice
             pass
         raise SpaceError(
-            f"parameter {name!r}: {value!r} is not one of its choices; "
+            f"parameter {_short(name)}: {_short(value)} is not one of its choices; "
             f"use one of {', '.join(map(repr, self.choices))}"
         )
 
@@ -300,10 +303,10 @@ class Fixed:
     def _check(self, name: str) -> Fixed:
         v = self.value
         if isinstance(v, float) and not math.isfinite(v):
-            raise SpaceError(f"parameter {name!r}: fixed value must be finite, not {v!r}")
+            raise SpaceError(f"parameter {_short(name)}: fixed value must be finite, not {_short(v)}")
         if not isinstance(v, (int, float, str, bool)):
             raise SpaceError(
-                f"parameter {name!r}: fixed value must be a number, string or boolean, "
+                f"parameter {_short(name)}: fixed value must be a number, string or boolean, "
                 f"not {type(v).__name__}"
             )
         return self
@@ -326,31 +329,31 @@ def _bound(name: str, field: str, value: Any) -> float:
         try:
             value = float(value)
         except ValueError:
-            raise SpaceError(f"parameter {name!r}: {field} must be a number, not {value!r}") from None
+            raise SpaceError(f"parameter {_short(name)}: {field} must be a number, not {_short(value)}") from None
     if not _is_number(value):
-        raise SpaceError(f"parameter {name!r}: {field} must be a number, not {_short(value)}")
+        raise SpaceError(f"parameter {_short(name)}: {field} must be a number, not {_short(value)}")
     try:
         number = float(value)
     except OverflowError:  # an int beyond the float range, e.g. 10**400
         number = math.inf
     if not math.isfinite(number):
-        raise SpaceError(f"parameter {name!r}: {field} must be finite, not {_short(value)}")
+        raise SpaceError(f"parameter {_short(name)}: {field} must be finite, not {_short(value)}")
     return number
 
 
 def _check_range(name: str, low: float, high: float, log: Any) -> None:
     if not isinstance(log, bool):
-        raise SpaceError(f"parameter {name!r}: log must be true or false, not {log!r}")
+        raise SpaceError(f"parameter {_short(name)}: log must be true or false, not {_short(log)}")
     if low >= high:
         raise SpaceError(
-            f"parameter {name!r}: low ({low:g}) must be less than high ({high:g}); "
+            f"parameter {_short(name)}: low ({low:g}) must be less than high ({high:g}); "
             "use a fixed value for a constant"
         )
     if log and low <= 0:
-        raise SpaceError(f"parameter {name!r}: log scale needs low > 0, got low={low:g}")
+        raise SpaceError(f"parameter {_short(name)}: log scale needs low > 0, got low={low:g}")
     if not math.isfinite(high - low):
         raise SpaceError(
-            f"parameter {name!r}: the range [{low:g}, {high:g}] is wider than the largest float; "
+            f"parameter {_short(name)}: the range [{low:g}, {high:g}] is wider than the largest float; "
             "narrow it, or use log: true for a positive range"
         )
 
@@ -358,19 +361,21 @@ def _check_range(name: str, low: float, high: float, log: Any) -> None:
 def _parse_param(name: Any, spec: Any) -> Param:
     """One parameter from a Python object or a space-file entry, checked."""
     if not isinstance(name, str) or not name:
-        raise SpaceError(f"parameter names must be non-empty strings, not {name!r}")
+        raise SpaceError(f"parameter names must be non-empty strings, not {_short(name)}")
     if isinstance(spec, (Float, Int, Categorical, Fixed)):
         return spec._check(name)
     if isinstance(spec, (list, tuple)):
         return Categorical(spec)._check(name)  # a bare list of choices
     if isinstance(spec, (set, frozenset)):
-        raise SpaceError(f"parameter {name!r}: write the choices as a list (a set has no order), e.g. [rbf, linear]")
+        raise SpaceError(
+            f"parameter {_short(name)}: write the choices as a list (a set has no order), e.g. [rbf, linear]"
+        )
     if not isinstance(spec, Mapping):
         return Fixed(spec)._check(name)  # a bare constant
     kind = spec.get("type")
     kind = kind.lower() if isinstance(kind, str) else kind
     if kind is not None and not isinstance(kind, str):
-        raise SpaceError(f"parameter {name!r}: type must be one word (float, int, categorical or fixed), "
+        raise SpaceError(f"parameter {_short(name)}: type must be one word (float, int, categorical or fixed), "
                          f"not {_short(kind)}")
     if kind in _CATEGORICAL or (kind is None and "choices" in spec):
         kind = "categorical"
@@ -381,16 +386,16 @@ def _parse_param(name: Any, spec: Any) -> Param:
     if kind not in fields:
         expected = "float, int, categorical or fixed"
         problem = "has no type" if kind is None else f"unknown type {_short(kind)}"
-        raise SpaceError(f"parameter {name!r}: {problem} (expected {expected})")
+        raise SpaceError(f"parameter {_short(name)}: {problem} (expected {expected})")
     unknown = [k for k in spec if k != "type" and k not in fields[kind]]
     if unknown:
         raise SpaceError(
-            f"parameter {name!r}: unknown field {unknown[0]!r} for type {kind} "
+            f"parameter {_short(name)}: unknown field {_short(unknown[0])} for type {kind} "
             f"(expected {', '.join(fields[kind])})"
         )
     missing = [k for k in fields[kind] if k != "log" and k not in spec]
     if missing:
-        raise SpaceError(f"parameter {name!r}: missing {missing[0]!r}")
+        raise SpaceError(f"parameter {_short(name)}: missing {_short(missing[0])}")
     if kind == "fixed":
         return Fixed(spec["value"])._check(name)
     if kind == "categorical":
@@ -463,19 +468,21 @@ class Space:
             raise SpaceError(f"parameters must be a mapping, not {type(params).__name__}")
         unknown = [k for k in params if k not in self.params]
         if unknown:
-            raise SpaceError(f"unknown parameter {unknown[0]!r} (the space has {', '.join(self.params)})")
+            raise SpaceError(f"unknown parameter {_short(unknown[0])} (the space has {', '.join(self.params)})")
         out: dict[str, Any] = {}
         for name, p in self.params.items():
             if isinstance(p, Fixed):
                 if name in params and params[name] != p.value:
-                    raise SpaceError(f"parameter {name!r} is fixed at {p.value!r}, got {params[name]!r}")
+                    raise SpaceError(
+                        f"parameter {_short(name)} is fixed at {_short(p.value)}, got {_short(params[name])}"
+                    )
                 out[name] = p.value
                 continue
             if isinstance(p, Categorical) and len(p.choices) == 1 and name not in params:
                 out[name] = p.choices[0]  # a constant
                 continue
             if name not in params:
-                raise SpaceError(f"parameter {name!r} is missing")
+                raise SpaceError(f"parameter {_short(name)} is missing")
             if isinstance(p, Categorical):
                 out[name] = p.choices[p._index(name, params[name])]
                 continue
@@ -554,9 +561,9 @@ class Space:
         a, b = self.to_dict(), given.to_dict()
         for name in list(a) + [n for n in b if n not in a]:
             if name not in b:
-                return f"stored parameter {name!r} is missing"
+                return f"stored parameter {_short(name)} is missing"
             if name not in a:
-                return f"parameter {name!r} is new"
+                return f"parameter {_short(name)} is new"
             if self.params[name] != given.params[name]:  # not a[name] != b[name]: True == 1 there
                 return f"parameter {name!r}: stored {a[name]}, given {b[name]}"
         return "parameter order differs"
@@ -604,7 +611,7 @@ def read_space_file(path: str | Path) -> tuple[Space, str | None]:
         )
     unknown = [k for k in data if k not in ("space", "direction")]
     if unknown:
-        raise SpaceError(f"space file {path}: unknown key {unknown[0]!r} (expected space, direction)")
+        raise SpaceError(f"space file {path}: unknown key {_short(unknown[0])} (expected space, direction)")
     direction = check_direction(data["direction"]) if data.get("direction") is not None else None
     try:
         return Space(data["space"]), direction

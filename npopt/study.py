@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import npopt
-from npopt.errors import NpoptError, StudyError, TrialError
+from npopt.errors import NpoptError, SpaceError, StudyError, TrialError
 from npopt.space import Space, check_direction
 from npopt.storage import Storage, locate, process_alive, storage_for, this_process
 from npopt.trial import INTERRUPTED, Trial, TrialState, best_of, counts_towards_budget
@@ -45,10 +45,18 @@ class Study:
         self._storage = storage
         #: The study file (a Path), or for a PostgreSQL study its URL without the password.
         self.path: Path | str = storage.path
-        self.space: Space = Space.from_dict(meta["space"])
-        self.direction: str = meta["direction"]
-        self.surrogate_name: str = meta["surrogate"]
-        self.seed: int = meta["seed"]
+        try:
+            self.space: Space = Space.from_dict(meta["space"])
+            self.direction: str = check_direction(meta["direction"])
+            self.surrogate_name: str = meta["surrogate"]
+            self.seed: int = meta["seed"]
+            if self.surrogate_name not in _surrogate_names() or not isinstance(self.seed, int):
+                raise ValueError(f"surrogate {self.surrogate_name!r:.40}, seed {self.seed!r:.40}")
+        except (NpoptError, KeyError, TypeError, ValueError) as exc:
+            storage.close()
+            detail = exc.message if isinstance(exc, NpoptError) else f"{type(exc).__name__}: {exc}"
+            raise StudyError(f"{storage.path}: the study's meta record is damaged ({detail[:120]}); "
+                             "restore the study from a copy") from None
         #: The NP's prior (a shipped name or a checkpoint path), or None: the shipped one for the space.
         self.prior: str | None = meta.get("prior")
         #: Seconds between the heartbeats of a trial this process evaluates (:meth:`heartbeat`);
@@ -166,8 +174,19 @@ class Study:
 
     @property
     def trials(self) -> list[Trial]:
-        """Every trial, in number order (read fresh from the file)."""
-        return [Trial.from_row(r) for r in self._storage.trials()]
+        """Every trial, in number order (read fresh from the file).
+
+        Raises:
+            StudyError: a trial's row was edited so that it no longer fits the study.
+        """
+        trials = [Trial.from_row(r) for r in self._storage.trials()]
+        for t in trials:
+            try:
+                self.space.validate(t.params)
+            except SpaceError as exc:
+                raise StudyError(f"{self.path}: trial {t.number} is damaged ({exc.message}); the study was edited "
+                                 "outside npopt: restore it from a copy, or delete that trial's row") from None
+        return trials
 
     @property
     def best(self) -> Trial | None:
@@ -356,3 +375,9 @@ def _prior_setting(prior: str | Path | None, surrogate: str, space: Space) -> st
 
 def _prior_kwargs(prior: str | None) -> dict:
     return {} if prior is None else {"checkpoint": prior}
+
+
+def _surrogate_names() -> tuple[str, ...]:
+    from npopt.surrogates import SURROGATES
+
+    return SURROGATES

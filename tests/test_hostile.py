@@ -4,6 +4,7 @@ leaked a password before (issue 30), and each asserts what a user must see inste
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import shutil
@@ -217,6 +218,60 @@ def test_a_hostile_objective_fails_its_trials_and_the_run_meets_its_budget(tmp_p
     assert sum(r.startswith("GeneratorExit") for r in reasons) == 2
     assert sum("could not be printed" in r for r in reasons) == 2
     assert sum("sys.exit() called" in r for r in reasons) == 2
+
+
+# ---------------------------------------------------------------- studies edited outside npopt
+
+
+def _tamper(location, what: str) -> None:
+    """Edit a study's rows as a careless person with an SQL shell would."""
+    st = np_.Study.open(location)
+    storage, mark = st._storage, st._storage.PLACEHOLDER
+    where, args = storage._where(number=0)
+    trials = {"params_not_json": ("params", "{oops"), "params_not_an_object": ("params", "[1, 2]"),
+              "params_missing": ("params", "{}"), "params_out_of_bounds": ("params", '{"x": 7.5, "layers": 4}'),
+              "owner_not_json": ("owner", "[1")}
+    with storage.transaction() as conn:
+        if what in trials:
+            column, text = trials[what]
+            conn.execute(f"UPDATE {storage.TRIALS} SET {column} = {mark}{where}", (text, *args))
+        elif what == "value_not_a_number":
+            conn.execute(f"UPDATE {storage.TRIALS} SET value = 'abc'{where}", args)
+        else:
+            meta = dict(storage.meta())
+            if what == "meta_not_json":
+                text = None
+            elif what == "meta_direction":
+                meta["direction"] = 3
+            elif what == "meta_space":
+                meta["space"] = {"x": {"type": "float", "low": 1, "high": 0}}
+            elif what == "meta_surrogate":
+                meta["surrogate"] = "nope"
+            if hasattr(storage, "study"):
+                conn.execute(f"UPDATE npopt_studies SET meta = {mark} WHERE name = {mark}",
+                             ("{x" if what == "meta_not_json" else json.dumps(meta), storage.study))
+            elif what == "meta_not_json":
+                conn.execute("UPDATE meta SET value = '{x' WHERE key = 'space'")
+            else:
+                key = what.split("_", 1)[1]
+                conn.execute("UPDATE meta SET value = ? WHERE key = ?", (json.dumps(meta[key]), key))
+    st.close()
+
+
+@pytest.mark.parametrize("what", ["params_not_json", "params_not_an_object", "params_missing",
+                                  "params_out_of_bounds", "owner_not_json", "value_not_a_number", "meta_not_json",
+                                  "meta_direction", "meta_space", "meta_surrogate"])
+def test_a_study_edited_outside_npopt_is_one_clear_error(study_location, tmp_path, what):
+    if what == "value_not_a_number" and not isinstance(study_location, Path):
+        pytest.skip("PostgreSQL's DOUBLE PRECISION column refuses text: the damage cannot happen there")
+    space = {"x": Float(-2.0, 2.0), "layers": Int(1, 8)}
+    with np_.Study.create(study_location, space, surrogate="random", seed=0) as st:
+        (t,) = st.ask()
+        st.tell(t.number, 1.5)
+    _tamper(study_location, what)
+    for command in (["show", "--format", "json"], ["ask"]):
+        line = one_error_line(npopt(*command[:1], "--study", str(study_location), *command[1:]))
+        assert "damaged" in line, (command, line)
 
 
 # ---------------------------------------------------------------- a study broken for good
@@ -466,6 +521,20 @@ def test_the_postgres_password_is_never_printed(cluster, tmp_path, in_query):
         result = npopt(*command, timeout=120)
         assert PASSWORD not in result.stdout + result.stderr, command
         assert "Traceback" not in result.stderr, (command, result.stderr)
+
+
+def test_a_serve_id_beyond_64_bits_is_refused_in_its_reply(tmp_path):
+    server = Server(tmp_path / "id.db", write_space(tmp_path))
+    try:
+        server.write(b'{"op": "ask", "id": ' + b"9" * 4000 + b"}")
+        reply = server.read()
+        assert reply["ok"] is False and reply["error"]["code"] == "bad_field", reply
+        assert server.ok({"op": "ask", "id": "9" * 4000})["id"] == "9" * 4000
+        assert server.close() == 0
+    finally:
+        if server.proc.poll() is None:
+            server.kill()
+    assert "Traceback" not in server.stderr()
 
 
 def test_a_study_name_is_decoded_once():

@@ -20,4 +20,23 @@ from npopt.cli.app import app
 
 def main() -> None:
     """Console entry point (``npopt`` and ``python -m npopt``)."""
+    _standard_streams()
     app()
+
+
+def _standard_streams() -> None:
+    """Give a closed stdin, stdout or stderr (``2>&-``) /dev/null: otherwise the next file
+    opened (the study) would take its descriptor, and Python would print stderr's lines to
+    stdout (``print(file=None)``), between a server's replies."""
+    import os
+    import sys
+
+    for fd, name, mode in ((0, "stdin", "r"), (1, "stdout", "w"), (2, "stderr", "w")):
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+            setattr(sys, name, open(fd, mode, closefd=False))  # kept for the life of the process

@@ -61,6 +61,22 @@ def study_figure(study: Study, kind: str = "history", param: str | None = None):
     return _model(plt, study, complete, param)
 
 
+#: Values are drawn inside +-DRAWN: matplotlib's ticks overflow on axes near the float maximum.
+DRAWN = 1e300
+
+
+def _drawn(values):
+    """``values`` (floats or a tensor) clipped to +-:data:`DRAWN`."""
+    if hasattr(values, "clamp"):  # a tensor
+        return values.clamp(-DRAWN, DRAWN)
+    return [max(-DRAWN, min(DRAWN, v)) for v in values]
+
+
+def _value_label(values) -> str:
+    clipped = any(abs(v) > DRAWN for v in values)
+    return "objective value" + (f" (drawn inside ±{DRAWN:.0e})" if clipped else "")
+
+
 def _title(study: Study) -> str:
     return f"{Path(study.path).name} ({study.direction}, {study.surrogate_name})"
 
@@ -68,14 +84,15 @@ def _title(study: Study) -> str:
 def _history(plt, study: Study, trials: list[Trial], complete: list[Trial]):
     fig, ax = plt.subplots(figsize=(7, 4))
     numbers = [t.number for t in complete]
-    values = [t.value for t in complete]
+    raw = [t.value for t in complete]
+    values = _drawn(raw)
     ax.scatter(numbers, values, s=18, color="tab:blue", label="complete trial", zorder=3)
     best, running_best = [], None
     for t in complete:
         if running_best is None or to_minimise(t.value, study.direction) < to_minimise(running_best, study.direction):
             running_best = t.value
         best.append(running_best)
-    ax.step(numbers, best, where="post", color="tab:orange", lw=2, label="best so far")
+    ax.step(numbers, _drawn(best), where="post", color="tab:orange", lw=2, label="best so far")
     failed = [t.number for t in trials if t.state is TrialState.FAILED]
     if failed:
         for i, n in enumerate(failed):
@@ -84,7 +101,7 @@ def _history(plt, study: Study, trials: list[Trial], complete: list[Trial]):
 
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("trial number")
-    ax.set_ylabel("objective value")
+    ax.set_ylabel(_value_label(raw))
     ax.set_title(f"History of {_title(study)}")
     ax.grid(alpha=0.3)
     ax.legend()
@@ -97,7 +114,8 @@ def _slices(plt, study: Study, complete: list[Trial]):
     rows = math.ceil(len(names) / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.4 * rows), squeeze=False)
     best = best_of(complete, study.direction)
-    values = [t.value for t in complete]
+    raw = [t.value for t in complete]
+    values = _drawn(raw)
     for ax, name in zip(axes.flat, names, strict=False):
         p = study.space.params[name]
         xs = [t.params[name] for t in complete]
@@ -114,9 +132,9 @@ def _slices(plt, study: Study, complete: list[Trial]):
                 ax.set_xscale("log")
             ax.set_xlim(*_limits(p))
             bx = best.params[name]
-        ax.scatter([bx], [best.value], s=80, marker="*", color="tab:orange", zorder=3, label="best")
+        ax.scatter([bx], _drawn([best.value]), s=80, marker="*", color="tab:orange", zorder=3, label="best")
         ax.set_xlabel(name + (" (log scale)" if getattr(p, "log", False) else ""))
-        ax.set_ylabel("objective value")
+        ax.set_ylabel(_value_label(raw))
         ax.grid(alpha=0.3)
     for ax in list(axes.flat)[len(names):]:
         ax.set_visible(False)
@@ -160,11 +178,11 @@ def _model(plt, study: Study, complete: list[Trial], param: str | None):
     with torch.no_grad():
         mean, std = surrogate.predict(U)
     sign = -1.0 if study.direction == "maximize" else 1.0  # back to the objective's own sign
-    mid, lo, hi = (sign * back(surrogate.to_units(v)) for v in (mean, mean - 2 * std, mean + 2 * std))
+    mid, lo, hi = (_drawn(sign * back(surrogate.to_units(v))) for v in (mean, mean - 2 * std, mean + 2 * std))
     xs = [params[param] for params in to_params(space, U)]
     fig, ax = plt.subplots(figsize=(7, 4.2))
     obs_x = [t.params[param] for t in complete]
-    obs_y = [t.value for t in complete]
+    obs_y = _drawn([t.value for t in complete])
     if isinstance(p, Categorical):
         pos = list(range(len(p.choices)))
         below, above = (mid - torch.minimum(lo, hi)).numpy(), (torch.maximum(lo, hi) - mid).numpy()

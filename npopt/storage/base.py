@@ -43,11 +43,30 @@ def stamped(meta: dict[str, Any]) -> dict[str, Any]:
     return {"format_version": FORMAT_VERSION, "created_at": now(), **meta}
 
 
-def decode(row: tuple) -> dict[str, Any]:
-    """A trial row (in :data:`COLUMNS` order) as a dict, ``params`` and ``owner`` decoded from JSON."""
+def decode(row: tuple, where: Path | str = "the study") -> dict[str, Any]:
+    """A trial row (in :data:`COLUMNS` order) as a dict, ``params`` and ``owner`` decoded from JSON.
+
+    Raises:
+        StudyError: the row was edited or damaged (naming the study, the trial and the column).
+    """
     d = dict(zip(COLUMNS, row, strict=True))
-    d["params"] = json.loads(d["params"])
-    d["owner"] = json.loads(d["owner"]) if d["owner"] else None
+    column = "params"
+    try:
+        d["params"] = json.loads(d["params"])
+        if not isinstance(d["params"], dict):
+            raise ValueError("not a JSON object")
+        column = "owner"
+        d["owner"] = json.loads(d["owner"]) if d["owner"] else None
+        if d["owner"] is not None and not isinstance(d["owner"], dict):
+            raise ValueError("not a JSON object")
+        column = "value"
+        if d["value"] is not None and (not isinstance(d["value"], (int, float)) or isinstance(d["value"], bool)):
+            raise ValueError(f"{d['value']!r:.40} is not a number")
+    except (TypeError, ValueError) as exc:  # json.JSONDecodeError is a ValueError
+        raise StudyError(
+            f"{where}: trial {d['number']} is damaged (its {column}: {str(exc)[:80]}); the study was edited "
+            "outside npopt: restore it from a copy, or delete that trial's row"
+        ) from None
     return d
 
 
@@ -231,9 +250,17 @@ class Storage(ABC):
     # ------------------------------------------------------------ reads
 
     def meta(self) -> dict[str, Any]:
-        """The study's meta record as a dict (empty if there is none)."""
+        """The study's meta record as a dict (empty if there is none).
+
+        Raises:
+            StudyError: the record is not JSON (edited or damaged).
+        """
         with self._errors():
-            return self._read_meta()
+            try:
+                return self._read_meta()
+            except ValueError as exc:  # json.JSONDecodeError
+                raise StudyError(f"{self.path}: the study's meta record is damaged ({str(exc)[:80]}); "
+                                 "restore the study from a copy") from None
 
     def trials(self, conn: Any = None) -> list[dict[str, Any]]:
         """All trial rows in number order (``params``/``owner`` decoded)."""
@@ -243,13 +270,13 @@ class Storage(ABC):
                 self._check_connection()
             rows = (conn or self.conn).execute(f"SELECT {_SELECT} FROM {self.TRIALS}{where} ORDER BY number",
                                                args).fetchall()
-        return [decode(r) for r in rows]
+        return [decode(r, self.path) for r in rows]
 
     def trial(self, conn: Any, number: int) -> dict[str, Any] | None:
         """One trial row, or ``None`` if there is no trial ``number``."""
         where, args = self._where(number=number)
         r = conn.execute(f"SELECT {_SELECT} FROM {self.TRIALS}{where}", args).fetchone()
-        return None if r is None else decode(r)
+        return None if r is None else decode(r, self.path)
 
     # ------------------------------------------------------------ writes (inside transaction())
 

@@ -152,11 +152,22 @@ class SQLiteStorage(Storage):
             self._rollback()
             raise
         self.conn.execute("COMMIT")
-        # Copy the commit into the main file now rather than after 1,000 pages: a study file
-        # copied (or its -wal deleted) after a kill -9 then still holds every acknowledged
-        # change. PASSIVE never waits; a frame a reader still needs is copied by a later commit.
         if CHECKPOINT_EACH_COMMIT:
-            self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            self._checkpoint()
+
+    def _checkpoint(self) -> None:
+        """Copy the commit into the study file now (rather than after 1,000 pages) and empty
+        the -wal: a study file copied (or its -wal lost) after a kill -9 then holds every
+        acknowledged change, and a -wal left beside a file that was replaced (``mv``) has no
+        frames to mix into the new one. It never waits: while another process reads, the
+        checkpoint stops short and the next commit finishes it."""
+        self.conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.OperationalError:
+            pass  # busy: a later commit checkpoints
+        finally:
+            self.conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
 
     def _rollback(self) -> None:
         """ROLLBACK, never masking the error that caused it (a failed rollback has nothing to undo)."""
