@@ -34,6 +34,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+from hostile_inputs import alias_bomb, inline_alias_bomb  # noqa: E402
+
 OUTCOMES = ("clear error", "correct", "traceback", "hang/memory", "wrong", "data lost")
 MEMORY_LIMIT_KB = 3_000_000
 SPACE = "direction: minimize\nspace:\n  x: {type: float, low: -2, high: 2}\n  layers: {type: int, low: 1, high: 8}\n"
@@ -162,7 +165,7 @@ def _(c: Context) -> str:
 
 def _output_case(command: list[str]):
     def run(c: Context) -> str:
-        paths = {k: c.study(f"{k}.db") for k in "abc"}
+        paths = {k: c.study(f"{k}.db", n=12) for k in "abc"}
         before = {k: p.read_bytes() for k, p in paths.items()}
         r = c.npopt(*[part.format(**{k: str(p) for k, p in paths.items()}) for part in command], timeout=300)
         after = {k: p.read_bytes() if p.exists() else b"" for k, p in paths.items()}
@@ -261,62 +264,47 @@ def _(c: Context) -> str:
     return judge(r, "ok", right=(c.dir / "h.png").exists())
 
 
-@case("broken study", "a space Float(-1.7e308, 1.7e308)")
-def _(c: Context) -> str:
-    space = c.file("s.json", '{"space": {"x": {"type": "float", "low": -1.7e308, "high": 1.7e308}}}')
-    return judge(c.npopt("ask", "--study", "b.db", "--space", space, "--surrogate", "random"), "error")
+def _refused_space(name: str, text: str | bytes):
+    """``ask --space`` with this space file must be one clear error."""
+    def run(c: Context) -> str:
+        space = c.file(name, text)
+        return judge(c.npopt("ask", "--study", "b.db", "--space", space, "--surrogate", "random"), "error")
+    return run
 
 
-@case("broken study", "an int bound of 10**400")
-def _(c: Context) -> str:
-    space = c.file("s.json", '{"space": {"x": {"type": "int", "low": 0, "high": 1' + "0" * 400 + "}}}")
-    return judge(c.npopt("ask", "--study", "b.db", "--space", space, "--surrogate", "random"), "error")
+case("broken study", "a space Float(-1.7e308, 1.7e308)")(_refused_space(
+    "s.json", '{"space": {"x": {"type": "float", "low": -1.7e308, "high": 1.7e308}}}'))
+case("broken study", "an int bound of 10**400")(_refused_space(
+    "s.json", '{"space": {"x": {"type": "int", "low": 0, "high": 1' + "0" * 400 + "}}}"))
 
 
 # ---------------------------------------------------------------- hangs and memory
 
 
-def _bomb(levels: int = 9) -> str:
-    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
-    for i in range(1, levels):
-        prev, cur = chr(ord("a") + i - 1), chr(ord("a") + i)
-        lines.append(f"{cur}: &{cur} [" + ",".join([f"*{prev}"] * 9) + "]")
-    return "\n".join(lines) + "\n"
-
-
-def _inline_bomb(levels: int = 9) -> str:
-    """One flow list whose last element expands to 9**levels strings: 300-odd bytes."""
-    parts = ["&a [" + ",".join(['"lol"'] * 9) + "]"]
-    for i in range(1, levels):
-        prev, cur = chr(ord("a") + i - 1), chr(ord("a") + i)
-        parts.append(f"&{cur} [" + ",".join([f"*{prev}"] * 9) + "]")
-    return "[" + ", ".join(parts) + "]"
-
-
 @case("hangs and memory", "a YAML alias bomb beside the space")
 def _(c: Context) -> str:
-    space = c.file("s.yaml", "space:\n  x: {type: float, low: 0, high: 1}\n" + _bomb())
+    space = c.file("s.yaml", "space:\n  x: {type: float, low: 0, high: 1}\n" + alias_bomb())
     r = c.npopt("ask", "--study", "b.db", "--space", space, "--surrogate", "random", timeout=60)
     return judge(r, "error", right=len(r.err) < 500)
 
 
 @case("hangs and memory", "a YAML alias bomb under log:")
 def _(c: Context) -> str:
-    space = c.file("s.yaml", "space:\n  x: {type: float, low: 0.1, high: 1, log: " + _inline_bomb() + "}\n")
+    space = c.file("s.yaml", "space:\n  x: {type: float, low: 0.1, high: 1, log: " + inline_alias_bomb() + "}\n")
     r = c.npopt("ask", "--study", "b.db", "--space", space, "--surrogate", "random", timeout=60)
     return judge(r, "error", right=len(r.err) < 500)
 
 
 @case("hangs and memory", "a YAML alias bomb as a categorical's choices")
 def _(c: Context) -> str:
-    space = c.file("s.yaml", "space:\n  x: {type: categorical, choices: " + _inline_bomb() + "}\n")
+    space = c.file("s.yaml", "space:\n  x: {type: categorical, choices: " + inline_alias_bomb() + "}\n")
     r = c.npopt("ask", "--study", "b.db", "--space", space, "--surrogate", "random", timeout=60)
     return judge(r, "error", right=len(r.err) < 500)
 
 
 @case("hangs and memory", "a YAML alias bomb as a training config")
 def _(c: Context) -> str:
-    config = c.file("c.yaml", _bomb())
+    config = c.file("c.yaml", alias_bomb())
     return judge(c.npopt("train", config, "--out", "m.pt", timeout=60), "error")
 
 
@@ -383,22 +371,11 @@ for _label, _sql in [("meta not JSON", "UPDATE meta SET value = '{x' WHERE key =
     case("tracebacks", f"a tampered study row: {_label}")(_tampered(_sql))
 
 
-@case("tracebacks", "a space file that is not UTF-8")
-def _(c: Context) -> str:
-    space = c.file("s.yaml", b"space:\n  x: {type: float, low: 0, high: 1}\n# caf\xe9\n")
-    return judge(c.npopt("ask", "--study", "b.db", "--space", space, "--surrogate", "random"), "error")
-
-
-@case("tracebacks", "type: [float]")
-def _(c: Context) -> str:
-    space = c.file("s.yaml", "space:\n  x: {type: [float], low: 0, high: 1}\n")
-    return judge(c.npopt("ask", "--study", "b.db", "--space", space, "--surrogate", "random"), "error")
-
-
-@case("tracebacks", "YAML duplicate keys")
-def _(c: Context) -> str:
-    space = c.file("s.yaml", "space:\n  x: {type: float, low: 0, high: 1}\n  x: {type: int, low: 0, high: 3}\n")
-    return judge(c.npopt("ask", "--study", "b.db", "--space", space, "--surrogate", "random"), "error")
+case("tracebacks", "a space file that is not UTF-8")(_refused_space(
+    "s.yaml", b"space:\n  x: {type: float, low: 0, high: 1}\n# caf\xe9\n"))
+case("tracebacks", "type: [float]")(_refused_space("s.yaml", "space:\n  x: {type: [float], low: 0, high: 1}\n"))
+case("tracebacks", "YAML duplicate keys")(_refused_space(
+    "s.yaml", "space:\n  x: {type: float, low: 0, high: 1}\n  x: {type: int, low: 0, high: 3}\n"))
 
 
 def _objective_case(body: str, check):
@@ -586,7 +563,6 @@ def _(c: Context) -> str:
 
 
 def run_all(python: str, checkout: Path | None, only: str | None) -> list[dict]:
-    sys.path.insert(0, str(ROOT / "tests"))
     cluster = None
     try:
         from pg_cluster import Cluster, available
