@@ -23,10 +23,13 @@ def tasks_from_studies(paths: Sequence[str | Path]) -> tuple[Space, list[StudyTa
     """The studies' shared space, their tasks, and warnings for the skipped ones.
 
     TransferError if a study cannot be opened or has another space than the first."""
+    from npopt.storage.postgres import redact
+
     space, first, tasks, skipped = None, None, [], []
-    for path in paths:
+    for given in paths:
+        path = redact(str(given))  # what messages show: never a PostgreSQL password
         try:
-            study = Study.open(path)
+            study = Study.open(given)
         except (StudyError, NpoptError) as exc:
             raise TransferError(f"cannot read study {path}: {exc}") from None
         with study:

@@ -497,6 +497,9 @@ def _study_commands(url: str, tmp_path: Path) -> list[list[str]]:
     return [
         ["run", str(objective), "--study", url, "--budget", "2", "--surrogate", "random"],
         ["show", "--study", url],
+        ["plot", "--study", url, "--out", str(tmp_path / "p.png")],
+        ["serve", "--study", url],
+        ["train", "--from-studies", url, url.replace("?study=", "?study=missing-"), "--out", str(tmp_path / "m.pt")],
         ["tell", "--study", url, "--number", "99", "--value", "1"],
         ["ask", "--study", url.replace("?study=", "?study=missing-"), "--surrogate", "random"],
         ["ask", "--study", url, "--space", str(space)],

@@ -13,6 +13,7 @@ import pytest
 optuna = pytest.importorskip("optuna")
 from optuna.testing.pytest_samplers import (  # noqa: E402
     BasicSamplerTestCase,
+    MultiObjectiveSamplerTestCase,
     RelativeSamplerTestCase,
     SingleOnlySamplerTestCase,
 )
@@ -23,6 +24,14 @@ optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
 class TestNPSampler(BasicSamplerTestCase, RelativeSamplerTestCase, SingleOnlySamplerTestCase):
+    @pytest.fixture
+    def sampler(self):
+        return lambda: NPSampler(seed=0, n_startup_trials=1)
+
+
+@pytest.mark.skip(reason="NPSampler optimises one objective and refuses several (checked by "
+                         "SingleOnlySamplerTestCase above); multi-objective support is issue 33")
+class TestNPSamplerMultiObjective(MultiObjectiveSamplerTestCase):
     @pytest.fixture
     def sampler(self):
         return lambda: NPSampler(seed=0, n_startup_trials=1)

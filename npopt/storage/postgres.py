@@ -76,7 +76,7 @@ def parse(url: str) -> tuple[str, str, str]:
             "use postgresql://USER:PASSWORD@HOST:PORT/DBNAME?study=NAME (IPv6 hosts in [brackets])"
         ) from None
     if parts.scheme not in SCHEMES or not parts.netloc:
-        raise StudyError(f"{url!r} is not a PostgreSQL study URL: use postgresql://USER@HOST/DBNAME?study=NAME")
+        raise StudyError(f"{redact(url)!r} is not a PostgreSQL study URL: use postgresql://USER@HOST/DBNAME?study=NAME")
     if not parts.path.strip("/"):
         raise StudyError(f"{_shown(parts)} names no database: use postgresql://USER@HOST/DBNAME?study=NAME")
     # Percent-escapes are decoded once and '+' stays '+' (parse_qs would read it as a space):
