@@ -65,13 +65,15 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     ``path``: readers see the old file or the whole new one. The temporary file is removed
     if ``write`` fails."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         write(tmp)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+    except OSError as exc:  # no permission, a parent that is a file, a full disk, ...
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
     finally:
         tmp.unlink(missing_ok=True)
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from npopt.errors import NpoptError
-from npopt.study import Study
+from npopt.study import HEARTBEAT_S, Study
 from npopt.trial import INTERRUPTED, Trial, TrialState, counts_towards_budget
 
 
@@ -77,6 +77,17 @@ def run(
     if not isinstance(budget, int) or budget < 0:
         raise NpoptError(f"budget must be a non-negative integer, not {budget!r}", code="bad_budget")
     evaluate = Evaluator(objective, timeout)
+    previous = study.heartbeat_interval
+    if previous is None:  # the trials this run evaluates beat (workers on other hosts watch them)
+        study.heartbeat_interval = HEARTBEAT_S
+    try:
+        return _run(study, evaluate, budget, progress, on_start)
+    finally:
+        study.heartbeat_interval = previous
+
+
+def _run(study: Study, evaluate, budget: int, progress, on_start) -> RunSummary:
+    """:func:`run`'s loop."""
     marked = study.mark_interrupted()
     summary = RunSummary(
         study=study, budget=budget, marked_interrupted=marked,

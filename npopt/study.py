@@ -8,7 +8,8 @@ committed transaction, so a process killed at any moment loses no finished evalu
 re-running the same command continues the study.
 
 Trials left ``running`` by a process that died stay so until :meth:`Study.mark_interrupted`
-marks them ``failed`` with reason ``"interrupted"`` (``run`` does this when it starts).
+or the next :meth:`Study.ask` marks them ``failed`` with reason ``"interrupted"`` (a process
+on this host by its pid, one on another host by its missed heartbeats).
 Only trials whose asking process is known to be gone are touched, so several processes can
 share one study; trials asked with ``detached=True`` (handed to another program) are left
 alone. Interrupted trials do not count towards a budget, and their points may be suggested
@@ -59,9 +60,10 @@ class Study:
                              "restore the study from a copy") from None
         #: The NP's prior (a shipped name or a checkpoint path), or None: the shipped one for the space.
         self.prior: str | None = meta.get("prior")
-        #: Seconds between the heartbeats of a trial this process evaluates (:meth:`heartbeat`);
-        #: a trial whose owner on another host missed two is failed as interrupted.
-        self.heartbeat_interval: float = HEARTBEAT_S
+        #: Seconds between the heartbeats of a trial this process evaluates (:meth:`heartbeat`),
+        #: or None: trials asked get no heartbeat and count as alive on other hosts. ``run``
+        #: sets it (default :data:`HEARTBEAT_S`) and beats while it evaluates.
+        self.heartbeat_interval: float | None = None
         self._surrogate = None
 
     # ------------------------------------------------------------ opening
@@ -339,13 +341,16 @@ class Study:
                 if storage is not None:
                     storage.close()
 
+        if self.heartbeat_interval is None:
+            yield
+            return
         thread = threading.Thread(target=beat, name=f"npopt-heartbeat-{number}", daemon=True)
         thread.start()
         try:
             yield
         finally:
             stop.set()
-            thread.join()
+            thread.join(timeout=5)  # a beat stuck on a lock must not hold up the run (a daemon thread)
 
 
 def study_location(path: str | Path) -> str | Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from enum import Enum
 from pathlib import Path
@@ -129,6 +130,8 @@ def run(
         progress.update(task, completed=min(summary.finished, budget), last=last,
                         best=display.fmt_value(best.value if best else None))
 
+    if not math.isfinite(heartbeat):
+        fail(f"--heartbeat must be a finite number of seconds, not {heartbeat}")
     st.heartbeat_interval = heartbeat
     try:
         summary = run_study(st, loaded, budget, timeout=timeout, progress=on_trial, on_start=on_start)

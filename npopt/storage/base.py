@@ -17,6 +17,7 @@ so a process killed at any moment leaves the study at its last commit. No torch 
 from __future__ import annotations
 
 import json
+import math
 import os
 import socket
 from abc import ABC, abstractmethod
@@ -106,12 +107,11 @@ def process_alive(owner: dict[str, Any]) -> bool:
     """
     if owner.get("host") != socket.gethostname():
         try:
-            beat = datetime.fromisoformat(owner["beat"])
+            age = (datetime.now(timezone.utc) - datetime.fromisoformat(owner["beat"])).total_seconds()
             interval = float(owner["interval"])
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError):  # no heartbeat, or a record edited by hand
             return True
-        age = (datetime.now(timezone.utc) - beat).total_seconds()
-        return age <= GRACE_INTERVALS * interval
+        return not math.isfinite(interval) or age <= GRACE_INTERVALS * interval
     pid = int(owner.get("pid", -1))
     if pid <= 0:
         return False

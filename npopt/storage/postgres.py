@@ -67,14 +67,22 @@ def parse(url: str) -> tuple[str, str, str]:
     Raises:
         StudyError: not a PostgreSQL URL, no database name, or an empty study name.
     """
+    head, _, tail = url.split("://", 1)[-1].partition("/")
+    if ":" in head and "@" not in head and "@" in tail and not set("?#") & set(tail.split("@", 1)[0]):
+        # user:pa/ss@host: a / inside the password ends the host part early
+        raise StudyError(
+            f"{redact(url)} is not a valid PostgreSQL URL: percent-encode the password's reserved "
+            "characters (/ as %2F, @ as %40, # as %23, ? as %3F, % as %25)"
+        )
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 -- validates the port (ValueError when out of range or not a number)
     except ValueError as exc:
         raise StudyError(
-            f"{redact(url)} is not a valid PostgreSQL URL ({exc}); "
+            f"{redact(url)} is not a valid PostgreSQL URL ({_scrub(str(exc), url)}); "
             "use postgresql://USER:PASSWORD@HOST:PORT/DBNAME?study=NAME (IPv6 hosts in [brackets])"
         ) from None
+
     if parts.scheme not in SCHEMES or not parts.netloc:
         raise StudyError(f"{redact(url)!r} is not a PostgreSQL study URL: use postgresql://USER@HOST/DBNAME?study=NAME")
     if not parts.path.strip("/"):
@@ -92,13 +100,13 @@ def parse(url: str) -> tuple[str, str, str]:
 
 def redact(url: str) -> str:
     """``url`` with any password replaced by ``***``, even when the URL does not parse."""
-    url = re.sub(r"(://[^/@:]*:)[^/@]*@", r"\1***@", url) if "@" in url else url
+    url = re.sub(r"(://[^/@:]*:).*@", r"\1***@", url) if "@" in url else url  # up to the last @
     return re.sub(r"([?&])password=[^&]*", r"\1password=***", url)
 
 
 def _scrub(text: str, url: str) -> str:
     """``text`` (a driver's message) with the password of ``url`` (raw or decoded) removed."""
-    secrets = re.findall(r"://[^/@:]*:([^/@]*)@", url) + re.findall(r"[?&]password=([^&]*)", url)
+    secrets = re.findall(r"://[^/@:]*:(.*)@", url) + re.findall(r"[?&]password=([^&]*)", url)
     for secret in filter(None, secrets):
         for form in {secret, unquote(secret)}:
             text = text.replace(form, "***")

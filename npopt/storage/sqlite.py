@@ -52,7 +52,8 @@ class SQLiteStorage(Storage):
     TRIALS = "trials"
 
     def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
-        self.path = self.location = path
+        self.path = path
+        self.location = path.absolute()  # the same file after the process changes directory
         self.conn = conn
         self.identity: tuple[int, int] | None = None  # (device, inode) of the file once open
 
@@ -98,13 +99,13 @@ class SQLiteStorage(Storage):
         storage = cls.open(source)
 
         def write(tmp: Path) -> None:
-            dest = sqlite3.connect(str(tmp))
-            try:
-                with storage._errors():
+            with storage._errors():
+                dest = sqlite3.connect(str(tmp))
+                try:
                     storage.conn.backup(dest)
-                dest.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
-            finally:
-                dest.close()
+                    dest.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
+                finally:
+                    dest.close()
 
         try:
             atomic_write(target, write)
@@ -113,7 +114,7 @@ class SQLiteStorage(Storage):
 
     def _identity(self) -> tuple[int, int] | None:
         try:
-            st = self.path.stat()
+            st = self.location.stat()
         except OSError:
             return None
         return st.st_dev, st.st_ino
