@@ -131,7 +131,8 @@ def standardisation(y: Tensor) -> tuple[Tensor, Callable[[Tensor], Tensor]]:
     # in units of a power of two, which is exact, so ordinary values give the same bits.
     scale = float(torch.ldexp(torch.tensor(1.0, dtype=torch.float64), torch.frexp(y.abs().max())[1] - 1))
     y = y / scale
-    mean1, std1 = y.mean(), y.std().clamp_min(1e-12 / scale)  # the floor in the values' own units
+    # the floor of 1e-12 is in the values' own units (capped where subnormal values would overflow it)
+    mean1, std1 = y.mean(), y.std().clamp_min(min(1e-12 / scale, 1e280))
     z = (y - mean1) / std1
     z = torch.where(z > 2.5, 2.5 + torch.log1p((z - 2.5).clamp_min(0.0)), z)
     mean2, std2 = z.mean(), z.std().clamp_min(1e-12)
