@@ -115,8 +115,10 @@ def _finite(y: Tensor) -> Tensor:
     """``y`` with infinite values clipped to the finite ones' range (as Optuna's GPSampler
     does): an infinite value still ranks worst (or best) but does not break the model."""
     finite = torch.isfinite(y)
-    if bool(finite.all()) or not bool(finite.any()):
-        return y if bool(finite.any()) or y.numel() == 0 else torch.zeros_like(y)
+    if bool(finite.all()):  # the usual case, and an empty y
+        return y
+    if not bool(finite.any()):  # nothing finite to rank against
+        return torch.zeros_like(y)
     return y.clamp(float(y[finite].min()), float(y[finite].max()))
 
 

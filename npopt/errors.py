@@ -9,6 +9,13 @@ using :attr:`NpoptError.code`.
 from __future__ import annotations
 
 
+def first_line(exc: BaseException, limit: int | None = None) -> str:
+    """The first line of an exception's message (its type's name if it has none), cut to
+    ``limit`` characters: what a one-line ``Error: ...`` quotes of another library's error."""
+    text = (str(exc).strip() or type(exc).__name__).splitlines()[0]
+    return text if limit is None or len(text) <= limit else text[: limit - 3] + "..."
+
+
 class NpoptError(Exception):
     """Base class of every error npopt raises on purpose."""
 

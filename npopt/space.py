@@ -44,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from npopt.errors import SpaceError
+from npopt.errors import SpaceError, first_line
 
 DIRECTIONS = ("minimize", "maximize")
 _DIRECTION_ALIASES = {
@@ -602,8 +602,7 @@ def read_space_file(path: str | Path) -> tuple[Space, str | None]:
     try:
         data = json.loads(text) if path.suffix.lower() == ".json" else load_yaml(text)
     except Exception as exc:  # json.JSONDecodeError, yaml.YAMLError, RecursionError
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise SpaceError(f"space file {path} is not valid {_kind(path)}: {_cut(first)}") from None
+        raise SpaceError(f"space file {path} is not valid {_kind(path)}: {first_line(exc, 200)}") from None
     if not isinstance(data, Mapping) or "space" not in data:
         raise SpaceError(
             f"space file {path} must be a mapping with a 'space' key "
@@ -666,10 +665,6 @@ def _short(value: Any, limit: int = 80) -> str:
         text = repr(value)
     except Exception:  # a __repr__ that raises
         text = f"<{type(value).__name__}>"
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _cut(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

@@ -31,6 +31,7 @@ import npopt
 from npopt.errors import NpoptError, SpaceError, StudyError, TrialError
 from npopt.space import Space, check_direction
 from npopt.storage import Storage, locate, process_alive, storage_for, this_process
+from npopt.storage.base import damaged_meta, damaged_trial
 from npopt.trial import INTERRUPTED, Trial, TrialState, best_of, counts_towards_budget
 
 #: Default seconds between a running trial's heartbeats (:meth:`Study.heartbeat`).
@@ -56,8 +57,7 @@ class Study:
         except (NpoptError, KeyError, TypeError, ValueError) as exc:
             storage.close()
             detail = exc.message if isinstance(exc, NpoptError) else f"{type(exc).__name__}: {exc}"
-            raise StudyError(f"{storage.path}: the study's meta record is damaged ({detail[:120]}); "
-                             "restore the study from a copy") from None
+            raise damaged_meta(storage.path, detail[:120]) from None
         #: The NP's prior (a shipped name or a checkpoint path), or None: the shipped one for the space.
         self.prior: str | None = meta.get("prior")
         #: Seconds between the heartbeats of a trial this process evaluates (:meth:`heartbeat`),
@@ -186,8 +186,7 @@ class Study:
             try:
                 self.space.validate(t.params)
             except SpaceError as exc:
-                raise StudyError(f"{self.path}: trial {t.number} is damaged ({exc.message}); the study was edited "
-                                 "outside npopt: restore it from a copy, or delete that trial's row") from None
+                raise damaged_trial(self.path, t.number, exc.message) from None
         return trials
 
     @property

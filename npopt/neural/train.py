@@ -22,7 +22,7 @@ from typing import Any
 import torch
 import yaml
 
-from npopt.errors import CheckpointError, ConfigError
+from npopt.errors import CheckpointError, ConfigError, first_line
 from npopt.neural.checkpoints import atomic_save, save_checkpoint
 from npopt.neural.model import NeuralProcess, NPConfig
 from npopt.neural.priors import PriorConfig, oracle_log_likelihood, sample_layout, sample_tasks
@@ -116,8 +116,7 @@ def load_setup(path: Path) -> Setup:
     except UnicodeDecodeError:
         raise ConfigError(f"config file {path} is not UTF-8 text; save it as UTF-8") from None
     except (yaml.YAMLError, RecursionError) as exc:
-        first = (str(exc).strip() or type(exc).__name__).splitlines()[0][:200]
-        raise ConfigError(f"{path} is not valid YAML: {first}") from None
+        raise ConfigError(f"{path} is not valid YAML: {first_line(exc, 200)}") from None
     return setup_from_dict(data, str(path))
 
 

@@ -44,6 +44,17 @@ def stamped(meta: dict[str, Any]) -> dict[str, Any]:
     return {"format_version": FORMAT_VERSION, "created_at": now(), **meta}
 
 
+def damaged_trial(where: Path | str, number: Any, detail: str) -> StudyError:
+    """The error for a trial row edited outside npopt (unreadable, or not fitting the space)."""
+    return StudyError(f"{where}: trial {number} is damaged ({detail}); the study was edited outside npopt: "
+                      "restore it from a copy, or delete that trial's row")
+
+
+def damaged_meta(where: Path | str, detail: str) -> StudyError:
+    """The error for a study's meta record edited outside npopt."""
+    return StudyError(f"{where}: the study's meta record is damaged ({detail}); restore the study from a copy")
+
+
 def decode(row: tuple, where: Path | str = "the study") -> dict[str, Any]:
     """A trial row (in :data:`COLUMNS` order) as a dict, ``params`` and ``owner`` decoded from JSON.
 
@@ -64,10 +75,7 @@ def decode(row: tuple, where: Path | str = "the study") -> dict[str, Any]:
         if d["value"] is not None and (not isinstance(d["value"], (int, float)) or isinstance(d["value"], bool)):
             raise ValueError(f"{d['value']!r:.40} is not a number")
     except (TypeError, ValueError) as exc:  # json.JSONDecodeError is a ValueError
-        raise StudyError(
-            f"{where}: trial {d['number']} is damaged (its {column}: {str(exc)[:80]}); the study was edited "
-            "outside npopt: restore it from a copy, or delete that trial's row"
-        ) from None
+        raise damaged_trial(where, d["number"], f"its {column}: {str(exc)[:80]}") from None
     return d
 
 
@@ -259,8 +267,7 @@ class Storage(ABC):
             try:
                 return self._read_meta()
             except ValueError as exc:  # json.JSONDecodeError
-                raise StudyError(f"{self.path}: the study's meta record is damaged ({str(exc)[:80]}); "
-                                 "restore the study from a copy") from None
+                raise damaged_meta(self.path, str(exc)[:80]) from None
 
     def trials(self, conn: Any = None) -> list[dict[str, Any]]:
         """All trial rows in number order (``params``/``owner`` decoded)."""

@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from npopt.errors import StudyError
+from npopt.errors import StudyError, first_line
 from npopt.storage.base import COLUMNS, Storage, stamped
 
 SCHEMES = ("postgresql", "postgres")
@@ -123,11 +123,6 @@ def _shown(parts) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
 
 
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0]
-
-
 class PostgresStorage(Storage):
     """One study in a PostgreSQL database. Use :meth:`create` or :meth:`open`."""
 
@@ -146,11 +141,11 @@ class PostgresStorage(Storage):
         try:
             return psycopg.connect(conninfo, autocommit=True, connect_timeout=10)
         except psycopg.OperationalError as exc:
-            raise StudyError(f"cannot connect to {shown}: {_scrub(_first_line(exc), location)}") from None
+            raise StudyError(f"cannot connect to {shown}: {_scrub(first_line(exc), location)}") from None
         except (psycopg.Error, ValueError) as exc:  # an unknown ?option, a bad %-escape, ...
             hint = "; write a % in a password as %25" if "percent" in str(exc) else ""
             raise StudyError(
-                f"{shown} is not a usable PostgreSQL URL: {_scrub(_first_line(exc), location)}{hint}"
+                f"{shown} is not a usable PostgreSQL URL: {_scrub(first_line(exc), location)}{hint}"
             ) from None
 
     def _check_connection(self) -> None:
@@ -170,7 +165,7 @@ class PostgresStorage(Storage):
             try:
                 conn = psycopg.connect(self.conninfo, autocommit=True, connect_timeout=10)
             except psycopg.OperationalError as exc:
-                last = _scrub(_first_line(exc), self.conninfo)
+                last = _scrub(first_line(exc), self.conninfo)
             else:
                 try:
                     self.conn.close()
@@ -220,7 +215,7 @@ class PostgresStorage(Storage):
         try:
             yield
         except psycopg.Error as exc:  # a lost connection, a failed statement: one line naming the study
-            raise StudyError(f"{self.path}: {_first_line(exc)}") from None
+            raise StudyError(f"{self.path}: {first_line(exc)}") from None
 
     def _check_tables(self) -> None:
         rows = self.conn.execute(
