@@ -112,8 +112,37 @@ HARTMANN6_12_ACTIVE = (1, 3, 4, 7, 9, 10)
 STYBLINSKI_TANG_X = -2.903534027771178
 
 
+class ShiftedQuadratic(Problem):
+    """``sum_i c^(i / (d - 1)) (R (x - x*))_i^2`` on ``[-5, 5]^d``: the sphere (``c = 1``, no
+    rotation) or the ellipsoid of condition number ``c`` seen through a random rotation ``R``
+    (BBOB's f2/f10 family, Hansen et al. 2009). The optimum ``x*`` is drawn uniformly from
+    ``[-4, 4]^d`` (away from the box's centre, where a search that favours the middle would
+    find it for free); it and ``R`` are fixed by ``seed``. Minimum 0."""
+
+    def __init__(self, name: str, dim: int, condition: float, rotate: bool, seed: int) -> None:
+        self.name, self.dim = name, dim
+        self.bounds = torch.tensor([[-5.0] * dim, [5.0] * dim], dtype=torch.float64)
+        self.optimal_value = 0.0
+        g = torch.Generator().manual_seed(seed)
+        self.optimum = (torch.rand(dim, generator=g, dtype=torch.float64) * 8 - 4)  # d
+        exponents = torch.arange(dim, dtype=torch.float64) / max(dim - 1, 1)
+        self.weights = torch.tensor(float(condition), dtype=torch.float64) ** exponents  # d
+        q = torch.linalg.qr(torch.randn(dim, dim, generator=g, dtype=torch.float64))[0]
+        self.rotation = q if rotate else torch.eye(dim, dtype=torch.float64)  # d x d
+
+    def evaluate_true(self, X: Tensor) -> Tensor:
+        z = (X - self.optimum) @ self.rotation.T  # n x d
+        return (self.weights * z.pow(2)).sum(-1)
+
+
+#: The quadratic problems: (dimension, condition number, rotated, seed of the optimum and rotation).
+QUADRATICS = {"sphere10": (10, 1.0, False, 10), "ellipsoid10": (10, 1e6, True, 11)}
+#: Inputs of ``rosenbrock4_16`` that Rosenbrock-4 sees (0-based); the other 12 are ignored.
+ROSENBROCK4_16_ACTIVE = (2, 6, 11, 13)
+
+
 def _botorch(name: str) -> Problem:
-    from botorch.test_functions import Ackley, Branin, Hartmann, Levy, StyblinskiTang
+    from botorch.test_functions import Ackley, Branin, Hartmann, Levy, Rosenbrock, StyblinskiTang
 
     functions = {
         "branin": Branin,
@@ -123,9 +152,15 @@ def _botorch(name: str) -> Problem:
         "ackley10": lambda: Ackley(dim=10),
         "levy10": lambda: Levy(dim=10),
         "styblinski16": lambda: StyblinskiTang(dim=16),
+        "rosenbrock10": lambda: Rosenbrock(dim=10),
+        "rosenbrock4": lambda: Rosenbrock(dim=4),
     }
     if name == "hartmann6_12":
         return Embedded(name, _botorch("hartmann6"), 12, HARTMANN6_12_ACTIVE)
+    if name == "rosenbrock4_16":
+        return Embedded(name, _botorch("rosenbrock4"), 16, ROSENBROCK4_16_ACTIVE)
+    if name in QUADRATICS:
+        return ShiftedQuadratic(name, *QUADRATICS[name])
     problem = BoTorchProblem(name, functions[name]())
     if name == "styblinski16":  # BoTorch's optimum is rounded to 5 decimals per input
         x = STYBLINSKI_TANG_X
@@ -138,7 +173,10 @@ def _botorch(name: str) -> Problem:
 SYNTHETIC = (
     "forrester", "branin", "hartmann3", "levy4", "hartmann6",
     "ackley10", "levy10", "hartmann6_12", "styblinski16",
+    "sphere10", "ellipsoid10", "rosenbrock10", "rosenbrock4_16",
 )
+#: The 8-16-D problems of the synthetic suite.
+HIGH_DIMENSIONAL = tuple(name for name in SYNTHETIC[5:])
 
 
 
