@@ -52,8 +52,12 @@ class Study:
             self.direction: str = check_direction(meta["direction"])
             self.surrogate_name: str = meta["surrogate"]
             self.seed: int = meta["seed"]
+            #: The acquisition rule: "thompson" (Thompson sampling, the default) or "logei".
+            self.acquisition: str = meta.get("acquisition", "thompson")
             if self.surrogate_name not in _surrogate_names() or not isinstance(self.seed, int):
                 raise ValueError(f"surrogate {self.surrogate_name!r:.40}, seed {self.seed!r:.40}")
+            if self.acquisition not in _rules():
+                raise ValueError(f"acquisition {self.acquisition!r:.40}")
         except (NpoptError, KeyError, TypeError, ValueError) as exc:
             storage.close()
             detail = exc.message if isinstance(exc, NpoptError) else f"{type(exc).__name__}: {exc}"
@@ -71,16 +75,18 @@ class Study:
     @classmethod
     def create(
         cls, path: str | Path, space: Space | Mapping, direction: str = "minimize",
-        surrogate: str = "np", seed: int = 0, prior: str | Path | None = None,
+        surrogate: str = "np", seed: int = 0, prior: str | Path | None = None, acquisition: str | None = None,
     ) -> Study:
         """Create a new study file (``prior``: the NP's prior, a shipped name or a ``.pt``
-        from ``npopt train``; default: the shipped prior for the space).
+        from ``npopt train``; default: the shipped prior for the space; ``acquisition``:
+        ``"thompson"``, the default, or ``"logei"``, the yardstick).
 
         Raises:
             StudyError: ``path`` already holds a study (or other data).
             SpaceError / NoPriorError: the space or the surrogate cannot be used.
         """
-        return cls._create(study_location(path), space, direction, surrogate, seed, exist_ok=False, prior=prior)
+        return cls._create(study_location(path), space, direction, surrogate, seed, exist_ok=False, prior=prior,
+                           acquisition=acquisition)
 
     @classmethod
     def open(cls, path: str | Path) -> Study:
@@ -92,6 +98,7 @@ class Study:
     def open_or_create(
         cls, path: str | Path, space: Space | Mapping | None = None, direction: str | None = None,
         surrogate: str | None = None, seed: int | None = None, prior: str | Path | None = None,
+        acquisition: str | None = None,
     ) -> Study:
         """Open the study at ``path``, or create it if there is none.
 
@@ -103,13 +110,13 @@ class Study:
                 or there is no study and no ``space`` to create one.
         """
         if space is None:  # an existing study: only the prior is checked (the others are ignored, as before)
-            study, given = cls.open(path), (None, None, None, None, prior)
+            study, given = cls.open(path), (None, None, None, None, prior, acquisition)
         else:
             study = cls._create(
                 study_location(path), space, direction or "minimize", surrogate or "np", 0 if seed is None else seed,
-                exist_ok=True, prior=prior,
+                exist_ok=True, prior=prior, acquisition=acquisition,
             )
-            given = (space, direction, surrogate, seed, prior)
+            given = (space, direction, surrogate, seed, prior, acquisition)
         try:
             study._check_same(*given)
         except StudyError:
@@ -118,14 +125,17 @@ class Study:
         return study
 
     @classmethod
-    def _create(cls, path: Path, space, direction, surrogate, seed, exist_ok: bool, prior=None) -> Study:
-        from npopt.surrogates import make_surrogate
+    def _create(cls, path: Path, space, direction, surrogate, seed, exist_ok: bool, prior=None,
+                acquisition=None) -> Study:
+        from npopt.surrogates import check_acquisition, make_surrogate
 
         space = Space(space)
         direction = check_direction(direction)
         if not isinstance(seed, int) or isinstance(seed, bool):
             raise StudyError(f"seed must be an integer, not {seed!r}")
         prior = _prior_setting(prior, surrogate, space)
+        if acquisition is not None:
+            check_acquisition(acquisition, surrogate)
         if not exist_ok or isinstance(path, str) or not (path.is_file() and path.stat().st_size > 0):
             # fail before writing anything (e.g. no NP prior)
             make_surrogate(surrogate, space.dim, choices=space.choices, **_prior_kwargs(prior))
@@ -135,13 +145,15 @@ class Study:
         }
         if prior is not None:
             meta["prior"] = prior
+        if acquisition not in (None, "thompson"):  # older files have no key: Thompson sampling
+            meta["acquisition"] = acquisition
         storage, created = _storage_class(path).create(path, meta)  # waits for a concurrent creator to commit
         if not created and not exist_ok:
             storage.close()
             raise StudyError(f"{storage.path} already holds a study; open it instead, or choose another path")
         return cls(storage)
 
-    def _check_same(self, space, direction, surrogate, seed, prior=None) -> None:
+    def _check_same(self, space, direction, surrogate, seed, prior=None, acquisition=None) -> None:
         """StudyError if a given setting differs from the stored one."""
         if space is not None and Space(space) != self.space:
             raise StudyError(
@@ -153,6 +165,7 @@ class Study:
             ("surrogate", surrogate, self.surrogate_name),
             ("seed", seed, self.seed),
             ("prior", None if prior is None else _prior_setting(prior, self.surrogate_name, self.space), self.prior),
+            ("acquisition", acquisition, self.acquisition),
         ):
             if given is not None and given != stored:
                 raise StudyError(
@@ -205,7 +218,7 @@ class Study:
 
                 check_prior_space(prior_path(self.prior), self.space)
             self._surrogate = make_surrogate(self.surrogate_name, self.space.dim, choices=self.space.choices,
-                                             **_prior_kwargs(self.prior))
+                                             acquisition=self.acquisition, **_prior_kwargs(self.prior))
         return self._surrogate
 
     # ------------------------------------------------------------ ask / tell
@@ -379,6 +392,12 @@ def _prior_setting(prior: str | Path | None, surrogate: str, space: Space) -> st
 
 def _prior_kwargs(prior: str | None) -> dict:
     return {} if prior is None else {"checkpoint": prior}
+
+
+def _rules() -> tuple[str, ...]:
+    from npopt.acquisition.options import RULES
+
+    return RULES
 
 
 def _surrogate_names() -> tuple[str, ...]:

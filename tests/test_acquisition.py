@@ -181,7 +181,7 @@ def test_the_closeness_test_agrees_with_the_full_distance_matrix(dim):
     """_too_close measures only pairs whose projections are close; it must flag exactly the
     candidates the full distance matrix does: random points, near copies, snapped
     (lattice) points and a pile of identical points."""
-    from npopt.acquisition.thompson import too_close
+    from npopt.acquisition.candidates import too_close
 
     g = torch.Generator().manual_seed(dim)
     points = torch.rand(600, dim, generator=g, dtype=torch.float64)

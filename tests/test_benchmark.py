@@ -46,11 +46,11 @@ def test_problems_reach_their_optimal_values():
         assert p.bounds.shape == (2, p.dim)
         U = torch.rand(256, p.dim, dtype=torch.float64)
         assert (p.evaluate(U) >= p.optimal_value - 1e-4).all()
-    assert [make_problem(n).dim for n in SYNTHETIC] == [1, 2, 3, 4, 6, 10, 10, 12, 16]
+    assert [make_problem(n).dim for n in SYNTHETIC] == [1, 2, 3, 4, 6, 10, 10, 12, 16, 10, 10, 10, 16]
 
 
 def test_new_synthetic_problems_reach_their_optima_at_the_known_minimisers():
-    from npopt.benchmarks.problems import HARTMANN6_12_ACTIVE, STYBLINSKI_TANG_X
+    from npopt.benchmarks.problems import HARTMANN6_12_ACTIVE, ROSENBROCK4_16_ACTIVE, STYBLINSKI_TANG_X
 
     def at(name, x):  # x in user units
         p = make_problem(name)
@@ -67,6 +67,17 @@ def test_new_synthetic_problems_reach_their_optima_at_the_known_minimisers():
     assert value == pytest.approx(optimum, abs=1e-4)
     value, optimum = at("styblinski16", torch.full((16,), STYBLINSKI_TANG_X, dtype=torch.float64))
     assert value == pytest.approx(optimum, abs=1e-9) and optimum == pytest.approx(-39.16616570377142 * 16)
+    for name in ("sphere10", "ellipsoid10"):  # optima shifted off the centre, inside [-4, 4]
+        p = make_problem(name)
+        assert at(name, p.optimum) == pytest.approx((0.0, 0.0), abs=1e-9)
+        assert 0.5 < float(p.optimum.abs().max()) <= 4 and at(name, torch.zeros(10, dtype=torch.float64))[0] > 1
+    ellipsoid = make_problem("ellipsoid10")
+    assert torch.allclose(ellipsoid.rotation @ ellipsoid.rotation.T, torch.eye(10, dtype=torch.float64))
+    assert float(ellipsoid.weights.max() / ellipsoid.weights.min()) == pytest.approx(1e6)
+    assert at("rosenbrock10", torch.ones(10, dtype=torch.float64)) == pytest.approx((0.0, 0.0), abs=1e-9)
+    x = torch.full((16,), -3.0, dtype=torch.float64)  # the ignored inputs can be anything
+    x[list(ROSENBROCK4_16_ACTIVE)] = 1.0
+    assert at("rosenbrock4_16", x) == pytest.approx((0.0, 0.0), abs=1e-9)
 
 
 def test_mixed_problems_have_categoricals_and_reach_their_optima():
@@ -249,7 +260,8 @@ def test_new_problems_get_10d_plus_10_and_old_seeds_are_unchanged():
     settings = run_synthetic(["random"], problems=["ackley10"], repeats=1, budget=3).settings
     assert settings["dims"] == {"ackley10": 10}
     defaults = {p: 10 * make_problem(p).dim + 10 for p in SYNTHETIC[5:]}
-    assert defaults == {"ackley10": 110, "levy10": 110, "hartmann6_12": 130, "styblinski16": 170}
+    assert defaults == {"ackley10": 110, "levy10": 110, "hartmann6_12": 130, "styblinski16": 170, "sphere10": 110,
+                        "ellipsoid10": 110, "rosenbrock10": 110, "rosenbrock4_16": 170}
 
 
 class Spy(Surrogate):
@@ -310,7 +322,8 @@ def test_cli_bad_vs_is_a_clear_error():
     out = runner.invoke(app, ["benchmark", "--vs", "gp,foo"])
     assert out.exit_code == 1
     assert out.output.strip() == (
-        "Error: unknown method 'foo' in --vs; choose from np, gp, random, gp-oracle, tpe, optuna-gp"
+        "Error: unknown method 'foo' in --vs; choose from np, gp, random, np-logei, gp-logei, gp-oracle, tpe, "
+        "optuna-gp"
     )
 
 

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+#: The acquisition rules, for ``--acquisition``: Thompson sampling first (the default).
+RULES = ("thompson", "logei")
+
 
 @dataclass(frozen=True)
 class AcquisitionOptions:
@@ -28,9 +31,21 @@ class AcquisitionOptions:
         polish_steps: gradient steps that move each draw's best candidate downhill on that
             draw (for surrogates with :attr:`Surrogate.has_paths`); ``None``: the default of
             :func:`npopt.acquisition.thompson.thompson_ranked`.
+        trust_region_dim: from this many inputs on, each draw is searched inside a trust
+            region around the incumbent (:mod:`npopt.acquisition.trust_region`, TuRBO) and
+            minimised there by multi-start L-BFGS-B where the surrogate has paths; this
+            replaces the local search and the polish (``None``: never).
+        starts: how many of each draw's lowest candidates start the L-BFGS-B minimisation
+            inside the trust region (and LogEI's over the cube); 0: none.
+        rule: ``"thompson"`` (the design) or ``"logei"``, the yardstick
+            (:mod:`npopt.acquisition.logei`; for surrogates with a Gaussian
+            :meth:`~Surrogate.predictive`).
     """
 
     local_candidates: bool = True
     lean_candidates: bool = False
     local_search_dim: int | None = None
     polish_steps: int | None = None
+    trust_region_dim: int | None = None
+    starts: int = 4
+    rule: str = "thompson"

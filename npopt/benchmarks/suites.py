@@ -60,7 +60,7 @@ from npopt.surrogates.base import Surrogate
 from npopt.trial import Trial, TrialState
 
 #: Methods the benchmark knows by name: every registered surrogate, the gp1d oracle and Optuna's samplers.
-METHODS = (*SURROGATES, "gp-oracle", "tpe", "optuna-gp")
+METHODS = (*SURROGATES, "np-logei", "gp-logei", "gp-oracle", "tpe", "optuna-gp")
 #: ``progress(done, total, label)`` is called after every (method, function/problem) unit.
 Progress = Callable[[int, int, str], None]
 #: Builds the surrogate a method uses on one problem.
@@ -85,6 +85,8 @@ def build_surrogate(method: str, problem: Problem) -> Surrogate:
         return OptunaMethod(method)
     from npopt.surrogates import make_surrogate
 
+    if method.endswith("-logei"):  # the yardstick: the same surrogate, LogEI instead of Thompson sampling
+        return make_surrogate(method.removesuffix("-logei"), problem.dim, choices=problem.choices, acquisition="logei")
     return make_surrogate(method, problem.dim, choices=problem.choices)
 
 
@@ -431,7 +433,7 @@ def _run_methods(result, factories, tasks, execute, progress, store: RunStore | 
     With a ``store``, runs it already holds are reused and new ones added to it;
     ``variants`` says what else distinguishes a method's runs (default: the np method's
     prior, :func:`prior_fingerprint`)."""
-    variants = {"np": prior_fingerprint(), **(variants or {})}
+    variants = {"np": prior_fingerprint(), "np-logei": prior_fingerprint(), **(variants or {})}
     if any(m in factories for m in ("tpe", "optuna-gp")):
         from npopt.benchmarks.peers import version
 

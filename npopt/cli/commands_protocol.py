@@ -16,7 +16,13 @@ from pathlib import Path
 import typer
 
 from npopt.cli.app import app, fail
-from npopt.cli.commands_run import PRIOR_HELP, STUDY_HELP, _Surrogate  # one np|gp|random choice for every command
+from npopt.cli.commands_run import (  # one np|gp|random choice for every command
+    ACQUISITION_HELP,
+    PRIOR_HELP,
+    STUDY_HELP,
+    _Acquisition,
+    _Surrogate,
+)
 
 _STUDY = typer.Option(..., "--study", help=STUDY_HELP)
 _SPACE = typer.Option(
@@ -35,11 +41,12 @@ _SURROGATE = typer.Option(
     None, "--surrogate", help="np | gp | random for a new study (default np); an existing one keeps its own."
 )
 _PRIOR = typer.Option(None, "--prior", help=PRIOR_HELP)
+_ACQUISITION = typer.Option(None, "--acquisition", help=ACQUISITION_HELP)
 
 
 def _open_study(
     study_path: str, space_file: Path | None, surrogate: _Surrogate | None, seed: int | None, create_hint: bool = True,
-    prior: str | None = None,
+    prior: str | None = None, acquisition: _Acquisition | None = None,
 ):
     """Open the study at ``study_path``, creating it from ``space_file`` if it is new.
 
@@ -55,7 +62,7 @@ def _open_study(
     space, direction = read_space_file(space_file) if space_file is not None else (None, None)
     return Study.open_or_create(
         study_path, space=space, direction=direction, surrogate=surrogate.value if surrogate else None, seed=seed,
-        prior=prior,
+        prior=prior, acquisition=acquisition.value if acquisition else None,
     )
 
 
@@ -77,6 +84,7 @@ def ask(
     surrogate: _Surrogate = _SURROGATE,
     seed: int = _SEED,
     prior: str = _PRIOR,
+    acquisition: _Acquisition = _ACQUISITION,
 ) -> None:
     """Suggest trials: one JSON line {"number": N, "params": {...}} per trial on stdout.
 
@@ -90,7 +98,7 @@ def ask(
 
     if not 1 <= n <= MAX_ASK:  # before the study is opened: a refused ask creates no study file
         raise ConfigError(f"--n must be from 1 to {MAX_ASK}, got {n}")
-    with _open_study(study, space, surrogate, seed, prior=prior) as opened:
+    with _open_study(study, space, surrogate, seed, prior=prior, acquisition=acquisition) as opened:
         reply = _request(opened, {"op": "ask", "n": n})
     for trial in reply["trials"]:
         typer.echo(json.dumps(trial))
@@ -129,6 +137,7 @@ def serve(
     surrogate: _Surrogate = _SURROGATE,
     seed: int = _SEED,
     prior: str = _PRIOR,
+    acquisition: _Acquisition = _ACQUISITION,
 ) -> None:
     """Answer JSON-lines requests on stdin, one JSON reply line each on stdout.
 
@@ -139,7 +148,7 @@ def serve(
 
     Example: my_client | npopt serve --study runs/lab.db --space space.yaml
     """
-    with _open_study(study, space, surrogate, seed, prior=prior) as opened:
+    with _open_study(study, space, surrogate, seed, prior=prior, acquisition=acquisition) as opened:
         _serve(opened)
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import typer
 
+from npopt.acquisition.options import RULES
 from npopt.cli.app import app, fail
 from npopt.surrogates import SURROGATES
 
@@ -20,6 +21,10 @@ PRIOR_HELP = ("The NP's prior for a new study: a shipped name or a .pt from `npo
 
 #: ``--surrogate``'s choices: the surrogate registry's names
 _Surrogate = Enum("_Surrogate", {name: name for name in SURROGATES}, type=str)
+#: ``--acquisition``'s choices
+_Acquisition = Enum("_Acquisition", {name: name for name in RULES}, type=str)
+ACQUISITION_HELP = ("thompson (Thompson sampling, the default) | logei (expected improvement on the surrogate's "
+                    "Gaussian predictive: a yardstick) for a new study; an existing one keeps its own.")
 
 
 class _Format(str, Enum):
@@ -61,6 +66,7 @@ def run(
     ),
     seed: int = typer.Option(None, "--seed", help="Random seed of a new study (default 0)."),
     prior: str = typer.Option(None, "--prior", help=PRIOR_HELP),
+    acquisition: _Acquisition = typer.Option(None, "--acquisition", help=ACQUISITION_HELP),
     study: str = typer.Option(
         None, "--study", help="Study file (default: <objective name>.study.db in the current folder), or "
         "postgresql://USER@HOST/DBNAME?study=NAME.",
@@ -95,6 +101,7 @@ def run(
     st = Study.open_or_create(
         study_path, space=loaded.space, direction=loaded.direction,
         surrogate=surrogate.value if surrogate else None, seed=seed, prior=prior,
+        acquisition=acquisition.value if acquisition else None,
     )
     err = Console(stderr=True)
 

@@ -56,19 +56,28 @@ class NPSampler(BaseSampler):
         seed: makes the suggestions reproducible (with the same history of trials); ``None``
             draws one at random (as Optuna's samplers do), and :meth:`reseed_rng` draws anew.
         n_startup_trials: trials sampled at random before the surrogate takes over.
+        acquisition: ``"thompson"`` (the default) or ``"logei"`` (expected improvement on
+            the surrogate's Gaussian predictive, a yardstick), as ``npopt run --acquisition``.
 
     Several threads of one study (``study.optimize(..., n_jobs=k)``) share the sampler: one
     suggestion is computed at a time. Several objectives are refused at the first parameter.
     """
 
     def __init__(self, surrogate: str = "np", prior: str | None = None, seed: int | None = None,
-                 n_startup_trials: int = 2) -> None:
+                 n_startup_trials: int = 2, acquisition: str = "thompson") -> None:
         if n_startup_trials < 1:
             raise ValueError("n_startup_trials must be at least 1 (the surrogate needs an observation)")
         from npopt.surrogates import SURROGATES
 
         if surrogate not in SURROGATES:
             raise ValueError(f"unknown surrogate {surrogate!r}; choose one of {', '.join(SURROGATES)}")
+        from npopt.errors import NpoptError
+        from npopt.surrogates import check_acquisition
+
+        try:
+            self.acquisition = check_acquisition(acquisition, surrogate)
+        except NpoptError as exc:
+            raise ValueError(exc.message.replace("--surrogate", "NPSampler(surrogate=...):")) from None
         self.surrogate_name, self.prior = surrogate, prior
         self.seed = _fresh_seed() if seed is None else int(seed)
         self.n_startup_trials = n_startup_trials
@@ -175,7 +184,7 @@ class NPSampler(BaseSampler):
             kwargs = {"checkpoint": self.prior} if (self.prior and self.surrogate_name == "np") else {}
             try:
                 self._surrogates[key] = make_surrogate(self.surrogate_name, space.dim, choices=space.choices,
-                                                       **kwargs)
+                                                       acquisition=self.acquisition, **kwargs)
             except NpoptError as exc:  # the CLI's advice names a flag; say it the Python way
                 raise ValueError(exc.message.replace("--surrogate gp", 'NPSampler(surrogate="gp")')) from None
         return self._surrogates[key]

@@ -59,7 +59,20 @@ def _check_choices(dim: int, choices: Sequence[int] | None) -> tuple[int, ...]:
     return choices if any(choices) else ()
 
 
-def make_surrogate(name: str, dim: int, choices: Sequence[int] | None = None, **kwargs):
+def check_acquisition(rule: str, surrogate: str) -> str:
+    """``rule`` if the surrogate called ``surrogate`` can use it (NpoptError naming the fix otherwise)."""
+    from npopt.acquisition.options import RULES
+
+    if rule not in RULES:
+        raise NpoptError(f"unknown acquisition {rule!r}; choose one of {', '.join(RULES)}", code="bad_acquisition")
+    if rule == "logei" and surrogate == "random":
+        raise NpoptError("random search has no predictive for --acquisition logei; use --surrogate np or gp",
+                         code="bad_acquisition")
+    return rule
+
+
+def make_surrogate(name: str, dim: int, choices: Sequence[int] | None = None, acquisition: str | None = None,
+                   **kwargs):
     """Build the surrogate called ``name`` for a ``dim``-dimensional space.
 
     Args:
@@ -67,8 +80,17 @@ def make_surrogate(name: str, dim: int, choices: Sequence[int] | None = None, **
         dim: number of unit-cube coordinates.
         choices: per coordinate, the number of choices of a categorical parameter (0 for
             float and int), as ``Space.choices`` gives it; ``None`` or all zeros: none.
+        acquisition: the acquisition rule (:data:`npopt.acquisition.options.RULES`); ``None``:
+            Thompson sampling.
         kwargs: passed to the surrogate's constructor (e.g. ``checkpoint`` for ``np``).
     """
     if name not in REGISTRY:
         raise NpoptError(f"unknown surrogate {name!r}; choose one of {', '.join(SURROGATES)}", code="bad_surrogate")
-    return REGISTRY[name].build(dim, _check_choices(dim, choices), **kwargs)
+    if acquisition is not None:
+        check_acquisition(acquisition, name)
+    surrogate = REGISTRY[name].build(dim, _check_choices(dim, choices), **kwargs)
+    if acquisition is not None and acquisition != surrogate.acquisition.rule:
+        from dataclasses import replace
+
+        surrogate.acquisition = replace(surrogate.acquisition, rule=acquisition)
+    return surrogate

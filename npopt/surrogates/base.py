@@ -74,6 +74,21 @@ class Surrogate(ABC):
         generator state. Surrogates without paths do not override this."""
         raise NotImplementedError(f"the {self.name} surrogate has no differentiable paths")
 
+    #: Whether :meth:`predictive` is differentiable in its input (LogEI is then polished by L-BFGS-B).
+    differentiable_predictive: bool = False
+
+    def predictive(self, candidates: Tensor) -> tuple[Tensor, Tensor]:
+        """The Gaussian predictive of the function at ``candidates`` (mean and std, ``m``
+        each, in the units of the draws), for :mod:`npopt.acquisition.logei`. Default:
+        :meth:`predict`."""
+        return self.predict(candidates)
+
+    def lengthscales(self) -> Tensor | None:
+        """``d`` positive lengthscales of the last :meth:`condition`'s fit, in unit-cube
+        coordinates (relative values are what matter: they shape a trust region's box);
+        ``None``: the surrogate has none (the box is then a cube)."""
+        return None
+
     @property
     def output_warp(self) -> float | None:
         """The output warp the last :meth:`condition` chose, for the record (the NP's offset

@@ -205,6 +205,22 @@ class GPSurrogate(Surrogate):
             draws = model.outcome_transform.untransform(draws.unsqueeze(-1))[0].squeeze(-1)  # Standardize
         return draws  # n_draws x m
 
+    differentiable_predictive = True
+
+    def predictive(self, candidates: Tensor) -> tuple[Tensor, Tensor]:
+        """The posterior of the latent function (mean, std), differentiable in the
+        continuous coordinates of ``candidates``."""
+        posterior = self.model.posterior(self._inputs(candidates))
+        return posterior.mean.squeeze(-1), posterior.variance.clamp_min(1e-30).sqrt().squeeze(-1)
+
+    def lengthscales(self) -> Tensor | None:
+        """The fitted ARD lengthscales (``d``), or ``None`` where the kernel has none per input."""
+        for module in self.model.covar_module.modules():
+            ls = getattr(module, "lengthscale", None)
+            if ls is not None and ls.numel() == self.model.train_inputs[0].shape[-1]:
+                return ls.detach().double().reshape(-1)
+        return None
+
     def predict(self, candidates: Tensor) -> tuple[Tensor, Tensor]:
         """Posterior mean and std of the latent function (``m`` each)."""
         with torch.no_grad():

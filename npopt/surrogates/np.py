@@ -44,9 +44,10 @@ class NPSurrogate(Surrogate):
 
     name = "np"
     min_observations = 1
-    # the lean candidate set; local search from 6 inputs on (measured: docs/results.md, local search)
-    acquisition = AcquisitionOptions(lean_candidates=True, local_search_dim=6)
+    # the lean candidate set; from 6 inputs on, trust regions (benchmarks/results/thompson_tr/README.md)
+    acquisition = AcquisitionOptions(lean_candidates=True, local_search_dim=6, trust_region_dim=6)
     has_paths = True
+    differentiable_predictive = True
 
     def __init__(self, checkpoint: str | Path, dim: int | None = None, choices=None) -> None:
         from npopt.errors import NoPriorError
@@ -192,6 +193,18 @@ class NPSurrogate(Surrogate):
 
     def paths(self, n_draws: int, generator: torch.Generator):
         return _PaddedPaths(self.model.paths_from(self._context(), n_draws, generator), self._pad)
+
+    def predictive(self, candidates: Tensor) -> tuple[Tensor, Tensor]:
+        """The exact Gaussian predictive of the decoder at ``candidates`` (``z``'s posterior
+        through the linear basis; no observation noise), differentiable in ``candidates``."""
+        mean, U, _ = self.model.linear_terms(self._context(), self._pad(candidates)[None])
+        return mean[0].double(), U[0].double().pow(2).sum(-1).clamp_min(1e-30).sqrt()
+
+    def lengthscales(self) -> Tensor | None:
+        """The ARD lengthscales of the context's (refined) basis on the space's ``d``
+        inputs; ``None`` for a prior without them (np1d)."""
+        log_ls = self._context().log_ls
+        return None if log_ls is None else log_ls[0, : self.dim].detach().double().exp()
 
     def predict(self, candidates: Tensor) -> tuple[Tensor, Tensor]:
         mean, std = self.model.predict_from(self._context(), self._pad(candidates))
