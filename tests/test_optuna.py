@@ -162,3 +162,15 @@ def test_a_space_no_prior_serves_is_refused_at_the_first_model_trial_naming_the_
     with pytest.raises(ValueError, match=r'NPSampler\(surrogate="gp"\)'):
         study.optimize(lambda t: sum(t.suggest_float(f"x{i}", 0, 1) for i in range(17)), n_trials=5)
     assert len(study.trials) == 2  # the first trial finds the space; the second is refused
+
+
+def test_logei_is_a_sampler_option_for_np_and_gp_and_refused_for_random_search():
+    with pytest.raises(ValueError, match=r"random search has no predictive .*NPSampler\(surrogate=...\): np or gp"):
+        NPSampler(surrogate="random", acquisition="logei")
+    with pytest.raises(ValueError, match="unknown acquisition 'ucb'"):
+        NPSampler(acquisition="ucb")
+    study = optuna.create_study(sampler=NPSampler(seed=0, acquisition="logei"))
+    study.optimize(lambda t: (t.suggest_float("x", -2, 2) - 0.3) ** 2 + t.suggest_float("y", 0, 1) ** 2, n_trials=14)
+    assert study.best_value < 1e-3  # a smooth bowl: expected improvement walks into it
+    sampler = study.sampler
+    assert all(s.acquisition.rule == "logei" for s in sampler._surrogates.values())

@@ -396,3 +396,27 @@ def test_plot_refuses_what_it_cannot_draw(in_tmp):
     model = invoke("plot", "--study", "plotted.study.db", "--out", "x.png", "--kind", "model")
     assert model.exit_code == 1 and "random-search study has no model" in model.stderr
     assert invoke("plot", "--study", "plotted.study.db", "--out", "h.png").exit_code == 0  # history still works
+
+
+def test_the_acquisition_is_a_study_setting_kept_by_later_commands(in_tmp):
+    result = invoke("run", "quickstart.py", "--budget", "6", "--acquisition", "logei")
+    assert result.exit_code == 0, result.output
+    # a later command without the flag continues with the stored rule; a different one is refused
+    assert invoke("run", "quickstart.py", "--budget", "7").exit_code == 0
+    refused = invoke("run", "quickstart.py", "--budget", "8", "--acquisition", "thompson")
+    assert refused.exit_code == 1
+    assert refused.stderr.strip() == (
+        "Error: quickstart.study.db was created with acquisition 'logei', not 'thompson'; leave acquisition unset "
+        "to continue it, or use another study path"
+    )
+    records = json.loads(invoke("show", "--study", "quickstart.study.db", "--format", "json").stdout)
+    assert len(records) == 7
+    # random search has no predictive: refused before any file is written
+    space = in_tmp / "space.yaml"
+    space.write_text("space:\n  x: {type: float, low: 0, high: 1}\n")
+    refused = invoke("ask", "--study", "r.db", "--space", "space.yaml", "--surrogate", "random",
+                     "--acquisition", "logei")
+    assert refused.exit_code == 1 and not (in_tmp / "r.db").exists()
+    assert refused.stderr.strip() == (
+        "Error: random search has no predictive for --acquisition logei; use --surrogate np or gp"
+    )

@@ -629,3 +629,19 @@ def test_example_objectives_load():
     assert 0.9 < accuracy <= 1.0
     yaml_objective = load_objective(examples / "objective_with_yaml.py", space_file=examples / "space.yaml")
     assert yaml_objective(x=0.5, lr=1e-3, layers=4, batch_size=64) == pytest.approx(0.0)
+
+
+def test_a_logei_study_keeps_its_rule_and_a_study_without_one_uses_thompson(new_location):
+    space = {"x": Float(0.0, 1.0), "y": Float(0.0, 1.0)}
+    location = new_location("logei")
+    with Study.create(location, space, surrogate="np", seed=3, acquisition="logei") as study:
+        assert study.acquisition == "logei" and study.surrogate.acquisition.rule == "logei"
+        for _ in range(6):
+            (trial,) = study.ask()
+            study.tell(trial.number, (trial.params["x"] - 0.3) ** 2 + (trial.params["y"] - 0.6) ** 2)
+    with Study.open(location) as study:
+        assert study.acquisition == "logei" and len(study.trials) == 6
+    with pytest.raises(StudyError, match="created with acquisition 'logei', not 'thompson'"):
+        Study.open_or_create(location, acquisition="thompson")
+    with Study.create(new_location("plain"), space) as study:  # as every study made before the setting
+        assert study.acquisition == "thompson" and study.surrogate.acquisition.rule == "thompson"

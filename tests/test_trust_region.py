@@ -163,3 +163,20 @@ def test_log_ei_is_the_log_of_expected_improvement():
     z = (best - mean) / std
     ei = std * (torch.from_numpy(norm.pdf(z.numpy())) + z * torch.from_numpy(norm.cdf(z.numpy())))
     assert torch.allclose(log_ei(mean, std, best), ei.log())
+
+
+@pytest.mark.parametrize("name", ["np", "gp"])
+def test_logei_on_a_real_surrogate_asks_where_a_bowl_is_lowest(name):
+    from npopt.surrogates import make_surrogate
+
+    g = torch.Generator().manual_seed(4)
+    X = torch.rand(12, 2, generator=g, dtype=torch.float64)
+    target = torch.tensor([0.62, 0.35], dtype=torch.float64)
+    values = ((X - target) ** 2).sum(-1)
+    y = (values - values.mean()) / values.std()
+    surrogate = make_surrogate(name, 2, acquisition="logei")
+    ranked = thompson_ranked(surrogate, X, y, 2, torch.Generator().manual_seed(0), UnitSpace(2), keep=3)
+    assert ranked.shape == (2, 3, 2)
+    first, second = ranked[:, 0]
+    assert float(((first - target) ** 2).sum()) < float(values.min())  # better than every observation
+    assert float(torch.dist(first, second)) > UnitSpace(2).radius  # a batch: distinct points
