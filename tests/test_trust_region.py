@@ -180,3 +180,19 @@ def test_logei_on_a_real_surrogate_asks_where_a_bowl_is_lowest(name):
     first, second = ranked[:, 0]
     assert float(((first - target) ** 2).sum()) < float(values.min())  # better than every observation
     assert float(torch.dist(first, second)) > UnitSpace(2).radius  # a batch: distinct points
+
+
+def test_a_trust_region_in_a_mixed_space_keeps_most_categories_and_changes_some():
+    from npopt.space import Categorical, Float, Space
+
+    space = Space({**{f"x{i}": Float(0, 1) for i in range(7)}, "c": Categorical(list("abcde"))})
+    unit = UnitSpace.of(space)
+    g = torch.Generator().manual_seed(0)
+    X = unit.snap(torch.rand(15, 8, generator=g, dtype=torch.float64))
+    y = torch.randn(15, generator=g, dtype=torch.float64)
+    incumbent = X[tr.replay(y, 8).incumbent]
+    ranked = thompson_ranked(WideBowl([0.5] * 8), X, y, 1, torch.Generator().manual_seed(0), unit, keep=8)
+    points = ranked[0]
+    assert torch.equal(unit.snap(points), points)  # categories at their centres
+    kept = (points[:, 7] == incumbent[7]).float().mean()
+    assert 0 < float(kept) < 1  # the alternatives both keep and change the incumbent's category

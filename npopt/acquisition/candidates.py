@@ -65,12 +65,12 @@ def candidate_set(
             noise = torch.randn(best.shape[0], per, dim, generator=generator, dtype=torch.float64)
             local = (best[:, None, :] + scale * noise).reshape(-1, dim).clamp(0.0, 1.0)  # k*per x d
             if choices is not None and any(c >= 2 for c in choices):
-                local = _resample_categories(local, best.repeat_interleave(per, 0), choices, generator)
+                local = resample_categories(local, best.repeat_interleave(per, 0), choices, generator)
             parts.append(local)
     return torch.cat(parts, 0)
 
 
-def _resample_categories(local: Tensor, centres: Tensor, choices: Sequence[int], generator: torch.Generator) -> Tensor:
+def resample_categories(local: Tensor, centres: Tensor, choices: Sequence[int], generator: torch.Generator) -> Tensor:
     """``local`` (``m x d``) with its categorical coordinates set to category centres.
 
     Each categorical coordinate keeps the category of its row's centre point (``m x d``)

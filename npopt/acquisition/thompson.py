@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import Tensor
 
-from npopt.acquisition.candidates import candidate_set, too_close
+from npopt.acquisition.candidates import candidate_set, resample_categories, too_close
 from npopt.acquisition.minimise import minimise
 from npopt.acquisition.options import AcquisitionOptions
 from npopt.acquisition.trust_region import box, candidates_in, replay
@@ -211,6 +211,8 @@ def thompson_ranked(
         lo, hi = box(centre, state.length, surrogate.lengthscales(), movable)
         region = lo, hi
         candidates = candidates_in(lo, hi, centre, trust_candidates(dim), generator)
+        if choices is not None and any(c >= 2 for c in choices):  # the local search's categorical moves
+            candidates = resample_categories(candidates, centre.expand_as(candidates), choices, generator)
     elif candidates is None:
         local = options.local_candidates
         candidates = candidate_set(dim, generator, X if local else None, y if local else None, choices=choices,
