@@ -7,6 +7,8 @@ Methods (besides the registered ones, e.g. ``gp``, ``optuna-gp``, ``tpe``, ``ran
   searched among perturbations of the five best points, unpolished);
 - ``np-tr-argmin``: trust region, each draw's argmin over the region's candidates, no L-BFGS-B;
 - ``np-tr``: trust region with multi-start L-BFGS-B on each draw (the default from 6 inputs on);
+- ``np-local-lbfgs``: the local search, each draw then minimised by L-BFGS-B from its four
+  lowest candidates, each within 0.15 (the largest perturbation scale) of its start;
 - ``np-logei``: LogEI on the NP's Gaussian predictive (the yardstick).
 
 Every run goes to ``--runs`` (a RunStore file, reused when the script is run again), and a
@@ -42,6 +44,7 @@ VARIANTS = {
     "np-local": _np(trust_region_dim=None, local_search_dim=6),
     "np-tr-argmin": _np(trust_region_dim=6, starts=0),
     "np-tr": _np(trust_region_dim=6),
+    "np-local-lbfgs": _np(trust_region_dim=None, local_search_dim=6, local_minimise=True),
 }
 
 

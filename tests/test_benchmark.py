@@ -543,3 +543,28 @@ def test_runs_record_the_output_warp_each_ask_chose(tmp_path):
     again = CliRunner().invoke(app, ["benchmark", "--suite", "synthetic", "--problems", "branin", "--vs", "random",
                                      "--repeats", "1", "--budget", "12", "--runs", str(store)])
     assert again.exit_code == 0 and len(store.read_text().splitlines()) == 2
+
+
+def test_the_broad_suite_moves_each_optimum_and_keeps_its_value():
+    from npopt.benchmarks.broad import BROAD, band_of
+
+    assert {band_of(make_problem(n).dim) for n in BROAD} == {"1-3", "4-6", "7-16"}
+    moved = 0
+    for name in BROAD:
+        p = make_problem(name)
+        U = torch.rand(512, p.dim, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+        assert (p.evaluate(U) >= p.optimal_value - 1e-9).all(), name  # nothing below the optimum
+        try:
+            x = p.inner.function.optimizers[0].to(torch.float64)  # the original optimiser (user units)
+        except NotImplementedError:  # Michalewicz in 5 and 10 inputs lists none
+            continue
+        lo, hi = p.bounds
+        if p.move == "shift":
+            X = x + p.shift
+        else:  # the same bounds on every input: undo the mirror, then the permutation
+            X = torch.empty_like(x)
+            X[p.order] = torch.where(p.flip, lo + hi - x, x)
+        assert bool(((X >= lo) & (X <= hi)).all()), name  # the moved optimum is inside the box
+        assert float(p.evaluate_true(X[None])[0]) == pytest.approx(p.optimal_value, abs=1e-4), name
+        moved += bool((X - x).abs().max() > 1e-3 * float((hi - lo).max()))
+    assert moved >= len(BROAD) - 6  # all but a few symmetric reflections move the optimum

@@ -11,6 +11,9 @@ from torch import Tensor
 
 from npopt.gpmath import choice_index
 
+#: Standard deviations of the local perturbations of the best observations (unit cube).
+LOCAL_SCALES = (0.01, 0.05, 0.15)
+
 
 def candidate_set(
     dim: int,
@@ -61,7 +64,7 @@ def candidate_set(
     if observed:
         best = X[torch.argsort(y)[:n_best]]  # k x d
         per = (16 if lean else 64) * dim
-        for scale in (0.01, 0.05, 0.15):
+        for scale in LOCAL_SCALES:
             noise = torch.randn(best.shape[0], per, dim, generator=generator, dtype=torch.float64)
             local = (best[:, None, :] + scale * noise).reshape(-1, dim).clamp(0.0, 1.0)  # k*per x d
             if choices is not None and any(c >= 2 for c in choices):

@@ -37,6 +37,9 @@ class AcquisitionOptions:
             replaces the local search and the polish (``None``: never).
         starts: how many of each draw's lowest candidates start the L-BFGS-B minimisation
             inside the trust region (and LogEI's over the cube); 0: none.
+        local_minimise: where the local search applies, each draw is also minimised by
+            L-BFGS-B from its ``starts`` lowest candidates, each within the largest
+            perturbation scale of its start (:data:`~npopt.acquisition.candidates.LOCAL_SCALES`).
         rule: ``"thompson"`` (the design) or ``"logei"``, the yardstick
             (:mod:`npopt.acquisition.logei`; for surrogates with a Gaussian
             :meth:`~Surrogate.predictive`).
@@ -48,4 +51,5 @@ class AcquisitionOptions:
     polish_steps: int | None = None
     trust_region_dim: int | None = None
     starts: int = 4
+    local_minimise: bool = False
     rule: str = "thompson"

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import Tensor
 
-from npopt.acquisition.candidates import candidate_set, resample_categories, too_close
+from npopt.acquisition.candidates import LOCAL_SCALES, candidate_set, resample_categories, too_close
 from npopt.acquisition.minimise import minimise
 from npopt.acquisition.options import AcquisitionOptions
 from npopt.acquisition.trust_region import box, candidates_in, replay
@@ -231,7 +231,8 @@ def thompson_ranked(
     else:
         if not trust:
             surrogate.condition(X, y)
-        minimised = polish_steps or (trust and surrogate.has_paths and options.starts)
+        local_lbfgs = local_search and options.local_minimise
+        minimised = polish_steps or ((trust or local_lbfgs) and surrogate.has_paths and options.starts)
         paths = surrogate.paths(n, generator) if minimised else None
         if paths is not None:
             draws = paths(candidates).to(torch.float64)  # n x m, the same draws as sample()
@@ -255,9 +256,11 @@ def thompson_ranked(
             others = point[None]
         else:
             point = candidates[int(order[0])]
-            if paths is not None and region is not None:  # trust region: L-BFGS-B from the lowest candidates
-                point = minimise_draw(paths, i, candidates[order[:options.starts]], region, X, avoid, picked,
-                                      radius, movable, snap)
+            if paths is not None and (region is not None or local_lbfgs):  # L-BFGS-B from the lowest candidates
+                starts = candidates[order[:options.starts]]
+                reach = LOCAL_SCALES[-1]
+                bounds = region if region is not None else ((starts - reach).clamp(0, 1), (starts + reach).clamp(0, 1))
+                point = minimise_draw(paths, i, starts, bounds, X, avoid, picked, radius, movable, snap)
             elif paths is not None:
                 point = polish(paths, i, point, X, avoid, picked, radius, polish_steps, movable, snap)
             others = torch.cat([point[None], candidates[order[1:keep]]], 0)

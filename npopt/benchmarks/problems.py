@@ -431,6 +431,15 @@ _SPACE_PROBLEMS = {cls.name: cls for cls in (BraninShift, Hartmann3Categorical, 
 SUITES = {"synthetic": SYNTHETIC, "mixed": MIXED}
 
 
+def _broad() -> tuple[str, ...]:
+    from npopt.benchmarks.broad import BROAD
+
+    return BROAD
+
+
+SUITES["broad"] = _broad()
+
+
 def make_problem(name: str) -> Problem:
     """The problem called ``name`` (one of :data:`SYNTHETIC` or :data:`MIXED`)."""
     if name == "forrester":
@@ -439,7 +448,11 @@ def make_problem(name: str) -> Problem:
         return _botorch(name)
     if name in _SPACE_PROBLEMS:
         return _SPACE_PROBLEMS[name]()
-    raise ConfigError(f"unknown problem {name!r}; choose from {', '.join(SYNTHETIC + MIXED)}")
+    if name in SUITES["broad"]:
+        from npopt.benchmarks.broad import make_broad
+
+        return make_broad(name)
+    raise ConfigError(f"unknown problem {name!r}; choose from {', '.join(SYNTHETIC + MIXED + SUITES['broad'])}")
 
 # ---------------------------------------------------------------------------- gp1d
 

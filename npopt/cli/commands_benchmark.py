@@ -15,7 +15,7 @@ from npopt.cli.app import app
 from npopt.errors import ConfigError
 from npopt.outputs import check_output, write_text
 
-SUITES = ("gp1d", "synthetic", "mixed", "images", "wheel", "transfer")
+SUITES = ("gp1d", "synthetic", "mixed", "broad", "images", "wheel", "transfer")
 
 
 def _methods(vs: str) -> list[str]:
@@ -32,7 +32,8 @@ def _methods(vs: str) -> list[str]:
 @app.command()
 def benchmark(
     suite: str = typer.Option("gp1d", "--suite", help="gp1d (the paper's Table 1), synthetic (1-16-D "
-                              "problems with known optima), mixed (int and categorical parameters) or images "
+                              "problems with known optima), mixed (int and categorical parameters), broad (36 "
+                              "BoTorch test functions of 2-16 inputs with moved optima: the selection suite) or images "
                               "(the paper's Figure 4: completing held-out handwritten digits) or wheel "
                               "(the paper's Table 2: the wheel bandit) or transfer (np fine-tuned on past "
                               "studies of related tasks vs np, gp and random on held-out tasks)."),
@@ -44,13 +45,13 @@ def benchmark(
                                   "transfer: np-transfer, gp and random (the default)."),
     functions: int | None = typer.Option(None, "--functions", help="gp1d: number of GP functions (default "
                                          "100). images: number of held-out digits (default all 297)."),
-    repeats: int | None = typer.Option(None, "--repeats", help="synthetic/mixed: seeds per problem (default "
+    repeats: int | None = typer.Option(None, "--repeats", help="synthetic/mixed/broad: seeds per problem (default "
                                        "5). wheel: seeds per delta (default 20). transfer: seeds per held-out "
                                        "task (default 5)."),
     budget: int | None = typer.Option(None, "--budget", help="wheel: steps per run (default 2000). "
-                                         "synthetic/mixed: evaluations per run "
+                                         "synthetic/mixed/broad: evaluations per run "
                                          "(default 10*d + 10)."),
-    problems: str | None = typer.Option(None, "--problems", help="synthetic/mixed: comma-separated "
+    problems: str | None = typer.Option(None, "--problems", help="synthetic/mixed/broad: comma-separated "
                                            "subset of the suite's problems (see benchmarks/README.md)."),
     seed: int = typer.Option(0, "--seed", help="Suite seed (functions, starts, initial designs)."),
     json_path: Path | None = typer.Option(None, "--json", help="Write the summary as JSON."),
