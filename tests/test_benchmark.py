@@ -568,3 +568,22 @@ def test_the_broad_suite_moves_each_optimum_and_keeps_its_value():
         assert float(p.evaluate_true(X[None])[0]) == pytest.approx(p.optimal_value, abs=1e-4), name
         moved += bool((X - x).abs().max() > 1e-3 * float((hi - lo).max()))
     assert moved >= len(BROAD) - 6  # all but a few symmetric reflections move the optimum
+
+
+def test_band_scores_average_each_band_over_the_problems_every_method_finished():
+    from npopt.benchmarks.suites import band_scores
+
+    def entry(score):
+        return {"normalised_score": score}
+
+    problems = {
+        "b_beale2": {"np": entry(0.2), "random": entry(1.0)},
+        "b_levy2": {"np": entry(0.4), "random": entry(1.0)},
+        "b_shekel4": {"np": entry(None), "random": entry(1.0)},  # np failed: left out of its band
+        "b_cosine8": {"np": entry(0.9), "random": entry(1.0)},
+    }
+    dims = {"b_beale2": 2, "b_levy2": 2, "b_shekel4": 4, "b_cosine8": 8}
+    bands = band_scores(problems, dims)
+    assert bands["all"]["1-3"]["np"] == {"mean_score": pytest.approx(0.3), "problems": 2}
+    assert "4-6" not in bands["all"] and bands["all"]["7-16"]["np"]["problems"] == 1
+    assert bands["multimodal"]["1-3"]["np"] == {"mean_score": pytest.approx(0.4), "problems": 1}  # Levy only

@@ -166,6 +166,8 @@ class BenchmarkResult:
             out["methods"] = {m: self._gp1d_entry(m) for m in self.methods}
         else:
             out["problems"] = {p: {m: self._synthetic_entry(p, m) for m in self.methods} for p in self.problems}
+        if self.suite == "broad":
+            out["bands"] = band_scores(out["problems"], out["dims"])
         return out
 
     def _state(self, problem: str, method: str) -> dict:
@@ -228,6 +230,28 @@ class BenchmarkResult:
                          value=v, best_so_far=b, regret=max(0.0, b - r.optimal_value))
                 )
         return rows
+
+
+def band_scores(problems: Mapping[str, Mapping[str, dict]], dims: Mapping[str, int]) -> dict:
+    """Per dimension band (:data:`npopt.benchmarks.broad.BANDS`) and method: the mean
+    normalised score over the band's problems that every method finished, and how many
+    problems that is; ``multimodal``: the same over the band's multimodal functions only."""
+    from npopt.benchmarks.broad import MULTIMODAL, band_of
+
+    out: dict = {}
+    for subset, keep in (("all", lambda p: True), ("multimodal", lambda p: p in MULTIMODAL)):
+        for problem, methods in problems.items():
+            if not keep(problem):
+                continue
+            scores = {m: e.get("normalised_score") for m, e in methods.items()}
+            if any(v is None for v in scores.values()):
+                continue  # a method failed here: the band compares like with like
+            band = out.setdefault(subset, {}).setdefault(band_of(dims[problem]), {})
+            for m, v in scores.items():
+                band.setdefault(m, []).append(v)
+    return {subset: {band: {m: {"mean_score": statistics.fmean(v), "problems": len(v)} for m, v in methods.items()}
+                     for band, methods in sorted(bands.items())}
+            for subset, bands in out.items()}
 
 
 def _median(xs: list[float]) -> float | None:

@@ -137,6 +137,8 @@ def benchmark(
     summary = result.summary()
     console = Console()
     console.print(show.gp1d_table(summary) if suite == "gp1d" else show.synthetic_table(summary))
+    if suite == "broad":
+        console.print(show.band_table(summary))
     console.print(f"wall time {result.seconds:.1f} s")
     if json_path is not None:
         write_text(json_path, json.dumps(summary, indent=2) + "\n")

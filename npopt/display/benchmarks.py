@@ -87,6 +87,20 @@ def synthetic_table(summary: dict) -> Table:
     return _failures(table, failed)
 
 
+def band_table(summary: dict) -> Table:
+    """The broad suite: mean normalised score per dimension band and method (all problems,
+    then the multimodal ones)."""
+    table = _table("broad: mean normalised score (median regret / random's) per band", ("problems", "band",
+                   "method", "mean score", "n"), left=3)
+    for subset, bands in summary.get("bands", {}).items():
+        for i, (band, methods) in enumerate(bands.items()):
+            for j, (name, e) in enumerate(methods.items()):
+                table.add_row(subset if i == 0 and j == 0 else "", band if j == 0 else "", name,
+                              _fmt(e["mean_score"]), str(e["problems"]))
+            table.add_section()
+    return table
+
+
 def write_csv(rows: list[dict], path: Path) -> None:
     """Rows (all with the same keys) to a CSV file with a header."""
     from npopt.outputs import atomic_write
