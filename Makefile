@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install -q --upgrade pip
 	# torch first, from the pinned CPU build, so botorch never pulls a CUDA build
 	$(BIN)/pip install -q -c constraints.txt torch
-	$(BIN)/pip install -q -c constraints.txt -e '.[test,plot,optuna,postgres]'
+	$(BIN)/pip install -q -c constraints.txt -e '.[test,plot,optuna,postgres,dashboard]'
 	touch $(STAMP)
 
 setup: $(STAMP)

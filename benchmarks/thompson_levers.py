@@ -9,6 +9,7 @@ Methods (besides the registered ones, e.g. ``gp``, ``optuna-gp``, ``tpe``, ``ran
 - ``np-tr``: trust region with multi-start L-BFGS-B on each draw (the default from 6 inputs on);
 - ``np-local-lbfgs``: the local search, each draw then minimised by L-BFGS-B from its four
   lowest candidates, each within 0.15 (the largest perturbation scale) of its start;
+- ``np-tr-local``: the trust region's candidates joined by the local search's perturbations;
 - ``np-logei``: LogEI on the NP's Gaussian predictive (the yardstick).
 
 Every run goes to ``--runs`` (a RunStore file, reused when the script is run again), and a
@@ -45,6 +46,7 @@ VARIANTS = {
     "np-tr-argmin": _np(trust_region_dim=6, starts=0),
     "np-tr": _np(trust_region_dim=6),
     "np-local-lbfgs": _np(trust_region_dim=None, local_search_dim=6, local_minimise=True),
+    "np-tr-local": _np(trust_region_dim=6, trust_with_local=True),
 }
 
 

@@ -46,7 +46,7 @@ def minimise(fn: Callable[[Tensor], Tensor], starts: Tensor, lo: Tensor, hi: Ten
         start_values = fn(x0).detach().double()
 
     def objective(flat: np.ndarray) -> tuple[float, np.ndarray]:
-        x = torch.from_numpy(flat).reshape(k, d).requires_grad_(True)
+        x = torch.from_numpy(np.array(flat, dtype=np.float64)).reshape(k, d).requires_grad_(True)
         with torch.enable_grad():
             f = fn(x).sum()
             (grad,) = torch.autograd.grad(f, x)
@@ -57,7 +57,7 @@ def minimise(fn: Callable[[Tensor], Tensor], starts: Tensor, lo: Tensor, hi: Ten
     bounds = list(zip(lower.reshape(-1).tolist(), upper.reshape(-1).tolist(), strict=True))
     result = minimize(objective, x0.reshape(-1).numpy(), jac=True, method="L-BFGS-B", bounds=bounds,
                       options={"maxiter": max_iterations})
-    end = torch.from_numpy(result.x).reshape(k, d).to(torch.float64)
+    end = torch.from_numpy(np.array(result.x, dtype=np.float64)).reshape(k, d)
     end = torch.minimum(torch.maximum(end, lower), upper)
     if snap is not None:
         end = snap(end)

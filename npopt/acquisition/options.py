@@ -40,6 +40,10 @@ class AcquisitionOptions:
         local_minimise: where the local search applies, each draw is also minimised by
             L-BFGS-B from its ``starts`` lowest candidates, each within the largest
             perturbation scale of its start (:data:`~npopt.acquisition.candidates.LOCAL_SCALES`).
+        trust_with_local: the trust region's candidates are joined by the local search's
+            perturbations of the best points (searched as they are: only starts inside the
+            region are minimised), so that a draw whose minimum lies near another good
+            point can still be taken after the region has shrunk.
         rule: ``"thompson"`` (the design) or ``"logei"``, the yardstick
             (:mod:`npopt.acquisition.logei`; for surrogates with a Gaussian
             :meth:`~Surrogate.predictive`).
@@ -52,4 +56,5 @@ class AcquisitionOptions:
     trust_region_dim: int | None = None
     starts: int = 4
     local_minimise: bool = False
+    trust_with_local: bool = False
     rule: str = "thompson"

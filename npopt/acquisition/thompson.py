@@ -213,6 +213,10 @@ def thompson_ranked(
         candidates = candidates_in(lo, hi, centre, trust_candidates(dim), generator)
         if choices is not None and any(c >= 2 for c in choices):  # the local search's categorical moves
             candidates = resample_categories(candidates, centre.expand_as(candidates), choices, generator)
+        if options.trust_with_local:  # and the local search's perturbations of the best points, as they are
+            local = candidate_set(dim, generator, X, y, choices=choices, lean=options.lean_candidates,
+                                  n_space_filling=0)
+            candidates = torch.cat([candidates, local], 0)
     elif candidates is None:
         local = options.local_candidates
         candidates = candidate_set(dim, generator, X if local else None, y if local else None, choices=choices,
@@ -260,6 +264,9 @@ def thompson_ranked(
                 starts = candidates[order[:options.starts]]
                 reach = LOCAL_SCALES[-1]
                 bounds = region if region is not None else ((starts - reach).clamp(0, 1), (starts + reach).clamp(0, 1))
+                if region is not None and options.trust_with_local:  # a start outside the region stays put
+                    inside = ((starts >= region[0]) & (starts <= region[1])).all(1, keepdim=True)
+                    bounds = torch.where(inside, region[0], starts), torch.where(inside, region[1], starts)
                 point = minimise_draw(paths, i, starts, bounds, X, avoid, picked, radius, movable, snap)
             elif paths is not None:
                 point = polish(paths, i, point, X, avoid, picked, radius, polish_steps, movable, snap)

@@ -14,17 +14,12 @@ reached, by one of two moves fixed per problem (a seed from its name):
   Holder table) or have no listed optimiser (Michalewicz in 5 and 10 inputs). The box and
   the optimal value are unchanged; the optimum's place moves.
 
-The problems are grouped in the dimension bands the results report: 1-3, 4-6, 7-16.
+The problems are grouped in the dimension bands the results report: 1-3, 4-6, 7-16. This
+module is the table (no torch); the moved functions are built by
+:func:`npopt.benchmarks.problems.make_problem` (:class:`~npopt.benchmarks.problems.Moved`).
 """
 
 from __future__ import annotations
-
-import zlib
-
-import torch
-from torch import Tensor
-
-from npopt.benchmarks.problems import BoTorchProblem, Problem
 
 #: name -> (BoTorch class name, keyword arguments, move)
 BROAD_PROBLEMS: dict[str, tuple[str, dict, str]] = {
@@ -80,55 +75,6 @@ MULTIMODAL = frozenset({
 BROAD = tuple(BROAD_PROBLEMS)
 #: The dimension bands of the summary.
 BANDS = ((1, 3), (4, 6), (7, 16))
-
-
-class Moved(Problem):
-    """A BoTorch function with its optimum moved (see the module's docstring)."""
-
-    def __init__(self, name: str, inner: BoTorchProblem, move: str) -> None:
-        self.name, self.inner, self.move = name, inner, move
-        self.dim, self.bounds, self.optimal_value = inner.dim, inner.bounds, inner.optimal_value
-        g = torch.Generator().manual_seed(zlib.crc32(name.encode()))
-        lo, hi = self.bounds
-        self.shift = torch.zeros(self.dim, dtype=torch.float64)
-        self.flip = torch.zeros(self.dim, dtype=torch.bool)
-        self.order = torch.arange(self.dim)
-        if move == "shift":
-            optimiser = inner.function.optimizers[0].to(torch.float64)
-            width = hi - lo
-            low = torch.maximum(-0.25 * width, lo - optimiser)  # the optimiser + s stays in the box
-            high = torch.minimum(0.25 * width, hi - optimiser)
-            self.shift = low + (high - low) * torch.rand(self.dim, generator=g, dtype=torch.float64)
-        elif move == "reflect":
-            self.flip = torch.rand(self.dim, generator=g) < 0.5
-            self.order = torch.randperm(self.dim, generator=g)
-        else:
-            raise ValueError(f"unknown move {move!r}")
-
-    def inner_point(self, X: Tensor) -> Tensor:
-        """Where the original function is evaluated for points ``X`` (user units)."""
-        lo, hi = self.bounds
-        X = X[..., self.order]
-        X = torch.where(self.flip, lo + hi - X, X)
-        return X - self.shift
-
-    def evaluate_true(self, X: Tensor) -> Tensor:
-        # BoTorch's evaluate_true refuses points outside the original box, where a shifted
-        # function is evaluated on purpose (safe: see the module's docstring); and it does not negate
-        function = self.inner.function
-        values = function._evaluate_true(self.inner_point(X))
-        return -values if function.negate else values
-
-
-def make_broad(name: str) -> Problem:
-    """The broad suite's problem called ``name``."""
-    import botorch.test_functions as functions
-
-    cls, kwargs, move = BROAD_PROBLEMS[name]
-    inner = BoTorchProblem(name, getattr(functions, cls)(**kwargs))
-    if not (inner.bounds[0] == inner.bounds[0, 0]).all() or not (inner.bounds[1] == inner.bounds[1, 0]).all():
-        assert move == "shift", f"{name}: a permutation needs the same bounds on every input"
-    return Moved(name, inner, move)
 
 
 def band_of(dim: int) -> str:

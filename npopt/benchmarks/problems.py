@@ -17,12 +17,14 @@ list would only scatter it.
 from __future__ import annotations
 
 import math
+import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from torch import Tensor
 
+from npopt.benchmarks.broad import BROAD
 from npopt.errors import ConfigError, NpoptError
 from npopt.gpmath import rbf_kernel
 from npopt.seeds import derived_seed
@@ -428,16 +430,7 @@ MIXED = ("branin_shift", "hartmann3_cat", "mix6", "svc_cancer", "krr_diabetes")
 _SPACE_PROBLEMS = {cls.name: cls for cls in (BraninShift, Hartmann3Categorical, Mix6, SVCCancer, KRRDiabetes)}
 #: Every problem's suite, for ``--problems`` and seeds (a problem's seed depends on its
 #: position in its suite).
-SUITES = {"synthetic": SYNTHETIC, "mixed": MIXED}
-
-
-def _broad() -> tuple[str, ...]:
-    from npopt.benchmarks.broad import BROAD
-
-    return BROAD
-
-
-SUITES["broad"] = _broad()
+SUITES = {"synthetic": SYNTHETIC, "mixed": MIXED, "broad": BROAD}
 
 
 def make_problem(name: str) -> Problem:
@@ -448,11 +441,62 @@ def make_problem(name: str) -> Problem:
         return _botorch(name)
     if name in _SPACE_PROBLEMS:
         return _SPACE_PROBLEMS[name]()
-    if name in SUITES["broad"]:
-        from npopt.benchmarks.broad import make_broad
-
+    if name in BROAD:
         return make_broad(name)
     raise ConfigError(f"unknown problem {name!r}; choose from {', '.join(SYNTHETIC + MIXED + SUITES['broad'])}")
+
+# ---------------------------------------------------------------------------- broad
+
+class Moved(Problem):
+    """A BoTorch function with its optimum moved (the ``broad`` suite: :mod:`npopt.benchmarks.broad`)."""
+
+    def __init__(self, name: str, inner: BoTorchProblem, move: str) -> None:
+        self.name, self.inner, self.move = name, inner, move
+        self.dim, self.bounds, self.optimal_value = inner.dim, inner.bounds, inner.optimal_value
+        g = torch.Generator().manual_seed(zlib.crc32(name.encode()))
+        lo, hi = self.bounds
+        self.shift = torch.zeros(self.dim, dtype=torch.float64)
+        self.flip = torch.zeros(self.dim, dtype=torch.bool)
+        self.order = torch.arange(self.dim)
+        if move == "shift":
+            optimiser = inner.function.optimizers[0].to(torch.float64)
+            width = hi - lo
+            low = torch.maximum(-0.25 * width, lo - optimiser)  # the optimiser + s stays in the box
+            high = torch.minimum(0.25 * width, hi - optimiser)
+            self.shift = low + (high - low) * torch.rand(self.dim, generator=g, dtype=torch.float64)
+        elif move == "reflect":
+            self.flip = torch.rand(self.dim, generator=g) < 0.5
+            self.order = torch.randperm(self.dim, generator=g)
+        else:
+            raise ValueError(f"unknown move {move!r}")
+
+    def inner_point(self, X: Tensor) -> Tensor:
+        """Where the original function is evaluated for points ``X`` (user units)."""
+        lo, hi = self.bounds
+        X = X[..., self.order]
+        X = torch.where(self.flip, lo + hi - X, X)
+        return X - self.shift
+
+    def evaluate_true(self, X: Tensor) -> Tensor:
+        # BoTorch's evaluate_true refuses points outside the original box, where a shifted
+        # function is evaluated on purpose (safe: see npopt.benchmarks.broad); and it does not negate
+        function = self.inner.function
+        values = function._evaluate_true(self.inner_point(X))
+        return -values if function.negate else values
+
+
+def make_broad(name: str) -> Problem:
+    """The broad suite's problem called ``name``."""
+    import botorch.test_functions as functions
+
+    from npopt.benchmarks.broad import BROAD_PROBLEMS
+
+    cls, kwargs, move = BROAD_PROBLEMS[name]
+    inner = BoTorchProblem(name, getattr(functions, cls)(**kwargs))
+    if not (inner.bounds[0] == inner.bounds[0, 0]).all() or not (inner.bounds[1] == inner.bounds[1, 0]).all():
+        assert move == "shift", f"{name}: a permutation needs the same bounds on every input"
+    return Moved(name, inner, move)
+
 
 # ---------------------------------------------------------------------------- gp1d
 

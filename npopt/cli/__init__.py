@@ -12,6 +12,7 @@ from __future__ import annotations
 from npopt.cli import (
     commands_benchmark,  # noqa: F401
     commands_core,  # noqa: F401
+    commands_export,  # noqa: F401
     commands_protocol,  # noqa: F401
     commands_run,  # noqa: F401
 )

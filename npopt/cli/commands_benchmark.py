@@ -67,7 +67,7 @@ def benchmark(
                                         "stopped, and methods can be run at different times. Delete it to "
                                         "start afresh."),
 ) -> None:
-    """Compare np with other methods: gp1d (Table 1), synthetic, mixed, images (Fig. 4), wheel (Table 2), transfer.
+    """Compare np with others: gp1d (Table 1), synthetic, mixed, broad, images (Fig. 4), wheel (Table 2), transfer.
 
     Example: npopt benchmark --suite gp1d --vs gp,gp-oracle,random --functions 100 --json out.json
 
