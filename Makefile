@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install -q --upgrade pip
 	# torch first, from the pinned CPU build, so botorch never pulls a CUDA build
 	$(BIN)/pip install -q -c constraints.txt torch
-	$(BIN)/pip install -q -c constraints.txt -e '.[test,plot,optuna,postgres,dashboard]'
+	$(BIN)/pip install -q -c constraints.txt -e '.[test,plot,optuna,postgres,dashboard,ray]'
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -21,6 +21,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	bash .ci/install_postgres.sh
+	bash .ci/install_chromium.sh
 	$(BIN)/ruff check npopt tests benchmarks examples
 	$(BIN)/python -m pytest -q
 

@@ -171,6 +171,24 @@ def _get(url: str, timeout: float = 60):
             time.sleep(0.3)
 
 
+def _browse(url: str, tmp_path) -> None:
+    """Headless Chromium renders the study page (its JavaScript run): the study's name and
+    charts are in the page, and a screenshot is taken (Debian's chromium; `make test`
+    installs it, .ci/install_chromium.sh)."""
+    import shutil
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("chromium is not installed (.ci/install_chromium.sh installs it)")
+    flags = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+             "--virtual-time-budget=15000", "--window-size=1400,1000"]
+    dom = subprocess.run([*flags, "--dump-dom", url], capture_output=True, text=True, timeout=120).stdout
+    assert "svc (id=" in dom and "History" in dom and "Timeline" in dom, dom[-2000:]
+    shot = tmp_path / "dashboard.png"
+    subprocess.run([*flags, f"--screenshot={shot}", url], capture_output=True, timeout=120)
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+
+
 def test_dashboard_serves_every_trial_live_and_stops_cleanly_on_ctrl_c(tmp_path):
     pytest.importorskip("optuna_dashboard")
     location = tmp_path / "svc.study.db"
@@ -195,6 +213,7 @@ def test_dashboard_serves_every_trial_live_and_stops_cleanly_on_ctrl_c(tmp_path)
                 break
             time.sleep(0.5)
         assert sorted(t["state"] for t in detail["trials"]).count("Complete") == 3
+        _browse(f"http://127.0.0.1:{port}/dashboard/studies/{studies[0]['study_id']}", tmp_path)
     finally:
         proc.send_signal(signal.SIGINT)
         try:

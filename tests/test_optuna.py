@@ -174,3 +174,19 @@ def test_logei_is_a_sampler_option_for_np_and_gp_and_refused_for_random_search()
     assert study.best_value < 1e-3  # a smooth bowl: expected improvement walks into it
     sampler = study.sampler
     assert all(s.acquisition.rule == "logei" for s in sampler._surrogates.values())
+
+
+def test_the_sampler_pickles_and_its_copy_suggests_the_same_points():
+    import pickle
+
+    sampler = NPSampler(seed=4)
+    study = optuna.create_study(sampler=sampler)
+    study.optimize(branin, n_trials=4)  # builds a surrogate and takes the lock
+    copy = pickle.loads(pickle.dumps(sampler))  # Ray Tune ships the sampler this way
+    assert copy.seed == 4 and copy._lock is not sampler._lock
+    again = optuna.create_study(sampler=copy)
+    for t in study.trials:
+        again.add_trial(t)
+    a, b = study.ask(), again.ask()
+    assert a.params == {} and b.params == {}  # define-by-run: the params come with the suggestions
+    assert branin(a) == branin(b)

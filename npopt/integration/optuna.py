@@ -86,6 +86,17 @@ class NPSampler(BaseSampler):
         self._surrogates: dict[tuple, Any] = {}
         self._lock = threading.Lock()
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Picklable (Ray Tune ships the search algorithm to its controller): without the
+        thread lock and the built surrogates, which are rebuilt on first use."""
+        state = self.__dict__.copy()
+        state["_lock"], state["_surrogates"] = None, {}
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     def reseed_rng(self) -> None:
         self.seed = _fresh_seed()
         self._random.reseed_rng()

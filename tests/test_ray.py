@@ -1,0 +1,87 @@
+"""Ray Tune with npopt's Optuna sampler, on a real local Ray (the ``ray`` extra).
+
+``docs/usage.md`` shows ``OptunaSearch(sampler=NPSampler(seed=0))``; this runs it as written:
+12 trials, 2 at a time, on a mixed space, once in memory and once with the Optuna study
+kept in a PostgreSQL storage.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+ray = pytest.importorskip("ray")
+pytest.importorskip("ray.tune")
+optuna = pytest.importorskip("optuna")
+
+from npopt.integration.optuna import NPSampler  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+
+def _objective(config):
+    from ray import tune
+
+    penalty = {"adam": 0.0, "sgd": 0.3, "rmsprop": 0.1}[config["optimizer"]]
+    loss = (config["lr_exp"] + 2.5) ** 2 + 0.01 * (config["layers"] - 3) ** 2 + penalty
+    tune.report({"loss": loss})
+
+
+def _space():
+    from ray import tune
+
+    return {
+        "lr_exp": tune.uniform(-5.0, 0.0),
+        "layers": tune.randint(1, 9),
+        "optimizer": tune.choice(["adam", "sgd", "rmsprop"]),
+    }
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    # the workers import this module to find the trainable, as a user's script module would be found
+    here = str(Path(__file__).parent)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False,
+             runtime_env={"env_vars": {"PYTHONPATH": here}})
+    yield
+    ray.shutdown()
+
+
+def _tune(tmp_path, **search_kwargs):
+    from ray import tune
+    from ray.tune.search import ConcurrencyLimiter
+    from ray.tune.search.optuna import OptunaSearch
+
+    search = ConcurrencyLimiter(OptunaSearch(sampler=NPSampler(seed=0), metric="loss", mode="min", **search_kwargs),
+                                max_concurrent=2)
+    tuner = tune.Tuner(
+        _objective,
+        param_space=_space(),
+        tune_config=tune.TuneConfig(search_alg=search, num_samples=12, reuse_actors=True),
+        run_config=tune.RunConfig(storage_path=str(tmp_path / "ray"), name="npopt", verbose=0),
+    )
+    return tuner.fit()
+
+
+def _check(results) -> None:
+    assert len(results) == 12 and not results.errors
+    configs = [json.dumps(r.config, sort_keys=True) for r in results]
+    assert len(set(configs)) == 12  # no two trials share parameters
+    best = results.get_best_result(metric="loss", mode="min")
+    assert best.metrics["loss"] < 1.0  # the sampler found the basin (random start: 2 trials)
+
+
+def test_ray_tune_runs_npsampler_two_at_a_time(local_ray, tmp_path):
+    _check(_tune(tmp_path))
+
+
+def test_ray_tune_with_the_optuna_study_in_postgresql(local_ray, cluster, tmp_path):
+    from tests.pg_cluster import PASSWORD, USER
+
+    url = f"postgresql+psycopg://{USER}:{PASSWORD}@127.0.0.1:{cluster.port}/npopt"
+    storage = optuna.storages.RDBStorage(url)
+    _check(_tune(tmp_path, study_name="ray-npopt", storage=storage))
+    stored = optuna.load_study(study_name="ray-npopt", storage=url)
+    assert len([t for t in stored.trials if t.state == optuna.trial.TrialState.COMPLETE]) == 12
