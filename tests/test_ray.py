@@ -71,10 +71,18 @@ def _check(results) -> None:
     assert len(set(configs)) == 12  # no two trials share parameters
     best = results.get_best_result(metric="loss", mode="min")
     assert best.metrics["loss"] < 1.0  # the sampler found the basin (random start: 2 trials)
+    assert {type(v) for v in best.config.values()} >= {float, str}  # a mixed space came back typed
 
 
-def test_ray_tune_runs_npsampler_two_at_a_time(local_ray, tmp_path):
-    _check(_tune(tmp_path))
+def test_the_ray_tune_example_in_the_docs_runs_as_written(local_ray, monkeypatch, tmp_path, capsys):
+    text = (Path(__file__).parents[1] / "docs" / "usage.md").read_text()
+    section = text.split("### Ray Tune", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(tmp_path)
+    namespace = {"__name__": "docs_ray_example"}  # not importable: Ray ships the trainable by value
+    exec(compile(code, "docs/usage.md (Ray Tune)", "exec"), namespace)
+    _check(namespace["results"])
+    assert "'lr_exp'" in capsys.readouterr().out
 
 
 def test_ray_tune_with_the_optuna_study_in_postgresql(local_ray, cluster, tmp_path):
