@@ -224,3 +224,12 @@ def test_dashboard_serves_every_trial_live_and_stops_cleanly_on_ctrl_c(tmp_path)
             pytest.fail(f"the dashboard did not stop on Ctrl-C: {err[-2000:]}")
     assert proc.returncode == 0, err
     assert f"http://127.0.0.1:{port}/dashboard/" in err and "Stopped." in err and "Traceback" not in err
+
+
+def test_dashboard_without_its_extra_says_how_to_install_it(tmp_path):
+    _made(tmp_path / "s.db")
+    code = ("import sys; sys.modules['optuna_dashboard'] = None; from npopt.cli import main; "
+            "sys.argv = ['npopt', 'dashboard', '--study', 's.db']; main()")
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1
+    assert out.stderr.strip() == "Error: npopt dashboard needs optuna-dashboard: pip install 'npopt[dashboard]'"
