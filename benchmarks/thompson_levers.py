@@ -3,13 +3,14 @@ synthetic suite's protocol (same starting points and study seeds for every metho
 
 Methods (besides the registered ones, e.g. ``gp``, ``optuna-gp``, ``tpe``, ``random``):
 
-- ``np-local``: the acquisition before the trust regions (from 6 inputs on, each draw
-  searched among perturbations of the five best points, unpolished);
+- ``np-local``: the default (from 6 inputs on, each draw searched among perturbations of
+  the five best points, unpolished);
 - ``np-tr-argmin``: trust region, each draw's argmin over the region's candidates, no L-BFGS-B;
-- ``np-tr``: trust region with multi-start L-BFGS-B on each draw (the default from 6 inputs on);
-- ``np-local-lbfgs``: the local search, each draw then minimised by L-BFGS-B from its four
-  lowest candidates, each within 0.15 (the largest perturbation scale) of its start;
-- ``np-tr-local``: the trust region's candidates joined by the local search's perturbations;
+- ``np-tr``: trust region with multi-start L-BFGS-B on each draw.
+
+Two more variants were measured and removed (their runs: benchmarks/results/thompson_tr/README.md):
+the local search with each draw minimised by L-BFGS-B within 0.15 of its start, and the trust
+region's candidates joined by the local search's perturbations (commit a6b72b0).
 - ``np-logei``: LogEI on the NP's Gaussian predictive (the yardstick).
 
 Every run goes to ``--runs`` (a RunStore file, reused when the script is run again), and a
@@ -45,8 +46,6 @@ VARIANTS = {
     "np-local": _np(trust_region_dim=None, local_search_dim=6),
     "np-tr-argmin": _np(trust_region_dim=6, starts=0),
     "np-tr": _np(trust_region_dim=6),
-    "np-local-lbfgs": _np(trust_region_dim=None, local_search_dim=6, local_minimise=True),
-    "np-tr-local": _np(trust_region_dim=6, trust_with_local=True),
 }
 
 

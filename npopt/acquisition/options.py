@@ -37,13 +37,6 @@ class AcquisitionOptions:
             replaces the local search and the polish (``None``: never).
         starts: how many of each draw's lowest candidates start the L-BFGS-B minimisation
             inside the trust region (and LogEI's over the cube); 0: none.
-        local_minimise: where the local search applies, each draw is also minimised by
-            L-BFGS-B from its ``starts`` lowest candidates, each within the largest
-            perturbation scale of its start (:data:`~npopt.acquisition.candidates.LOCAL_SCALES`).
-        trust_with_local: the trust region's candidates are joined by the local search's
-            perturbations of the best points (searched as they are: only starts inside the
-            region are minimised), so that a draw whose minimum lies near another good
-            point can still be taken after the region has shrunk.
         rule: ``"thompson"`` (the design) or ``"logei"``, the yardstick
             (:mod:`npopt.acquisition.logei`; for surrogates with a Gaussian
             :meth:`~Surrogate.predictive`).
@@ -55,6 +48,4 @@ class AcquisitionOptions:
     polish_steps: int | None = None
     trust_region_dim: int | None = None
     starts: int = 4
-    local_minimise: bool = False
-    trust_with_local: bool = False
     rule: str = "thompson"

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import Tensor
 
-from npopt.acquisition.candidates import LOCAL_SCALES, candidate_set, resample_categories, too_close
+from npopt.acquisition.candidates import candidate_set, resample_categories, too_close
 from npopt.acquisition.minimise import minimise
 from npopt.acquisition.options import AcquisitionOptions
 from npopt.acquisition.trust_region import box, candidates_in, replay
@@ -213,10 +213,6 @@ def thompson_ranked(
         candidates = candidates_in(lo, hi, centre, trust_candidates(dim), generator)
         if choices is not None and any(c >= 2 for c in choices):  # the local search's categorical moves
             candidates = resample_categories(candidates, centre.expand_as(candidates), choices, generator)
-        if options.trust_with_local:  # and the local search's perturbations of the best points, as they are
-            local = candidate_set(dim, generator, X, y, choices=choices, lean=options.lean_candidates,
-                                  n_space_filling=0)
-            candidates = torch.cat([candidates, local], 0)
     elif candidates is None:
         local = options.local_candidates
         candidates = candidate_set(dim, generator, X if local else None, y if local else None, choices=choices,
@@ -235,8 +231,7 @@ def thompson_ranked(
     else:
         if not trust:
             surrogate.condition(X, y)
-        local_lbfgs = local_search and options.local_minimise
-        minimised = polish_steps or ((trust or local_lbfgs) and surrogate.has_paths and options.starts)
+        minimised = polish_steps or (trust and surrogate.has_paths and options.starts)
         paths = surrogate.paths(n, generator) if minimised else None
         if paths is not None:
             draws = paths(candidates).to(torch.float64)  # n x m, the same draws as sample()
@@ -260,14 +255,9 @@ def thompson_ranked(
             others = point[None]
         else:
             point = candidates[int(order[0])]
-            if paths is not None and (region is not None or local_lbfgs):  # L-BFGS-B from the lowest candidates
-                starts = candidates[order[:options.starts]]
-                reach = LOCAL_SCALES[-1]
-                bounds = region if region is not None else ((starts - reach).clamp(0, 1), (starts + reach).clamp(0, 1))
-                if region is not None and options.trust_with_local:  # a start outside the region stays put
-                    inside = ((starts >= region[0]) & (starts <= region[1])).all(1, keepdim=True)
-                    bounds = torch.where(inside, region[0], starts), torch.where(inside, region[1], starts)
-                point = minimise_draw(paths, i, starts, bounds, X, avoid, picked, radius, movable, snap)
+            if paths is not None and region is not None:  # trust region: L-BFGS-B from the lowest candidates
+                point = minimise_draw(paths, i, candidates[order[:options.starts]], region, X, avoid, picked,
+                                      radius, movable, snap)
             elif paths is not None:
                 point = polish(paths, i, point, X, avoid, picked, radius, polish_steps, movable, snap)
             others = torch.cat([point[None], candidates[order[1:keep]]], 0)
