@@ -217,7 +217,7 @@ def test_dashboard_serves_every_trial_live_and_stops_cleanly_on_ctrl_c(tmp_path)
     finally:
         proc.send_signal(signal.SIGINT)
         try:
-            out, err = proc.communicate(timeout=30)
+            out, err = proc.communicate(timeout=60)
         except subprocess.TimeoutExpired:
             proc.kill()
             out, err = proc.communicate()
