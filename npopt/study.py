@@ -62,6 +62,8 @@ class Study:
             storage.close()
             detail = exc.message if isinstance(exc, NpoptError) else f"{type(exc).__name__}: {exc}"
             raise damaged_meta(storage.path, detail[:120]) from None
+        #: When the study was created (ISO, UTC), as its file or database records it.
+        self.created_at: str | None = meta.get("created_at")
         #: The NP's prior (a shipped name or a checkpoint path), or None: the shipped one for the space.
         self.prior: str | None = meta.get("prior")
         #: Seconds between the heartbeats of a trial this process evaluates (:meth:`heartbeat`),

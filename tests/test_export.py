@@ -106,26 +106,32 @@ def test_export_follow_keeps_a_target_live_until_interrupted(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "npopt", "export", "--study", str(location), "--to", url,
                              "--follow"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
+    done: dict[int, str] = {}
     try:
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:  # the first export
+        while time.monotonic() < deadline and proc.poll() is None:  # the first export
             try:
-                if len(_loaded(url, "live").trials) == 5:
-                    break
-            except (KeyError, Exception):
+                done = {t.user_attrs[NUMBER_KEY]: t.state.name for t in _loaded(url, "live").trials}
+            except KeyError:  # the study is not there yet
                 pass
-            time.sleep(0.2)
-        with Study.open(location) as study:
-            study.tell(3, 7.0)
-        while time.monotonic() < deadline:
-            done = {t.user_attrs[NUMBER_KEY]: t.state.name for t in _loaded(url, "live").trials}
-            if done.get(3) == "COMPLETE":
+            if len(done) == 5:
                 break
             time.sleep(0.2)
+        assert len(done) == 5 and proc.poll() is None
+        with Study.open(location) as study:
+            study.tell(3, 7.0)
+        while time.monotonic() < deadline and done.get(3) != "COMPLETE":
+            time.sleep(0.2)
+            done = {t.user_attrs[NUMBER_KEY]: t.state.name for t in _loaded(url, "live").trials}
         assert done[3] == "COMPLETE"
     finally:
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
+        try:
+            out, err = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate()
+            pytest.fail(f"export --follow did not stop on Ctrl-C: {err[-2000:]}")
     assert proc.returncode == 0, err
     assert "Stopped following." in err and "Traceback" not in err
 
@@ -143,7 +149,7 @@ def test_an_unreachable_target_is_one_line_without_its_password(tmp_path):
     _made(tmp_path / "s.db")
     for url in ("postgresql+psycopg://u:sekrit@127.0.0.1:1/db", "mysql://u:sekrit@127.0.0.1:1/db"):
         out = npopt("export", "--study", "s.db", "--to", url, cwd=tmp_path)
-        assert out.returncode == 1 and out.stderr.startswith("Error: cannot open the Optuna storage ")
+        assert out.returncode == 1 and out.stderr.startswith("Error: cannot use the Optuna storage ")
         assert "sekrit" not in out.stderr and out.stderr.count("\n") == 1 and "Traceback" not in out.stderr
 
 
@@ -171,15 +177,15 @@ def _get(url: str, timeout: float = 60):
             time.sleep(0.3)
 
 
-def _browse(url: str, tmp_path) -> None:
+def _browse(url: str, tmp_path) -> bool:
     """Headless Chromium renders the study page (its JavaScript run): the study's name and
     charts are in the page, and a screenshot is taken (Debian's chromium; `make test`
-    installs it, .ci/install_chromium.sh)."""
+    installs it, .ci/install_chromium.sh). False: no Chromium here."""
     import shutil
 
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:
-        pytest.skip("chromium is not installed (.ci/install_chromium.sh installs it)")
+        return False
     flags = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
              "--virtual-time-budget=15000", "--window-size=1400,1000"]
     dom = subprocess.run([*flags, "--dump-dom", url], capture_output=True, text=True, timeout=120).stdout
@@ -187,6 +193,7 @@ def _browse(url: str, tmp_path) -> None:
     shot = tmp_path / "dashboard.png"
     subprocess.run([*flags, f"--screenshot={shot}", url], capture_output=True, timeout=120)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+    return True
 
 
 def test_dashboard_serves_every_trial_live_and_stops_cleanly_on_ctrl_c(tmp_path):
@@ -213,7 +220,7 @@ def test_dashboard_serves_every_trial_live_and_stops_cleanly_on_ctrl_c(tmp_path)
                 break
             time.sleep(0.5)
         assert sorted(t["state"] for t in detail["trials"]).count("Complete") == 3
-        _browse(f"http://127.0.0.1:{port}/dashboard/studies/{studies[0]['study_id']}", tmp_path)
+        browsed = _browse(f"http://127.0.0.1:{port}/dashboard/studies/{studies[0]['study_id']}", tmp_path)
     finally:
         proc.send_signal(signal.SIGINT)
         try:
@@ -224,6 +231,8 @@ def test_dashboard_serves_every_trial_live_and_stops_cleanly_on_ctrl_c(tmp_path)
             pytest.fail(f"the dashboard did not stop on Ctrl-C: {err[-2000:]}")
     assert proc.returncode == 0, err
     assert f"http://127.0.0.1:{port}/dashboard/" in err and "Stopped." in err and "Traceback" not in err
+    if not browsed:  # everything but the browser was checked
+        pytest.skip("chromium is not installed (.ci/install_chromium.sh installs it)")
 
 
 def test_dashboard_without_its_extra_says_how_to_install_it(tmp_path):
@@ -233,3 +242,41 @@ def test_dashboard_without_its_extra_says_how_to_install_it(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert out.returncode == 1
     assert out.stderr.strip() == "Error: npopt dashboard needs optuna-dashboard: pip install 'npopt[dashboard]'"
+
+
+def test_export_refuses_another_studys_optuna_study_and_wrong_targets(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    _made(tmp_path / "a" / "svc.study.db")
+    _made(tmp_path / "b" / "svc.study.db")  # the same name, another study
+    url = f"sqlite:///{tmp_path / 'optuna.db'}"
+    assert npopt("export", "--study", "a/svc.study.db", "--to", url, cwd=tmp_path).returncode == 0
+    out = npopt("export", "--study", "b/svc.study.db", "--to", url, cwd=tmp_path)
+    assert out.returncode == 1 and out.stderr.count("\n") == 1
+    assert "the Optuna study 'svc' in sqlite:///" in out.stderr and "choose another --name" in out.stderr
+    assert npopt("export", "--study", "b/svc.study.db", "--to", url, "--name", "svc-b", cwd=tmp_path).returncode == 0
+    for target, message in (
+        ("a/svc.study.db", "is the study itself; give another file"),
+        ("optuna.db", "is an SQLite database, not a journal file; write --to sqlite:///optuna.db"),
+        ("missing/x.log", "the folder missing does not exist; create it first"),
+    ):
+        out = npopt("export", "--study", "a/svc.study.db", "--to", target, cwd=tmp_path)
+        assert out.returncode == 1 and out.stderr.count("\n") == 1 and message in out.stderr, out.stderr
+
+
+def test_exported_times_are_local_as_optuna_keeps_its_own(tmp_path):
+    location = tmp_path / "t.study.db"
+    _made(location)
+    url = f"sqlite:///{tmp_path / 'optuna.db'}"
+    env = {"TZ": "America/New_York"}  # five hours behind UTC in December
+    out = npopt("export", "--study", str(location), "--to", url, cwd=tmp_path, env={**os.environ, **env})
+    assert out.returncode == 0, out.stderr
+    with Study.open(location) as study:
+        started = study.trials[0].started_at
+    code = (f"import optuna; t = optuna.load_study(study_name='t', storage={url!r}).trials[0]; "
+            "print(t.datetime_start.isoformat())")
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, **env})
+    from datetime import datetime, timedelta
+
+    utc = datetime.fromisoformat(started.replace("Z", "+00:00")).replace(tzinfo=None)
+    assert datetime.fromisoformat(shown.stdout.strip()) == utc - timedelta(hours=5)

@@ -98,9 +98,15 @@ def test_lbfgsb_finds_a_bowls_minimum_inside_the_box_and_never_gets_worse():
     assert torch.allclose(ends[:, :2], torch.tensor([[0.31, 0.7], [0.31, 0.7]], dtype=torch.float64), atol=1e-5)
     assert torch.equal(ends[:, 2], starts[:, 2])  # a fixed coordinate stays
     assert bool((values <= bowl(starts)).all())
-    # a snap that makes every end worse: the starts are kept
-    ends, _ = minimise(bowl, starts, lo, hi, snap=lambda x: torch.ones_like(x))
-    assert torch.equal(ends, starts)
+    # with a snap (slices of 0.25: an int coordinate) every point returned is snapped, starts
+    # clamped into the box included, and none is worse than its snapped start
+    def snap(x):
+        return (torch.floor(x * 4).clamp(max=3) + 0.5) / 4
+
+    outside = torch.tensor([[0.9, 0.95, 0.1]], dtype=torch.float64)  # beyond hi[1] = 0.7
+    ends, values = minimise(bowl, outside, lo, hi, snap=snap)
+    assert torch.equal(snap(ends), ends)
+    assert float(values[0]) <= float(bowl(snap(torch.minimum(outside, hi)))[0])
 
 
 class WideBowl(Bowl):

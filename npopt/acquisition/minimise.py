@@ -32,7 +32,8 @@ def minimise(fn: Callable[[Tensor], Tensor], starts: Tensor, lo: Tensor, hi: Ten
             centres), and a start is kept where its snapped end is not lower.
 
     Returns:
-        The ``k`` end points (each no higher on ``fn`` than its start) and their values.
+        The ``k`` end points (each no higher on ``fn`` than its start) and their values. With
+        ``snap``, every point is snapped (and may then lie up to half a slice outside the box).
     """
     starts = starts.detach().to(torch.float64)
     k, d = starts.shape
@@ -42,6 +43,8 @@ def minimise(fn: Callable[[Tensor], Tensor], starts: Tensor, lo: Tensor, hi: Ten
         fixed = ~movable.to(torch.bool).expand(k, d)
         lower[fixed], upper[fixed] = starts[fixed], starts[fixed]
     x0 = torch.minimum(torch.maximum(starts, lower), upper)
+    if snap is not None:  # a start clamped into the box is snapped again: every point returned is a valid one
+        x0 = snap(x0)
     with torch.no_grad():
         start_values = fn(x0).detach().double()
 

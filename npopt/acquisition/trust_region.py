@@ -80,13 +80,15 @@ def box(centre: Tensor, length: float, lengthscales: Tensor | None = None,
         centre: ``d`` incumbent.
         length: the side before weighting.
         lengthscales: ``d`` positive lengthscales (``None``: a cube); each side is
-            ``length * l_j / geomean(l)``.
+            ``length * l_j / geomean(l)``, the mean over the movable coordinates.
         movable: ``d`` booleans; coordinates that are not (categorical ones) span ``[0, 1]``.
     """
     side = torch.full_like(centre, length)
     if lengthscales is not None:
         ls = lengthscales.to(centre).clamp_min(1e-12)
-        side = length * ls / ls.log().mean().exp()
+        moving = ls.log() if movable is None else ls.log()[movable.to(torch.bool)]
+        if moving.numel():  # the geometric mean of the coordinates that move (categories span [0, 1])
+            side = length * ls / moving.mean().exp()
     lo = (centre - side / 2).clamp(0.0, 1.0)
     hi = (centre + side / 2).clamp(0.0, 1.0)
     if movable is not None:

@@ -86,6 +86,8 @@ def build_surrogate(method: str, problem: Problem) -> Surrogate:
     from npopt.surrogates import make_surrogate
 
     if method.endswith("-logei"):  # the yardstick: the same surrogate, LogEI instead of Thompson sampling
+        if isinstance(problem, GP1DFunction):
+            raise ConfigError(f"{method} runs on the synthetic, mixed and broad suites (gp1d picks from a fixed grid)")
         return make_surrogate(method.removesuffix("-logei"), problem.dim, choices=problem.choices, acquisition="logei")
     return make_surrogate(method, problem.dim, choices=problem.choices)
 

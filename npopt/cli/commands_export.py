@@ -37,7 +37,9 @@ def export(
 
     Every trial keeps its state, params (with Optuna distributions), value, failure reason
     (user attribute fail_reason), times and number (user attribute npopt_number). Exporting
-    again adds new trials and finishes running ones, never duplicating a trial.
+    again adds new trials and finishes running ones, never duplicating a trial (a trial
+    finished by a later export gets that export's time as its end: Optuna sets it). An
+    Optuna study holding another study's trials is refused.
 
     Example: npopt export --study svc.study.db --to sqlite:///optuna.db --name svc
     """
@@ -53,7 +55,7 @@ def export(
             typer.echo("Following new trials; Ctrl-C stops.", err=True)
             try:
                 keep_following(exporter, report=lambda d: typer.echo(
-                    f"{d.added} added, {d.finished} finished", err=True))
+                    f"{d.added} added, {d.finished} finished", err=True), warn=lambda m: typer.echo(m, err=True))
             except KeyboardInterrupt:
                 typer.echo("Stopped following.", err=True)
 
@@ -104,4 +106,4 @@ def _follow_quietly(location: str, url: str, name: str, stop: threading.Event) -
     from npopt.study import Study
 
     with Study.open(location) as study:
-        keep_following(Exporter(study, url, name), stop=stop.is_set)
+        keep_following(Exporter(study, url, name), stop=stop.is_set, warn=lambda m: typer.echo(m, err=True))

@@ -25,6 +25,9 @@ from npopt.trial import Trial, TrialState
 NUMBER_KEY = "npopt_number"
 #: The user attribute that holds a failed trial's reason.
 REASON_KEY = "fail_reason"
+#: The Optuna study's user attribute naming the npopt study it was exported from (its
+#: creation time), so that two npopt studies never merge into one Optuna study.
+SOURCE_KEY = "npopt_study"
 
 
 def _optuna():
@@ -44,16 +47,29 @@ def optuna_storage(url: str):
         try:
             return optuna.storages.RDBStorage(url)
         except Exception as exc:  # SQLAlchemy's and the drivers' errors: one line
-            from npopt.errors import first_line
-
-            raise ConfigError(f"cannot open the Optuna storage {_redacted(url)}: {first_line(exc, 160)}") from None
+            raise _failed(url, exc) from None
     from optuna.storages import JournalStorage
     from optuna.storages.journal import JournalFileBackend
 
     path = Path(url)
     if path.is_dir():
         raise ConfigError(f"--to {url} is a folder; give a journal file path, sqlite:///FILE or a PostgreSQL URL")
-    return JournalStorage(JournalFileBackend(str(path)))
+    if path.is_file() and path.open("rb").read(16) == b"SQLite format 3\x00":
+        raise ConfigError(f"--to {url} is an SQLite database, not a journal file; write --to sqlite:///{url}")
+    if not path.parent.is_dir():
+        raise ConfigError(f"--to {url}: the folder {path.parent} does not exist; create it first")
+    try:
+        return JournalStorage(JournalFileBackend(str(path)))
+    except Exception as exc:
+        raise _failed(url, exc) from None
+
+
+def _failed(url: str, exc: BaseException) -> ConfigError:
+    from npopt.errors import first_line
+    from npopt.storage.postgres import _scrub
+
+    detail = _redacted(_scrub(first_line(exc, 160), url))
+    return ConfigError(f"cannot use the Optuna storage {_redacted(url)}: {detail}")
 
 
 def _redacted(url: str) -> str:
@@ -72,7 +88,10 @@ class Exported:
 
 
 def _time(stamp: str | None) -> datetime | None:
-    return None if stamp is None else datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    """An npopt time (UTC, ISO) as Optuna keeps its own: local time, without a zone."""
+    if stamp is None:
+        return None
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone().replace(tzinfo=None)
 
 
 class Exporter:
@@ -83,10 +102,26 @@ class Exporter:
         from npopt.integration.optuna import distributions
 
         self.study, self.optuna = study, optuna
+        if "://" not in url and not isinstance(study.path, str) and Path(url).resolve() == Path(study.path).resolve():
+            raise ConfigError(f"--to {url} is the study itself; give another file")
         self.storage = optuna_storage(url)
         self.name = name or default_name(study)
-        self.target = optuna.create_study(storage=self.storage, study_name=self.name, load_if_exists=True,
-                                          direction="maximize" if study.direction == "maximize" else "minimize")
+        direction = "maximize" if study.direction == "maximize" else "minimize"
+        source = f"{default_name(study)} created {study.created_at}"
+        try:
+            self.target = optuna.create_study(storage=self.storage, study_name=self.name, load_if_exists=True,
+                                              direction=direction)
+            held = self.target.user_attrs.get(SOURCE_KEY)
+            if held is None and not self.target.trials:
+                self.target.set_user_attr(SOURCE_KEY, source)
+                held = source
+        except Exception as exc:
+            raise _failed(url, exc) from None
+        if held != source or self.target.direction.name.lower() != direction:
+            raise ConfigError(
+                f"the Optuna study {self.name!r} in {_redacted(url)} holds another study's trials "
+                f"({held or 'not exported by npopt'}); choose another --name"
+            )
         from npopt.space import Fixed
 
         self.distributions = distributions(study.space)
@@ -162,10 +197,20 @@ def default_name(study) -> str:
 
 
 def follow(exporter: Exporter, interval: float = 1.0, report: Callable[[Exported], None] | None = None,
-           stop: Callable[[], bool] = lambda: False) -> None:
-    """Export every ``interval`` seconds until ``stop()`` (or Ctrl-C in the caller)."""
+           stop: Callable[[], bool] = lambda: False, warn: Callable[[str], None] | None = None) -> None:
+    """Export every ``interval`` seconds until ``stop()`` (or Ctrl-C in the caller). A pass
+    that fails (a locked file, a dropped connection) is reported in one line to ``warn`` and
+    tried again at the next one."""
+    from npopt.errors import NpoptError, first_line
+
     while not stop():
-        done = exporter.export()
-        if report is not None and (done.added or done.finished):
-            report(done)
+        try:
+            done = exporter.export()
+        except Exception as exc:
+            if warn is not None:
+                message = exc.message if isinstance(exc, NpoptError) else first_line(exc, 160)
+                warn(f"export failed, trying again: {_redacted(message)}")
+        else:
+            if report is not None and (done.added or done.finished):
+                report(done)
         time.sleep(interval)
