@@ -186,7 +186,8 @@ def test_oracle_beats_random_and_runs_are_reproducible():
 
 
 def test_every_method_runs_on_gp1d():
-    grid_methods = [m for m in METHODS if m not in ("tpe", "optuna-gp")]  # Optuna's samplers pick no grid
+    # Optuna's samplers pick no grid, and LogEI is a yardstick of the other suites
+    grid_methods = [m for m in METHODS if m not in ("tpe", "optuna-gp", "np-logei", "gp-logei")]
     result = run_gp1d(grid_methods, functions=2, grid_size=60, seed=0, max_steps=6)
     summary = result.summary()
     assert summary["suite"] == "gp1d" and summary["functions"] == 2 and summary["seed"] == 0
@@ -587,3 +588,11 @@ def test_band_scores_average_each_band_over_the_problems_every_method_finished()
     assert bands["all"]["1-3"]["np"] == {"mean_score": pytest.approx(0.3), "problems": 2}
     assert "4-6" not in bands["all"] and bands["all"]["7-16"]["np"]["problems"] == 1
     assert bands["multimodal"]["1-3"]["np"] == {"mean_score": pytest.approx(0.4), "problems": 1}  # Levy only
+
+
+def test_logei_methods_are_refused_on_gp1d_and_run_on_synthetic():
+    result = run_gp1d(["np-logei"], functions=1, grid_size=40, seed=0, max_steps=3)
+    entry = result.summary()["methods"]["np-logei"]
+    assert entry["status"] == "failed" and "runs on the synthetic, mixed and broad suites" in entry["message"]
+    summary = run_synthetic(["np-logei"], problems=["branin"], repeats=1, budget=6).summary()
+    assert summary["problems"]["branin"]["np-logei"]["status"] == "ok"
