@@ -20,6 +20,31 @@ from collections import defaultdict
 FLOOR = 1e-8  # regrets below this count as this (log10 -8), as benchmarks/compare_runs.py does
 
 
+#: Evaluations at which ``--curves`` reports the median regret (and at the end of the budget).
+CHECKPOINTS = (20, 30, 45, 60, 90)
+
+
+def curves(paths: list[str]) -> None:
+    """Median regret of each (seed, problem, method) after :data:`CHECKPOINTS` evaluations."""
+    out: dict = defaultdict(list)
+    for path in paths:
+        with open(path) as f:
+            for line in f:
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                key, run = json.loads(record["key"]), record["run"]
+                values, best = run["values"], run["optimal_value"]
+                out[(key["seed"], key["problem"], key["method"])].append(
+                    [min(values[:n]) - best for n in (*CHECKPOINTS, len(values))])
+    print("| seed | problem | method | runs | " + " | ".join(f"after {n}" for n in CHECKPOINTS) + " | end |")
+    print("| --- " * (5 + len(CHECKPOINTS)) + "|")
+    for (seed, problem, method), runs in sorted(out.items()):
+        medians = [statistics.median(r[i] for r in runs) for i in range(len(CHECKPOINTS) + 1)]
+        print(f"| {seed} | {problem} | {method} | {len(runs)} | " + " | ".join(f"{m:.3g}" for m in medians) + " |")
+
+
 def load(paths: list[str]) -> dict[tuple[int, str, str], dict[int, float]]:
     """``(seed, problem, method) -> {repeat: final regret}``."""
     out: dict = defaultdict(dict)
@@ -56,7 +81,11 @@ def main() -> None:
     parser.add_argument("--method", default="np-tr")
     parser.add_argument("--before", default="np-local")
     parser.add_argument("--peer", default="optuna-gp")
+    parser.add_argument("--curves", action="store_true", help="median regret along the budget instead")
     args = parser.parse_args()
+    if args.curves:
+        curves(args.runs)
+        return
     runs = load(args.runs)
     seeds = sorted({s for s, _, _ in runs})
     problems = list(dict.fromkeys(p for _, p, _ in runs))
