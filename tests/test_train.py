@@ -108,7 +108,7 @@ def test_ctrl_c_leaves_a_usable_checkpoint(tmp_path: Path):
     out = tmp_path / "interrupted.pt"
     proc = subprocess.Popen([sys.executable, "-m", "npopt", "train", str(cfg), "--out", str(out)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(6)  # import + a few hundred steps
+    time.sleep(12)  # import + a few hundred steps (6 s was too short on a loaded machine: no step yet)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode != 0 and "checkpoint saved" in err
