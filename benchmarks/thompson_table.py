@@ -24,9 +24,8 @@ FLOOR = 1e-8  # regrets below this count as this (log10 -8), as benchmarks/compa
 CHECKPOINTS = (20, 30, 45, 60, 90)
 
 
-def curves(paths: list[str]) -> None:
-    """Median regret of each (seed, problem, method) after :data:`CHECKPOINTS` evaluations."""
-    out: dict = defaultdict(list)
+def records(paths: list[str]):
+    """``(key, run)`` of every finished run in the runs files (a torn last line is skipped)."""
     for path in paths:
         with open(path) as f:
             for line in f:
@@ -34,10 +33,16 @@ def curves(paths: list[str]) -> None:
                     record = json.loads(line)
                 except json.JSONDecodeError:
                     continue
-                key, run = json.loads(record["key"]), record["run"]
-                values, best = run["values"], run["optimal_value"]
-                out[(key["seed"], key["problem"], key["method"])].append(
-                    [min(values[:n]) - best for n in (*CHECKPOINTS, len(values))])
+                yield json.loads(record["key"]), record["run"]
+
+
+def curves(paths: list[str]) -> None:
+    """Median regret of each (seed, problem, method) after :data:`CHECKPOINTS` evaluations."""
+    out: dict = defaultdict(list)
+    for key, run in records(paths):
+        values, best = run["values"], run["optimal_value"]
+        out[(key["seed"], key["problem"], key["method"])].append(
+            [min(values[:n]) - best for n in (*CHECKPOINTS, len(values))])
     print("| seed | problem | method | runs | " + " | ".join(f"after {n}" for n in CHECKPOINTS) + " | end |")
     print("| --- " * (5 + len(CHECKPOINTS)) + "|")
     for (seed, problem, method), runs in sorted(out.items()):
@@ -48,16 +53,8 @@ def curves(paths: list[str]) -> None:
 def load(paths: list[str]) -> dict[tuple[int, str, str], dict[int, float]]:
     """``(seed, problem, method) -> {repeat: final regret}``."""
     out: dict = defaultdict(dict)
-    for path in paths:
-        with open(path) as f:
-            for line in f:
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError:  # a torn last line
-                    continue
-                key, run = json.loads(record["key"]), record["run"]
-                regret = min(run["values"]) - run["optimal_value"]
-                out[(key["seed"], key["problem"], key["method"])][key["run"]] = regret
+    for key, run in records(paths):
+        out[(key["seed"], key["problem"], key["method"])][key["run"]] = min(run["values"]) - run["optimal_value"]
     return out
 
 

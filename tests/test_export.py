@@ -98,6 +98,16 @@ def test_export_of_a_postgresql_study_into_a_postgresql_optuna_storage(cluster, 
     assert "to Optuna study 'exported': 5 added" in out.stdout
 
 
+def _interrupted(proc: subprocess.Popen, what: str) -> str:
+    """Ctrl-C to ``proc``; its stderr once it has stopped (a test failure if it does not within a minute)."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        return proc.communicate(timeout=60)[1]
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        pytest.fail(f"{what} did not stop on Ctrl-C: {proc.communicate()[1][-2000:]}")
+
+
 def test_export_follow_keeps_a_target_live_until_interrupted(tmp_path):
     location = tmp_path / "live.study.db"
     _made(location)
@@ -125,13 +135,7 @@ def test_export_follow_keeps_a_target_live_until_interrupted(tmp_path):
             done = {t.user_attrs[NUMBER_KEY]: t.state.name for t in _loaded(url, "live").trials}
         assert done[3] == "COMPLETE"
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            out, err = proc.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            out, err = proc.communicate()
-            pytest.fail(f"export --follow did not stop on Ctrl-C: {err[-2000:]}")
+        err = _interrupted(proc, "export --follow")
     assert proc.returncode == 0, err
     assert "Stopped following." in err and "Traceback" not in err
 
@@ -222,13 +226,7 @@ def test_dashboard_serves_every_trial_live_and_stops_cleanly_on_ctrl_c(tmp_path)
         assert sorted(t["state"] for t in detail["trials"]).count("Complete") == 3
         browsed = _browse(f"http://127.0.0.1:{port}/dashboard/studies/{studies[0]['study_id']}", tmp_path)
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            out, err = proc.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            out, err = proc.communicate()
-            pytest.fail(f"the dashboard did not stop on Ctrl-C: {err[-2000:]}")
+        err = _interrupted(proc, "the dashboard")
     assert proc.returncode == 0, err
     assert f"http://127.0.0.1:{port}/dashboard/" in err and "Stopped." in err and "Traceback" not in err
     if not browsed:  # everything but the browser was checked

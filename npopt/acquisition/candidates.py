@@ -123,3 +123,12 @@ def too_close(candidates: Tensor, points: Tensor, radius: float) -> Tensor:
     close = torch.zeros(m, dtype=torch.bool)
     close[which[within]] = True
     return close
+
+
+def taken_points(X: Tensor, avoid: Tensor | None, picked: Sequence[Tensor]) -> Tensor:
+    """The points a new suggestion must keep away from (``k x d``, float64): the observed
+    ``X``, the ``avoid`` points (pending, failed) and the points ``picked`` earlier in this batch."""
+    parts = [X, *(p[None] for p in picked)]
+    if avoid is not None:
+        parts.append(avoid.reshape(-1, X.shape[1]))
+    return torch.cat([p.to(torch.float64) for p in parts], 0)

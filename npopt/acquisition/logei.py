@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import Tensor
 
-from npopt.acquisition.candidates import candidate_set, too_close
+from npopt.acquisition.candidates import candidate_set, taken_points, too_close
 from npopt.acquisition.minimise import minimise
 from npopt.acquisition.options import AcquisitionOptions
 from npopt.encoding import UnitSpace
@@ -93,9 +93,7 @@ def logei_ranked(surrogate: Surrogate, X: Tensor, y: Tensor, n: int, generator: 
             point = candidates[int(order[0])]
             if options.starts and surrogate.differentiable_predictive:
                 ends, values = minimise(negative, candidates[order[: options.starts]], lo, hi, movable, snap)
-                taken = torch.cat([X, avoid.reshape(-1, dim) if avoid is not None else X[:0],
-                                   *(p[None] for p in picked)], 0)
-                values = values.masked_fill(too_close(ends, taken, radius), math.inf)
+                values = values.masked_fill(too_close(ends, taken_points(X, avoid, picked), radius), math.inf)
                 if bool(torch.isfinite(values).any()):
                     point = ends[int(values.argmin())]
             others = torch.cat([point[None], candidates[order[1:keep]]], 0)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import Tensor
 
-from npopt.acquisition.candidates import candidate_set, resample_categories, too_close
+from npopt.acquisition.candidates import candidate_set, resample_categories, taken_points, too_close
 from npopt.acquisition.minimise import minimise
 from npopt.acquisition.options import AcquisitionOptions
 from npopt.acquisition.trust_region import box, candidates_in, replay
@@ -87,11 +87,7 @@ def polish(paths, i: int, start: Tensor, X: Tensor, avoid: Tensor | None, picked
         best_x, best_f = point.clone(), value
     if snap is not None and not best_f < start_f:
         return start
-    d = best_x.shape[0]
-    others = [X.to(best_x), *(p[None] for p in picked)]
-    if avoid is not None:
-        others.append(avoid.reshape(-1, d).to(best_x))
-    return start if bool(too_close(best_x[None], torch.cat(others, 0), radius)[0]) else best_x
+    return start if bool(too_close(best_x[None], taken_points(X, avoid, picked), radius)[0]) else best_x
 
 
 def trust_candidates(dim: int) -> int:
@@ -106,11 +102,7 @@ def minimise_draw(paths, i: int, starts: Tensor, region: tuple[Tensor, Tensor], 
     candidates, best first) inside ``region`` (``lo, hi``): the lowest end point that is
     not within ``radius`` of a point that must not be repeated, else the best start."""
     ends, values = minimise(lambda x: paths.draw(i, x), starts, *region, movable, snap)
-    d = starts.shape[1]
-    others = [X.to(ends), *(p[None] for p in picked)]
-    if avoid is not None:
-        others.append(avoid.reshape(-1, d).to(ends))
-    free = ~too_close(ends, torch.cat(others, 0), radius)
+    free = ~too_close(ends, taken_points(X, avoid, picked), radius)
     values = values.masked_fill(~free, float("inf"))
     j = int(values.argmin())
     return ends[j] if bool(free[j]) else starts[0]
