@@ -40,14 +40,17 @@ def test_fine_tuning_records_the_studies_and_the_space(tmp_path: Path):
                                       "--out", str(out), "--steps", "6", "--seed", "1"])
     assert result.exit_code == 0, result.output
     assert "tiny.db: 3 complete trials" in result.output and "skipped" in result.output
-    assert "before" in result.output and "after" in result.output
+    assert "base" in result.output and "result" in result.output and "steps kept" in result.output
     transfer = read_checkpoint(out)["transfer"]
     assert Space.from_dict(transfer["space"]) == SPACE and transfer["base"] == "np16d"
     studies = {s["file"]: s for s in transfer["studies"]}
     assert set(studies) == {"week0.db", "week1.db", "week2.db", "week3.db"}
     assert studies["week0.db"]["complete"] == 12 and studies["week0.db"]["trials"] == 13  # the failed one skipped
     assert sum(s["held_out"] for s in studies.values()) == 1  # a fifth of four studies, at least one
-    assert transfer["held_out_ll"]["on"] == "held-out studies"
+    assert transfer["held_out_ll"]["on"] == "1 held-out study"
+    assert transfer["validation"][0]["step"] == 0 and transfer["validation"][-1]["step"] == 6
+    assert transfer["kept_steps"] in (0, 6) and transfer["verdict"].split(":")[0] in ("learned", "no gain")
+    assert f"Saved {out}: {transfer['verdict']}" in result.output
 
 
 def test_studies_over_different_spaces_are_refused_naming_the_difference(tmp_path: Path):
@@ -107,23 +110,31 @@ def test_prior_needs_the_np(tmp_path: Path, surrogate: str):
     assert result.exit_code != 0 and "needs --surrogate np" in result.output
 
 
-def test_the_transfer_suite_writes_regret_at_5_10_and_25(tmp_path: Path):
-    from npopt.benchmarks.transfer import DigitPair, run_transfer, split_pairs
+def test_the_transfer_suite_writes_regret_at_5_10_and_25_per_family(tmp_path: Path):
+    from npopt.benchmarks.transfer import FAMILIES, DigitKRR, DigitSGD, run_transfer, split_pairs
 
     training, held_out = split_pairs()
     assert len(training) == 36 and not set(training) & set(held_out)
-    problem = DigitPair(*held_out[0])
+    problem = DigitKRR(*held_out[0])
     good, bad = problem.value({"alpha": 1e-3, "gamma": 1e-2}), problem.value({"alpha": 10.0, "gamma": 10.0})
     assert good < bad  # a real tuning task: a sensible setting beats a silly one
+    sgd = DigitSGD(*held_out[0])
+    assert sgd.dim == 5 and FAMILIES["digits-svc"].task(*held_out[0]).choices[0] == 3  # 5 params; a categorical
+    assert sgd.value({"alpha": 1e-4, "l1_ratio": 0.1, "eta0": 0.1, "power_t": 0.5, "epochs": 20}) < sgd.value(
+        {"alpha": 1.0, "l1_ratio": 0.9, "eta0": 1e-4, "power_t": 1.0, "epochs": 1})
     summary = run_transfer(tmp_path / "cache", repeats=2, steps=2, methods=("np", "np-transfer", "random"),
-                           pairs=(training[:3], held_out[:1]))
-    assert set(summary["budgets"]) == {"5", "10", "25"}
-    for row in summary["budgets"].values():
-        assert set(row) == {"np", "np-transfer", "random"}
-        assert all(0 <= v["mean"] <= 1 and v["stderr"] >= 0 for v in row.values())
-    assert len(list((tmp_path / "cache").glob("study_*.db"))) == 3  # the past studies are real study files
-    mean = summary["curves"]["random"]["mean"]
-    assert all(a >= b for a, b in zip(mean, mean[1:], strict=False))  # best-so-far regret never rises
+                           pairs=(training[:3], held_out[:1]), families=("digits-krr", "digits-svc"), counts=(2, 36))
+    assert set(summary["families"]) == {"digits-krr", "digits-svc"} and summary["counts"] == [2, 3]
+    for family, entry in summary["families"].items():
+        assert set(entry["budgets"]) == {"5", "10", "25"}
+        for row in entry["budgets"].values():
+            assert set(row) == {"np", "np-transfer-2", "np-transfer-3", "random"}
+            assert all(0 <= v["mean"] <= 1 and v["stderr"] >= 0 for v in row.values())
+        assert len(list((tmp_path / "cache" / family).glob("study_*.db"))) == 3  # real study files
+        assert set(entry["fine_tune"]) == {"2", "3"}
+        assert all(ft["verdict"].split(":")[0] in ("learned", "no gain") for ft in entry["fine_tune"].values())
+        mean = entry["curves"]["random"]["mean"]
+        assert all(a >= b for a, b in zip(mean, mean[1:], strict=False))  # best-so-far regret never rises
 
 
 def test_the_benchmark_refuses_a_prior_fine_tuned_for_one_space(tmp_path: Path):
@@ -145,3 +156,63 @@ def test_studies_with_the_same_file_name_in_different_folders(tmp_path: Path):
     assert result.exit_code == 0, result.output
     studies = read_checkpoint(out)["transfer"]["studies"]
     assert [s["file"] for s in studies] == ["lab.db"] * 3 and sum(s["held_out"] for s in studies) == 1
+
+
+def test_the_one_standard_error_rule_prefers_fewer_steps():
+    import torch
+
+    from npopt.neural.transfer import one_standard_error
+
+    g = torch.Generator().manual_seed(0)
+    base = torch.randn(200, generator=g, dtype=torch.float64)
+
+    def noise():  # zero mean, standard error of a checkpoint's paired difference 0.05 / sqrt(200) = 0.0035
+        e = 0.05 * torch.randn(200, generator=g, dtype=torch.float64)
+        return e - e.mean()
+
+    # a clear, steady gain: the first checkpoint within one s.e. of the best is chosen, not the base
+    assert one_standard_error([base, base + 0.3 + noise(), base + 0.5 + noise(), base + 0.5 + noise()]) in (2, 3)
+    # gains smaller than their noise: the base (no steps) is kept
+    small = [base, base + 0.001 + noise(), base - 0.01 + noise()]
+    assert one_standard_error(small) == 0
+    # every step hurts: the base is the best
+    assert one_standard_error([base, base - 0.2 + noise(), base - 0.4 + noise()]) == 0
+
+
+def test_fine_tuning_keeps_the_checkpoint_the_held_out_studies_choose(tmp_path: Path):
+    """A related family: the held-out study's log-likelihood rises, so steps are kept and the
+    written weights are the chosen checkpoint's, not the base's; the summary says so."""
+    import torch
+
+    from npopt.neural.checkpoints import load_model, prior_path
+
+    paths = [past_study(tmp_path / f"w{i}.db", 0.2 + 0.1 * i, n=30) for i in range(5)]
+    out = tmp_path / "mine.pt"
+    result = CliRunner().invoke(app, ["train", "--from-studies", *map(str, paths), "--out", str(out), "--steps", "100"])
+    assert result.exit_code == 0, result.output
+    transfer = read_checkpoint(out)["transfer"]
+    lls = {v["step"]: v["held_out_ll"] for v in transfer["validation"]}
+    assert set(lls) == {0, 50, 100} and transfer["kept_steps"] in (50, 100)
+    assert transfer["held_out_ll"]["after"] == lls[transfer["kept_steps"]] > lls[0] == transfer["held_out_ll"]["before"]
+    assert "learned: +" in result.output and "nats/point on 1 held-out study" in result.output
+    model, _ = load_model(out)
+    base, _ = load_model(prior_path(None, dim=SPACE.dim, choices=2))
+    assert any(not torch.equal(a, b) for a, b in zip(model.state_dict().values(), base.state_dict().values(),
+                                                      strict=True))
+
+
+def test_with_one_study_the_base_prior_is_kept_and_said(tmp_path: Path):
+    import torch
+
+    from npopt.neural.checkpoints import load_model, prior_path
+
+    out = tmp_path / "mine.pt"
+    result = CliRunner().invoke(app, ["train", "--from-studies", str(past_study(tmp_path / "one.db", 0.3)),
+                                      "--out", str(out), "--steps", "5"])
+    assert result.exit_code == 0, result.output
+    assert "no gain" in result.output and "kept the base prior" in result.output
+    ckpt = read_checkpoint(out)
+    assert ckpt["transfer"]["kept_base"] and ckpt["transfer"]["kept_steps"] == 0 and "kept" in ckpt["name"]
+    model, _ = load_model(out)
+    base, _ = load_model(prior_path(None, dim=SPACE.dim, choices=2))
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), base.state_dict().values(), strict=True))

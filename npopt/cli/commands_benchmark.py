@@ -42,7 +42,8 @@ def benchmark(
                                   "and GPSampler; synthetic and mixed, with the optuna extra). Random search is "
                                   "always run. Default: gp,random. images: gp and np-prior (the default). "
                                   "wheel: linfullpost and rff-linear (the default); uniform always runs. "
-                                  "transfer: np-transfer, gp and random (the default)."),
+                                  "transfer: np-transfer (one per number of past studies: 4, 8, 36), gp, optuna-gp "
+                                  "and random (the default)."),
     functions: int | None = typer.Option(None, "--functions", help="gp1d: number of GP functions (default "
                                          "100). images: number of held-out digits (default all 297)."),
     repeats: int | None = typer.Option(None, "--repeats", help="synthetic/mixed/broad: seeds per problem (default "
@@ -52,7 +53,8 @@ def benchmark(
                                          "synthetic/mixed/broad: evaluations per run "
                                          "(default 10*d + 10)."),
     problems: str | None = typer.Option(None, "--problems", help="synthetic/mixed/broad: comma-separated "
-                                           "subset of the suite's problems (see benchmarks/README.md)."),
+                                           "subset of the suite's problems (see benchmarks/README.md). transfer: "
+                                           "a subset of its families (digits-krr, digits-svc, digits-sgd)."),
     seed: int = typer.Option(0, "--seed", help="Suite seed (functions, starts, initial designs)."),
     json_path: Path | None = typer.Option(None, "--json", help="Write the summary as JSON."),
     csv_path: Path | None = typer.Option(None, "--csv", help="Write one row per (method, function, step)."),
@@ -96,7 +98,7 @@ def benchmark(
         _wheel(vs, 20 if repeats is None else repeats, budget, seed, prior, json_path)
         return
     if suite == "transfer":
-        _transfer(vs, 5 if repeats is None else repeats, seed, cache, json_path, csv_path, plot)
+        _transfer(vs, 5 if repeats is None else repeats, seed, cache, json_path, csv_path, plot, problems)
         return
     repeats = 5 if repeats is None else repeats
     functions = 100 if functions is None else functions
@@ -213,23 +215,35 @@ def _report(summary: dict, table, writers: dict, extra: str = "") -> None:
 
 
 def _transfer(vs: str | None, repeats: int, seed: int, cache: Path, json_path: Path | None, csv_path: Path | None,
-              plot: Path | None) -> None:
+              plot: Path | None, problems: str | None = None) -> None:
     """``benchmark --suite transfer``: the regret table at 5, 10 and 25 evaluations, JSON, CSV, plot."""
 
-    from npopt.benchmarks.transfer import METHODS, plot_transfer, run_transfer, transfer_table, write_csv
+    from npopt.benchmarks.transfer import (
+        FAMILIES,
+        METHODS,
+        fine_tune_lines,
+        plot_transfer,
+        run_transfer,
+        transfer_table,
+        write_csv,
+    )
     from npopt.display import benchmarks as show
 
     others = _suite_methods("transfer", vs, METHODS[1:], repeats)
     if plot is not None:
         show.pyplot()
+    families = tuple(f.strip() for f in problems.split(",") if f.strip()) if problems else tuple(FAMILIES)
+    unknown = [f for f in families if f not in FAMILIES]
+    if unknown:
+        raise ConfigError(f"the transfer suite has no family {', '.join(unknown)}; choose from {', '.join(FAMILIES)}")
     summary = _with_bar("transfer", lambda progress: run_transfer(
-        cache, repeats=repeats, seed=seed, methods=tuple(dict.fromkeys(["np", *others])), progress=progress))
-    ft = summary["fine_tune"]
+        cache, repeats=repeats, seed=seed, methods=tuple(dict.fromkeys(["np", *others])), progress=progress,
+        families=families))
+    for line in fine_tune_lines(summary):
+        typer.echo(line)
     _report(summary, transfer_table(summary),
             {json_path: _json_writer(summary), csv_path: lambda p: write_csv(summary, p),
-             plot: lambda p: plot_transfer(summary, p)},
-            extra=f"fine-tuning: log-likelihood per point on the {ft['on']} {ft['before']:.3f} before, "
-                  f"{ft['after']:.3f} after; ")
+             plot: lambda p: plot_transfer(summary, p)})
 
 
 def _task_model(prior: str | None, default: Path, source: str) -> Path:

@@ -129,23 +129,28 @@ def _fine_tune(paths: list[str], out: Path, base: str | None, steps: int | None,
         seen[key] = given
     torch.set_num_threads(threads or 1)
     columns = [TextColumn("[bold]fine-tune[/]"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("loss {task.fields[loss]}"), TextColumn("held-out ll before {task.fields[before]}"),
+               TextColumn("loss {task.fields[loss]}"),
+               TextColumn("held-out ll {task.fields[before]} -> {task.fields[now]}"),
                TimeElapsedColumn()]
     with warnings.catch_warnings(record=True) as caught, Progress(*columns, transient=False) as bar:
         warnings.simplefilter("always")
-        task = bar.add_task("fine-tune", total=steps or DEFAULT_STEPS, loss="-", before="-")
+        task = bar.add_task("fine-tune", total=steps or DEFAULT_STEPS, loss="-", before="-", now="-")
         summary = fine_tune_on_studies(paths, out, base=base, steps=steps or DEFAULT_STEPS, seed=seed,
                             on_step=lambda info: bar.update(task, completed=info["step"], loss=f"{info['loss']:.3f}",
-                                                            before=f"{info['held_out_ll_before']:.3f}"))
+                                                            before=f"{info['held_out_ll_before']:.3f}",
+                                                            now=f"{info['held_out_ll']:.3f}"))
     for w in caught:
         typer.echo(f"Warning: {w.message}", err=True)
     ll = summary["held_out_ll"]
     used = summary["studies"]
-    typer.echo(
-        f"Saved {out}: fine-tuned {summary['base']} on {sum(not s['held_out'] for s in used)} studies "
-        f"({sum(s['complete'] for s in used)} complete trials in all) in {summary['seconds'] / 60:.1f} min; "
-        f"log-likelihood per point on the {ll['on']}: {ll['before']:.3f} before, {ll['after']:.3f} after"
-    )
+    trained = sum(not s["held_out"] for s in used)
+    if ll["before"] == ll["before"]:  # not NaN: something was held out
+        typer.echo(
+            f"Held-out log-likelihood per point on {ll['on']}: base {ll['before']:.3f}, result {ll['after']:.3f}; "
+            f"steps kept {summary['kept_steps']} of {summary['steps']} (trained on {trained} studies, "
+            f"{sum(s['complete'] for s in used)} complete trials in all, {summary['seconds'] / 60:.1f} min)"
+        )
+    typer.echo(f"Saved {out}: {summary['verdict']}")
 
 
 def _oracle(evaluation: dict, text: str) -> str:

@@ -3,13 +3,21 @@
 Each completed study is one task (:class:`StudyTask`, read by :mod:`npopt.transfer`), a
 sample of the function family the user tunes: its complete trials mapped to the unit cube
 by the space, values turned to minimisation and standardised per study as npopt
-standardises them at ask time. A training step draws a
-batch of random context/target splits of a few studies; with probability
-:data:`SYNTHETIC_RATIO` it draws a batch of the base prior's own synthetic family instead,
-so that the prior does not forget how to handle a task unlike the past ones. A share of
-the studies (:data:`HELD_OUT_SHARE`, at least one when there are three or more) is held
-out: the log-likelihood of their second halves given their first halves, before and after,
-says whether the fine-tuning helped. The checkpoint records the space and the studies.
+standardises them at ask time. A training step draws a batch of random context/target
+splits of a few studies; with probability :data:`SYNTHETIC_RATIO` it draws a batch of the
+base prior's own synthetic family instead, so that the prior does not forget how to handle
+a task unlike the past ones.
+
+Validated: the held-out studies decide. A share of the studies (:data:`HELD_OUT_SHARE`, at
+least one; every study but one when there are two) is never trained on; every
+:data:`VALIDATE_EVERY` steps the log-likelihood of their trials given a few of their own
+(:func:`held_out_points`: contexts of an eighth, a quarter and a half of each study) is
+measured, and the checkpoint kept is chosen by the one-standard-error rule (Breiman et al.
+1984, "Classification and Regression Trees", 3.4.3): the fewest steps whose held-out
+log-likelihood is within one standard error (of the paired per-point differences) of the
+best. When that is no steps at all, the base prior is written unchanged and the summary says
+so: the fine-tuning cannot make a prior worse than its base on the studies held out. With a
+single study nothing can be held out, and the base prior is kept.
 """
 
 from __future__ import annotations
@@ -24,12 +32,14 @@ from pathlib import Path
 import torch
 
 from npopt.errors import NpoptError
+from npopt.neural.fit import LOG_2PI
 from npopt.neural.model import pad_inputs
 
 MIN_TRIALS = 6  # complete trials a study needs to be a task (a split needs a context and targets)
 SYNTHETIC_RATIO = 0.25  # share of steps on the base prior's synthetic family
 HELD_OUT_SHARE = 0.2
-DEFAULT_STEPS = 600
+DEFAULT_STEPS = 600  # the most steps; validation chooses how many of them to keep
+VALIDATE_EVERY = 50
 LEARNING_RATE = 1e-4  # a tenth of meta-training's: adjust the prior, do not re-learn it
 BATCH = 16
 
@@ -68,20 +78,43 @@ def _split_batch(tasks: Sequence[StudyTask], g: torch.Generator, x_dim: int, pad
 
 
 @torch.no_grad()
-def held_out_ll(model, tasks: Sequence[StudyTask], choices, pad_value: float) -> float:
-    """Mean log-likelihood per target point of each task's second half given its first half
-    (a fixed split, seed 0), with the model's inference-time refinement."""
-    total, count = 0.0, 0
+def held_out_points(model, tasks: Sequence[StudyTask], choices, pad_value: float) -> torch.Tensor:
+    """The log-likelihood of every target point of fixed context/target splits of ``tasks``,
+    with the model's inference-time refinement: per task, contexts of an eighth, a quarter
+    and half of its trials (at least 2; each split its own fixed permutation), the rest as
+    targets. Early contexts are what a new study's first asks see, so they are scored too."""
     x_dim = model.config.x_dim
-    for task in tasks:
-        order = torch.randperm(task.X.shape[0], generator=torch.Generator().manual_seed(0))
-        half = task.X.shape[0] // 2
-        X = pad_inputs(task.X[order][None], x_dim, pad_value)
-        y = task.y[order][None].float()
-        _, marginal = model.log_likelihoods(X[:, :half], y[:, :half], X[:, half:], y[:, half:], None, choices)
-        total += float(marginal.sum()) * (X.shape[1] - half)
-        count += X.shape[1] - half
-    return total / count
+    points = []
+    for t, task in enumerate(tasks):
+        n = task.X.shape[0]
+        for k, size in enumerate(sorted({max(2, n // 8), max(2, n // 4), n // 2})):
+            order = torch.randperm(n, generator=torch.Generator().manual_seed(1000 * t + k))
+            X = pad_inputs(task.X[order][None], x_dim, pad_value)
+            y = task.y[order][None].float()
+            ctx = model.encode(X[:, :size], y[:, :size], None, choices)
+            mean, U, noise = model.linear_terms(ctx, X[:, size:])
+            var = U.pow(2).sum(-1) + noise[:, None] ** 2
+            points.append((-0.5 * (LOG_2PI + var.log() + (y[:, size:] - mean) ** 2 / var))[0])
+    return torch.cat(points).double()
+
+
+def held_out_ll(model, tasks: Sequence[StudyTask], choices, pad_value: float) -> float:
+    """Mean log-likelihood per target point of :func:`held_out_points`."""
+    return float(held_out_points(model, tasks, choices, pad_value).mean())
+
+
+def one_standard_error(scores: Sequence[torch.Tensor]) -> int:
+    """Index of the first of ``scores`` (per-point log-likelihoods of successive checkpoints,
+    the base first) whose mean is within one standard error of the best's: the standard
+    error of the paired per-point differences from the best."""
+    means = [float(s.mean()) for s in scores]
+    best = max(range(len(scores)), key=means.__getitem__)
+    for i, s in enumerate(scores):
+        diff = s - scores[best]
+        se = float(diff.std() / diff.numel() ** 0.5) if diff.numel() > 1 else 0.0
+        if float(diff.mean()) >= -se:
+            return i
+    return best
 
 
 def fine_tune(
@@ -122,35 +155,54 @@ def fine_tune(
     g = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     order = torch.randperm(len(tasks), generator=g).tolist()
-    n_held = max(1, round(HELD_OUT_SHARE * len(tasks))) if len(tasks) >= 3 else 0
+    n_held = max(1, round(HELD_OUT_SHARE * len(tasks))) if len(tasks) >= 2 else 0
     held, train_tasks = [tasks[i] for i in order[:n_held]], [tasks[i] for i in order[n_held:]]
-    scored = held or train_tasks  # with fewer than three studies: the training studies' own halves
 
     model.eval()
-    before = held_out_ll(model, scored, choices, pad_value)
-    opt = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE, weight_decay=0.0)
     start = time.perf_counter()
-    with ctrl_c_between_steps() as stop_requested:
-        for step in range(1, steps + 1):
-            model.train()
-            if float(torch.rand(1, generator=g)) < synthetic_ratio:
-                tb = sample_tasks(setup.prior, BATCH, *sample_sizes(setup.prior, g, space.dim), g,
-                                  active_dims=space.dim).float()
-                xc, yc, xt, yt, ch = tb.xc, tb.yc, tb.xt, tb.yt, tb.choices
-            else:
-                xc, yc, xt, yt = _split_batch(train_tasks, g, model.config.x_dim, pad_value, BATCH)
-                ch = choices
-            loss = model.loss(xc, yc, xt, yt, setup.train.marginal_weight, ch)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), setup.train.grad_clip)
-            opt.step()
-            if on_step:
-                on_step({"step": step, "steps": steps, "loss": loss.item(), "held_out_ll_before": before})
-            if stop_requested():  # Ctrl-C: stop between steps (see ctrl_c_between_steps)
-                raise KeyboardInterrupt
+    base_state = {k: v.clone() for k, v in model.state_dict().items()}
+    checkpoints = [(0, base_state, held_out_points(model, held, choices, pad_value))] if held else []
+    before = float(checkpoints[0][2].mean()) if held else float("nan")
+    if held:  # with one study there is nothing to validate on: the base is kept, untrained
+        opt = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE, weight_decay=0.0)
+        with ctrl_c_between_steps() as stop_requested:
+            for step in range(1, steps + 1):
+                model.train()
+                if float(torch.rand(1, generator=g)) < synthetic_ratio:
+                    tb = sample_tasks(setup.prior, BATCH, *sample_sizes(setup.prior, g, space.dim), g,
+                                      active_dims=space.dim).float()
+                    xc, yc, xt, yt, ch = tb.xc, tb.yc, tb.xt, tb.yt, tb.choices
+                else:
+                    xc, yc, xt, yt = _split_batch(train_tasks, g, model.config.x_dim, pad_value, BATCH)
+                    ch = choices
+                loss = model.loss(xc, yc, xt, yt, setup.train.marginal_weight, ch)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), setup.train.grad_clip)
+                opt.step()
+                if step % VALIDATE_EVERY == 0 or step == steps:
+                    model.eval()
+                    checkpoints.append((step, {k: v.clone() for k, v in model.state_dict().items()},
+                                        held_out_points(model, held, choices, pad_value)))
+                if on_step:
+                    on_step({"step": step, "steps": steps, "loss": loss.item(), "held_out_ll_before": before,
+                             "held_out_ll": float(checkpoints[-1][2].mean())})
+                if stop_requested():  # Ctrl-C: stop between steps (see ctrl_c_between_steps)
+                    raise KeyboardInterrupt
+    chosen = one_standard_error([c[2] for c in checkpoints]) if held else 0
+    kept_steps, state, _ = checkpoints[chosen] if held else (0, base_state, None)
+    model.load_state_dict(state)
     model.eval()
-    after = held_out_ll(model, scored, choices, pad_value)
+    after = float(checkpoints[chosen][2].mean()) if held else float("nan")
+    best = max(checkpoints, key=lambda c: float(c[2].mean())) if held else None
+    if not held:
+        verdict = "no gain: a single study leaves none to hold out, so nothing can show a gain; kept the base prior"
+    elif kept_steps == 0:
+        verdict = (f"no gain: kept the base prior (the best, {float(best[2].mean()) - before:+.3f} nats/point "
+                   f"after {best[0]} steps, is within one standard error of it)")
+    else:
+        verdict = (f"learned: {after - before:+.2f} nats/point on {len(held)} held-out "
+                   f"{'study' if len(held) == 1 else 'studies'}")
     transfer = {
         "base": str(base or base_path.stem),
         "space": space.to_dict(),
@@ -158,14 +210,22 @@ def fine_tune(
                     for t in tasks],
         "skipped": skipped,
         "steps": steps,
+        "kept_steps": kept_steps,
+        "kept_base": kept_steps == 0,
+        "verdict": verdict,
+        "validation": [{"step": c[0], "held_out_ll": float(c[2].mean())} for c in checkpoints],
         "seed": seed,
         "synthetic_ratio": synthetic_ratio,
-        "held_out_ll": {"before": before, "after": after, "on": "held-out studies" if held else "training studies"},
+        "held_out_ll": {"before": before, "after": after,
+                        "on": f"{len(held)} held-out {'study' if len(held) == 1 else 'studies'}"},
         "seconds": time.perf_counter() - start,
     }
-    name = f"{Path(out).stem} (fine-tuned from {transfer['base']})"
-    save_checkpoint(out, model, name=name, description=f"{setup.description} Fine-tuned on {len(tasks)} studies.",
-                    setup=setup.to_dict(), step=steps, elapsed_seconds=transfer["seconds"], history=[],
+    name = (f"{Path(out).stem} (the base prior {transfer['base']}, kept: fine-tuning did not help)" if kept_steps == 0
+            else f"{Path(out).stem} (fine-tuned from {transfer['base']})")
+    note = (f"Fine-tuned on {len(tasks)} studies for {kept_steps} steps." if kept_steps
+            else f"Unchanged: fine-tuning on {len(tasks)} studies did not raise the held-out log-likelihood.")
+    save_checkpoint(out, model, name=name, description=f"{setup.description} {note}",
+                    setup=setup.to_dict(), step=kept_steps, elapsed_seconds=transfer["seconds"], history=[],
                     machine=f"{platform.machine()} {torch.get_num_threads()} threads, torch {torch.__version__}",
                     transfer=transfer)
     return transfer
