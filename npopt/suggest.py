@@ -65,14 +65,17 @@ def observations(space: Space, direction: str, trials: Sequence[Trial]) -> tuple
     return unit(space, complete), standardise(minimised(direction, complete)), unit(space, avoided)
 
 
-def suggest(space: Space, direction: str, surrogate, trials: Sequence[Trial], n: int, seed: int) -> Suggestion:
-    """``n`` Thompson draws over the snapshot ``trials`` (no lock needed).
+def suggest(space: Space, direction: str, surrogate, trials: Sequence[Trial], n: int, seed: int,
+            remaining: int | None = None) -> Suggestion:
+    """``n`` Thompson draws over the snapshot ``trials`` (no lock needed); ``remaining``:
+    evaluations left in the caller's budget, where it knows (see ``thompson_ranked``).
 
     The randomness depends only on ``seed`` and the number of trials, so the same study
     state gives the same suggestion in any process."""
     X, y, avoid = observations(space, direction, trials)
     generator = torch.Generator().manual_seed(generator_seed(seed, len(trials)))
-    ranked = thompson_ranked(surrogate, X, y, n, generator, UnitSpace.of(space), avoid=avoid, keep=ALTERNATIVES)
+    ranked = thompson_ranked(surrogate, X, y, n, generator, UnitSpace.of(space), avoid=avoid, keep=ALTERNATIVES,
+                             remaining=remaining)
     return Suggestion(ranked, frozenset(t.number for t in trials), generator)
 
 

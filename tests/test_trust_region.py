@@ -188,6 +188,31 @@ def test_logei_on_a_real_surrogate_asks_where_a_bowl_is_lowest(name):
     assert float(torch.dist(first, second)) > UnitSpace(2).radius  # a batch: distinct points
 
 
+def test_the_last_evaluations_of_a_known_budget_maximise_logei_and_the_others_draw():
+    import dataclasses
+
+    from npopt.surrogates import make_surrogate
+
+    g = torch.Generator().manual_seed(4)
+    X = torch.rand(12, 2, generator=g, dtype=torch.float64)
+    values = ((X - torch.tensor([0.62, 0.35], dtype=torch.float64)) ** 2).sum(-1)
+    y = (values - values.mean()) / values.std()
+
+    def ask(rule: str = "thompson", final: int = 0, remaining: int | None = None):
+        surrogate = make_surrogate("np", 2, acquisition=rule)
+        surrogate.acquisition = dataclasses.replace(surrogate.acquisition, final_logei=final)
+        return thompson_ranked(surrogate, X, y, 1, torch.Generator().manual_seed(0), UnitSpace(2), keep=2,
+                               remaining=remaining)
+
+    logei, thompson = ask("logei"), ask()
+    assert not torch.equal(logei, thompson)
+    assert torch.equal(ask(final=1, remaining=1), logei)  # the last one: LogEI
+    assert torch.equal(ask(final=3, remaining=3), logei)
+    assert torch.equal(ask(final=1, remaining=2), thompson)  # two left: still Thompson sampling
+    assert torch.equal(ask(final=1), thompson)  # no known budget
+    assert torch.equal(ask(remaining=1), thompson)  # the option off (the default)
+
+
 def test_a_trust_region_in_a_mixed_space_keeps_most_categories_and_changes_some():
     from npopt.space import Categorical, Float, Space
 

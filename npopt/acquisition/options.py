@@ -40,6 +40,11 @@ class AcquisitionOptions:
         rule: ``"thompson"`` (the design) or ``"logei"``, the yardstick
             (:mod:`npopt.acquisition.logei`; for surrogates with a Gaussian
             :meth:`~Surrogate.predictive`).
+        final_logei: where the caller knows how many evaluations of its budget remain
+            (``run --budget``, the benchmarks), the last this-many maximise LogEI instead of
+            drawing (for surrogates with a Gaussian :meth:`~Surrogate.predictive`). The last
+            evaluation cannot inform a later one, so the choice that maximises the expected
+            best value is the one-step lookahead, expected improvement; 0: never.
     """
 
     local_candidates: bool = True
@@ -49,3 +54,4 @@ class AcquisitionOptions:
     trust_region_dim: int | None = None
     starts: int = 4
     rule: str = "thompson"
+    final_logei: int = 0

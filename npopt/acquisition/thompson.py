@@ -129,6 +129,7 @@ def thompson_ranked(
     candidates: Tensor | None = None,
     grid: bool = False,
     keep: int = 1,
+    remaining: int | None = None,
 ) -> Tensor:
     """Suggest ``n`` distinct points by Thompson sampling, each with ranked alternatives.
 
@@ -160,6 +161,8 @@ def thompson_ranked(
             every pick is one of them, nothing is polished, and the exclusion radius is
             :data:`~npopt.encoding.GRID_RADIUS`.
         keep: choices per draw: the first and ``keep - 1`` alternatives.
+        remaining: evaluations left in the caller's budget, these ``n`` included (``None``:
+            unknown); see ``AcquisitionOptions.final_logei``.
 
     Returns:
         ``n x keep x d`` points (float64); draw ``i``'s row is best first (the last is
@@ -177,7 +180,8 @@ def thompson_ranked(
     if grid and candidates is None:
         raise ValueError("grid=True needs the grid as candidates")
     options = surrogate.acquisition if options is None else options
-    if (options.rule == "logei" and candidates is None and not grid
+    final = remaining is not None and remaining <= options.final_logei
+    if ((options.rule == "logei" or final) and candidates is None and not grid
             and X.shape[0] >= max(1, surrogate.min_observations)):
         from npopt.acquisition.logei import logei_ranked
 

@@ -331,7 +331,7 @@ def run_budget(
     trials = [_told(space, i, params, problem) for i, params in enumerate(to_params(space, X0))]
     while len(trials) < budget:
         t0 = time.perf_counter()
-        suggestion = suggest(space, "minimize", surrogate, trials, 1, seed)
+        suggestion = suggest(space, "minimize", surrogate, trials, 1, seed, remaining=budget - len(trials))
         (params,) = settle(space, suggestion, trials)
         run.ask_seconds.append(time.perf_counter() - t0)
         run.warps.append(surrogate.output_warp)
