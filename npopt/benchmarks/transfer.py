@@ -281,7 +281,8 @@ def run_transfer(
                 for m in names:
                     at = torch.tensor([c[b - 1] for c in curves[m]])
                     entry["budgets"][str(b)][m] = {"mean": float(at.mean()),
-                                                   "stderr": float(at.std() / math.sqrt(at.numel()))}
+                                                   "stderr": float(at.std() / math.sqrt(at.numel())),
+                                                   "runs": at.tolist()}  # (task, repeat) order: paired
             for m in names:
                 c = torch.tensor(curves[m])
                 entry["curves"][m] = {"mean": c.mean(0).tolist(), "stderr": (c.std(0) / math.sqrt(c.shape[0])).tolist()}

@@ -12,12 +12,11 @@ Validated: the held-out studies decide. A share of the studies (:data:`HELD_OUT_
 least one; every study but one when there are two) is never trained on; every
 :data:`VALIDATE_EVERY` steps the log-likelihood of their trials given a few of their own
 (:func:`held_out_points`: contexts of an eighth, a quarter and a half of each study) is
-measured, and the checkpoint kept is chosen by the one-standard-error rule (Breiman et al.
-1984, "Classification and Regression Trees", 3.4.3): the fewest steps whose held-out
-log-likelihood is within one standard error (of the paired per-point differences) of the
-best. When that is no steps at all, the base prior is written unchanged and the summary says
-so: the fine-tuning cannot make a prior worse than its base on the studies held out. With a
-single study nothing can be held out, and the base prior is kept.
+measured, and the checkpoint with the highest one is kept: early stopping on a validation
+set (Prechelt 1998, "Early Stopping - But When?"). When that is the base prior itself, it is
+written unchanged and the summary says so: the fine-tuning cannot make a prior worse than
+its base on the studies held out. With a single study nothing can be held out, and the base
+prior is kept.
 """
 
 from __future__ import annotations
@@ -103,18 +102,11 @@ def held_out_ll(model, tasks: Sequence[StudyTask], choices, pad_value: float) ->
     return float(held_out_points(model, tasks, choices, pad_value).mean())
 
 
-def one_standard_error(scores: Sequence[torch.Tensor]) -> int:
-    """Index of the first of ``scores`` (per-point log-likelihoods of successive checkpoints,
-    the base first) whose mean is within one standard error of the best's: the standard
-    error of the paired per-point differences from the best."""
+def best_checkpoint(scores: Sequence[torch.Tensor]) -> int:
+    """Index of the checkpoint (the base first) whose per-point held-out log-likelihoods
+    ``scores`` have the highest mean; the earliest of equals."""
     means = [float(s.mean()) for s in scores]
-    best = max(range(len(scores)), key=means.__getitem__)
-    for i, s in enumerate(scores):
-        diff = s - scores[best]
-        se = float(diff.std() / diff.numel() ** 0.5) if diff.numel() > 1 else 0.0
-        if float(diff.mean()) >= -se:
-            return i
-    return best
+    return max(range(len(scores)), key=lambda i: (means[i], -i))
 
 
 def fine_tune(
@@ -189,17 +181,15 @@ def fine_tune(
                              "held_out_ll": float(checkpoints[-1][2].mean())})
                 if stop_requested():  # Ctrl-C: stop between steps (see ctrl_c_between_steps)
                     raise KeyboardInterrupt
-    chosen = one_standard_error([c[2] for c in checkpoints]) if held else 0
+    chosen = best_checkpoint([c[2] for c in checkpoints]) if held else 0
     kept_steps, state, _ = checkpoints[chosen] if held else (0, base_state, None)
     model.load_state_dict(state)
     model.eval()
     after = float(checkpoints[chosen][2].mean()) if held else float("nan")
-    best = max(checkpoints, key=lambda c: float(c[2].mean())) if held else None
     if not held:
         verdict = "no gain: a single study leaves none to hold out, so nothing can show a gain; kept the base prior"
     elif kept_steps == 0:
-        verdict = (f"no gain: kept the base prior (the best, {float(best[2].mean()) - before:+.3f} nats/point "
-                   f"after {best[0]} steps, is within one standard error of it)")
+        verdict = "no gain: kept the base prior (no step raised the held-out log-likelihood)"
     else:
         verdict = (f"learned: {after - before:+.2f} nats/point on {len(held)} held-out "
                    f"{'study' if len(held) == 1 else 'studies'}")
