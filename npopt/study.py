@@ -251,11 +251,13 @@ class Study:
         if not isinstance(n, int) or n < 1:
             raise TrialError(f"n must be a positive integer, not {n!r}", code="bad_n")
         snapshot = self.trials
+        remaining = None
         if budget is not None:
-            n = min(n, budget - sum(map(counts_towards_budget, snapshot)))
+            remaining = budget - sum(map(counts_towards_budget, snapshot))  # these n included
+            n = min(n, remaining)
             if n <= 0:
                 return []
-        suggestion = suggest(self.space, self.direction, self.surrogate, snapshot, n, self.seed)
+        suggestion = suggest(self.space, self.direction, self.surrogate, snapshot, n, self.seed, remaining)
         with self._storage.transaction() as conn:
             self._fail_stale(conn)
             trials = [Trial.from_row(r) for r in self._storage.trials(conn)]

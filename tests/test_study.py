@@ -645,3 +645,22 @@ def test_a_logei_study_keeps_its_rule_and_a_study_without_one_uses_thompson(new_
         Study.open_or_create(location, acquisition="thompson")
     with Study.create(new_location("plain"), space) as study:  # as every study made before the setting
         assert study.acquisition == "thompson" and study.surrogate.acquisition.rule == "thompson"
+
+
+def test_a_run_tells_the_acquisition_how_many_evaluations_remain(tmp_path, monkeypatch):
+    """``run --budget`` knows its budget: each suggestion is told the evaluations left (the
+    end of a known budget may be spent differently, ``AcquisitionOptions.final_logei``)."""
+    import npopt.suggest
+
+    seen, real = [], npopt.suggest.suggest
+
+    def recording(*args, **kwargs):
+        seen.append(args[6] if len(args) > 6 else kwargs.get("remaining"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(npopt.suggest, "suggest", recording)
+    with Study.create(tmp_path / "s.db", Space({"x": Float(0, 1)}), surrogate="random", seed=0) as study:
+        run(study, lambda x: (x - 0.3) ** 2, budget=4)
+        assert seen == [4, 3, 2, 1]
+        study.ask()
+        assert seen[-1] is None  # an ask without a budget: unknown
