@@ -10,6 +10,8 @@ paired with the run it left, and its change is the endgame's alone. Runs go to `
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/endgame.py --seed 0 --repeats 3 \\
         --problems sphere10,ackley10 --last 1,10 --runs runs/endgame_seed0.jsonl
+    .venv/bin/python benchmarks/endgame.py --table --runs runs/endgame_seed0.jsonl \\
+        --peers benchmarks/results/thompson_tr/levers_seed0.json   # a markdown table, GPSampler beside
 """
 
 from __future__ import annotations
@@ -66,14 +68,60 @@ def run_forked(problem, seed: int, index: int, lasts: list[int]) -> dict[str, li
     return out
 
 
+def table(runs: Path, peers: list[str]) -> None:
+    """Per problem and seed set: median final regret of the default, each fork and GPSampler
+    (from ``peers``), and each fork's paired mean change of log10 final regret (se)."""
+    gp = {}
+    for path in peers:
+        summary = json.loads(Path(path).read_text())
+        for problem, methods in summary["problems"].items():
+            if "optuna-gp" in methods:
+                gp[(summary["seed"], problem)] = methods["optuna-gp"]["median_regret"]
+    finals: dict[tuple[str, int], dict[str, list[float]]] = {}
+    for line in runs.read_text().splitlines():
+        r = json.loads(line)
+        for method, values in r["values"].items():
+            finals.setdefault((r["problem"], r["seed"]), {}).setdefault(method, []).append(
+                min(values) - r["optimal_value"])
+    forks = sorted({m for f in finals.values() for m in f if m != "np-local"}, key=lambda m: int(m[6:]))
+    print("| problem | seed set | runs | np-local | " + " | ".join(forks) + " | optuna-gp | "
+          + " | ".join(f"{m} - np-local" for m in forks) + " |")
+    print("|" + " --- |" * (5 + 2 * len(forks)))
+    wins = {m: [0, 0] for m in ["np-local", *forks]}
+    for (problem, seed), f in sorted(finals.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        base = [math.log10(max(v, 1e-12)) for v in f["np-local"]]
+        peer = gp.get((seed, problem))
+        cells, changes = [], []
+        for m in ["np-local", *forks]:
+            med = statistics.median(f[m])
+            cells.append(f"{med:.3g}")
+            if peer is not None:
+                wins[m][0] += med <= peer
+                wins[m][1] += 1
+            if m != "np-local":
+                d = [math.log10(max(v, 1e-12)) - b for v, b in zip(f[m], base, strict=True)]
+                se = statistics.stdev(d) / math.sqrt(len(d)) if len(d) > 1 else float("nan")
+                changes.append(f"{statistics.mean(d):+.2f} ({se:.2f})")
+        print(f"| {problem} | {seed} | {len(f['np-local'])} | " + " | ".join(cells)
+              + f" | {'' if peer is None else f'{peer:.3g}'} | " + " | ".join(changes) + " |")
+    print()
+    for m, (won, n) in wins.items():
+        print(f"{m}: median final regret at most GPSampler's on {won} of {n} (problem, seed set) pairs")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--problems", required=True)
+    parser.add_argument("--problems", default="")
     parser.add_argument("--last", default="1,10")
     parser.add_argument("--runs", required=True)
+    parser.add_argument("--table", action="store_true", help="print the runs file as a markdown table")
+    parser.add_argument("--peers", default="", help="thompson_levers.py JSON summaries: their optuna-gp medians")
     args = parser.parse_args()
+    if args.table:
+        table(Path(args.runs), [p for p in args.peers.split(",") if p])
+        return
     lasts = [int(k) for k in args.last.split(",")]
     path = Path(args.runs)
     done = {}
