@@ -299,8 +299,10 @@ def transfer_table(summary: dict):
     budgets = [str(b) for b in BUDGETS]
     table = Table(title=f"Transfer: normalised regret on {HELD_OUT} held-out digit pairs per family x "
                         f"{summary['repeats']} seeds (mean ± se, lower is better)")
-    for column in ("family (params)", "method", *(f"{b} evaluations" for b in budgets)):
-        table.add_column(column, justify="left" if "evaluations" not in column else "right")
+    table.add_column("family (params)")
+    table.add_column("method", no_wrap=True)
+    for b in budgets:
+        table.add_column(f"{b} evals", justify="right", no_wrap=True)
     for family, entry in families.items():
         for i, m in enumerate(entry["budgets"][budgets[0]]):
             cells = []
@@ -360,7 +362,7 @@ def plot_transfer(summary: dict, path: Path) -> None:
         ax.set_xlabel("evaluations")
         ax.set_title(f"{family} ({entry['dim']} parameters)", fontsize=9)
         ax.axvline(N_INIT + 0.5, color="grey", lw=0.6, ls=":")
-    axes[0][0].set_ylabel("normalised regret (mean over held-out pairs and seeds)")
+    axes[0][0].set_ylabel("normalised regret (mean over pairs and seeds)")
     axes[0][-1].legend(fontsize=7)
     fig.suptitle(f"Learning from past studies: {summary['repeats']} seeds per held-out pair", fontsize=10)
     save(fig, path, dpi=110)
