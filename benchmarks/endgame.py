@@ -68,7 +68,7 @@ def run_forked(problem, seed: int, index: int, lasts: list[int]) -> dict[str, li
     return out
 
 
-def table(runs: Path, peers: list[str]) -> None:
+def table(runs: Path, peers: list[str], json_path: str | None = None) -> None:
     """Per problem and seed set: median final regret of the default, each fork and GPSampler
     (from ``peers``), and each fork's paired mean change of log10 final regret (se)."""
     gp = {}
@@ -83,6 +83,8 @@ def table(runs: Path, peers: list[str]) -> None:
         for method, values in r["values"].items():
             finals.setdefault((r["problem"], r["seed"]), {}).setdefault(method, []).append(
                 min(values) - r["optimal_value"])
+    if json_path:  # every run's final regret, the table's source
+        Path(json_path).write_text(json.dumps({f"{p} seed {s}": f for (p, s), f in sorted(finals.items())}, indent=1))
     forks = sorted({m for f in finals.values() for m in f if m != "np-local"}, key=lambda m: int(m[6:]))
     print("| problem | seed set | runs | np-local | " + " | ".join(forks) + " | optuna-gp | "
           + " | ".join(f"{m} - np-local" for m in forks) + " |")
@@ -118,9 +120,10 @@ def main() -> None:
     parser.add_argument("--runs", required=True)
     parser.add_argument("--table", action="store_true", help="print the runs file as a markdown table")
     parser.add_argument("--peers", default="", help="thompson_levers.py JSON summaries: their optuna-gp medians")
+    parser.add_argument("--json", help="--table: also write every run's final regret here")
     args = parser.parse_args()
     if args.table:
-        table(Path(args.runs), [p for p in args.peers.split(",") if p])
+        table(Path(args.runs), [p for p in args.peers.split(",") if p], args.json)
         return
     lasts = [int(k) for k in args.last.split(",")]
     path = Path(args.runs)

@@ -364,6 +364,7 @@ def plot_transfer(summary: dict, path: Path) -> None:
         ax.axvline(N_INIT + 0.5, color="grey", lw=0.6, ls=":")
     axes[0][0].set_ylabel("normalised regret (mean over pairs and seeds)")
     axes[0][-1].legend(fontsize=7)
-    fig.suptitle(f"Learning from past studies: {summary['repeats']} seeds per held-out pair", fontsize=10)
+    fig.suptitle(f"Learning from past studies: seed set {summary['seed']}, "
+                 f"{summary['repeats']} seeds per held-out pair", fontsize=10)
     save(fig, path, dpi=110)
     plt.close(fig)
