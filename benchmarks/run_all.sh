@@ -68,10 +68,10 @@ done
 "$NPOPT" benchmark --suite wheel --repeats 50 --seed 1 --json "$R/wheel_seed1.json"
 
 # Learning from past studies: fine-tune on 36 digit pairs' studies, BO on 9 held-out pairs (two seed sets;
-# the studies and the fine-tuned prior are cached in .npopt-cache/transfer and reused by the second)
-"$NPOPT" benchmark --suite transfer --repeats 5 --seed 0 --json "$R/transfer.json" --csv "$R/transfer.csv" \
-    --plot "$R/transfer.png"
-"$NPOPT" benchmark --suite transfer --repeats 5 --seed 1 --json "$R/transfer_seed1.json"
+# the studies and the fine-tuned priors are cached in .npopt-cache/transfer/FAMILY and reused by the second)
+"$NPOPT" benchmark --suite transfer --repeats 2 --seed 0 --json "$R/transfer/seed0.json" --csv "$R/transfer/seed0.csv" \
+    --plot "$R/transfer/seed0.png"
+"$NPOPT" benchmark --suite transfer --repeats 2 --seed 1 --json "$R/transfer/seed1.json"
 
 # Pictures of a study (docs/plots.md)
 STUDY_DIR=$(mktemp -d)
