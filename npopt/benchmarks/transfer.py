@@ -155,7 +155,6 @@ class Family:
 
 FAMILIES = {f.name: f for f in (Family("digits-krr", DigitKRR), Family("digits-svc", DigitSVC),
                                 Family("digits-sgd", DigitSGD))}
-DigitPair = DigitKRR  # the name earlier code and notes use
 
 
 def reference_points(dim: int) -> torch.Tensor:
@@ -273,7 +272,7 @@ def run_transfer(
                         so_far = torch.tensor(values).cummin(0).values
                         curves[m].append(((so_far - best) / span).tolist())
                 tasks.append({"task": problem.name, "best": best, "worst": worst})
-            entry = {"dim": task(*held_out[0]).dim, "held_out_tasks": tasks,
+            entry = {"dim": problem.dim, "held_out_tasks": tasks,
                      "training_tasks": [f"{task.family}_{a}v{b}" for a, b in training],
                      "fine_tune": fine_tunes, "budgets": {}, "curves": {}}
             for b in BUDGETS:

@@ -425,9 +425,13 @@ class NeuralProcess(nn.Module):
         function (what coherent draws need); marginal: the mean of per-point densities."""
         ctx = self.encode(xc, yc, refine_steps, choices)
         mean, U, noise = self.linear_terms(ctx, xt)
-        var = U.pow(2).sum(-1) + noise[:, None] ** 2  # B x m
-        marginal = (-0.5 * (fit.LOG_2PI + var.log() + (yt - mean) ** 2 / var)).mean(-1)
+        marginal = _pointwise_logpdf(mean, U, noise, yt).mean(-1)
         return fit.lowrank_gaussian_logpdf(yt - mean, U, noise) / xt.shape[1], marginal
+
+    def point_log_likelihoods(self, ctx: Context, xt: Tensor, yt: Tensor) -> Tensor:
+        """Each target's own log density under an encoded context's Gaussian marginal, ``B x m``
+        (the terms whose mean is :meth:`log_likelihoods`' marginal)."""
+        return _pointwise_logpdf(*self.linear_terms(ctx, xt), yt)
 
     def log_likelihood(self, xc: Tensor, yc: Tensor, xt: Tensor, yt: Tensor, joint: bool = True,
                        refine_steps: int | None = None, choices: Tensor | None = None) -> Tensor:
@@ -495,3 +499,9 @@ class FunctionPaths:
         """Draw ``i`` at ``x`` (``k x d``): ``k`` values, differentiable in ``x``."""
         m_t, phi = self.model.basis(self.ctx, x[None])
         return m_t[0] + phi[0] @ self.z[i]
+
+
+def _pointwise_logpdf(mean: Tensor, U: Tensor, noise: Tensor, y: Tensor) -> Tensor:
+    """``log N(y_i; mean_i, |U_i|^2 + noise^2)`` per point, ``B x m``."""
+    var = U.pow(2).sum(-1) + noise[:, None] ** 2  # B x m
+    return -0.5 * (fit.LOG_2PI + var.log() + (y - mean) ** 2 / var)

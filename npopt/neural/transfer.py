@@ -31,7 +31,6 @@ from pathlib import Path
 import torch
 
 from npopt.errors import NpoptError
-from npopt.neural.fit import LOG_2PI
 from npopt.neural.model import pad_inputs
 
 MIN_TRIALS = 6  # complete trials a study needs to be a task (a split needs a context and targets)
@@ -91,15 +90,8 @@ def held_out_points(model, tasks: Sequence[StudyTask], choices, pad_value: float
             X = pad_inputs(task.X[order][None], x_dim, pad_value)
             y = task.y[order][None].float()
             ctx = model.encode(X[:, :size], y[:, :size], None, choices)
-            mean, U, noise = model.linear_terms(ctx, X[:, size:])
-            var = U.pow(2).sum(-1) + noise[:, None] ** 2
-            points.append((-0.5 * (LOG_2PI + var.log() + (y[:, size:] - mean) ** 2 / var))[0])
+            points.append(model.point_log_likelihoods(ctx, X[:, size:], y[:, size:])[0])
     return torch.cat(points).double()
-
-
-def held_out_ll(model, tasks: Sequence[StudyTask], choices, pad_value: float) -> float:
-    """Mean log-likelihood per target point of :func:`held_out_points`."""
-    return float(held_out_points(model, tasks, choices, pad_value).mean())
 
 
 def best_checkpoint(scores: Sequence[torch.Tensor]) -> int:
