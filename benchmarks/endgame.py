@@ -25,15 +25,18 @@ import statistics
 import time
 from pathlib import Path
 
-import torch
-
 from npopt.benchmarks.problems import SUITES, make_problem
-from npopt.benchmarks.suites import _told, study_space
+from npopt.benchmarks.suites import _told, study_seed, study_space, synthetic_start
 from npopt.encoding import to_params
 from npopt.optim import single_thread
-from npopt.seeds import derived_seed
 from npopt.suggest import settle, suggest
 from npopt.surrogates import make_surrogate
+
+
+def paired_log10(values: list[float], base: list[float]) -> tuple[float, float]:
+    """Mean change of log10 final regret from ``base`` to ``values`` (paired by repeat) and its se."""
+    d = [math.log10(max(v, 1e-12)) - math.log10(max(b, 1e-12)) for v, b in zip(values, base, strict=True)]
+    return statistics.mean(d), statistics.stdev(d) / math.sqrt(len(d)) if len(d) > 1 else float("nan")
 
 
 def run_forked(problem, seed: int, index: int, lasts: list[int]) -> dict[str, list[float]]:
@@ -41,9 +44,8 @@ def run_forked(problem, seed: int, index: int, lasts: list[int]) -> dict[str, li
     ``k`` in ``lasts``: method name -> values in evaluation order."""
     names = SUITES["synthetic"]
     budget = 10 * problem.dim + 10
-    s = derived_seed(seed, names.index(problem.name), index)
-    X0 = torch.quasirandom.SobolEngine(problem.dim, scramble=True, seed=s % 2**31).draw(2, dtype=torch.float64)
-    study_seed = int(torch.randint(0, 2**31 - 1, (1,), generator=torch.Generator().manual_seed(s)))
+    X0, generator = synthetic_start(seed, names.index(problem.name), index, problem.dim)
+    seed_of_study = study_seed(generator)  # as run_budget draws it: the forks pair with the suite's runs
     space = study_space(problem)
     surrogate = make_surrogate("np", problem.dim, choices=problem.choices)
     surrogate.acquisition = dataclasses.replace(surrogate.acquisition, trust_region_dim=None, local_search_dim=6)
@@ -51,7 +53,7 @@ def run_forked(problem, seed: int, index: int, lasts: list[int]) -> dict[str, li
     out = {}
 
     def step(model, trials):
-        (params,) = settle(space, suggest(space, "minimize", model, trials, 1, study_seed,
+        (params,) = settle(space, suggest(space, "minimize", model, trials, 1, seed_of_study,
                                           remaining=budget - len(trials)), trials)
         trials.append(_told(space, len(trials), params, problem))
 
@@ -91,7 +93,6 @@ def table(runs: Path, peers: list[str], json_path: str | None = None) -> None:
     print("|" + " --- |" * (5 + 2 * len(forks)))
     wins = {m: [0, 0] for m in ["np-local", *forks]}
     for (problem, seed), f in sorted(finals.items(), key=lambda kv: (kv[0][1], kv[0][0])):
-        base = [math.log10(max(v, 1e-12)) for v in f["np-local"]]
         peer = gp.get((seed, problem))
         cells, changes = [], []
         for m in ["np-local", *forks]:
@@ -101,9 +102,8 @@ def table(runs: Path, peers: list[str], json_path: str | None = None) -> None:
                 wins[m][0] += med <= peer
                 wins[m][1] += 1
             if m != "np-local":
-                d = [math.log10(max(v, 1e-12)) - b for v, b in zip(f[m], base, strict=True)]
-                se = statistics.stdev(d) / math.sqrt(len(d)) if len(d) > 1 else float("nan")
-                changes.append(f"{statistics.mean(d):+.2f} ({se:.2f})")
+                mean, se = paired_log10(f[m], f["np-local"])
+                changes.append(f"{mean:+.2f} ({se:.2f})")
         print(f"| {problem} | {seed} | {len(f['np-local'])} | " + " | ".join(cells)
               + f" | {'' if peer is None else f'{peer:.3g}'} | " + " | ".join(changes) + " |")
     print()
@@ -148,12 +148,10 @@ def main() -> None:
                         f.write(json.dumps(done[key]) + "\n")
                 for method, values in done[key]["values"].items():
                     finals.setdefault(method, []).append(min(values) - problem.optimal_value)
-            base = [math.log10(max(v, 1e-12)) for v in finals["np-local"]]
             line = f"{name:15s} np-local {statistics.median(finals['np-local']):.4g}"
             for method in sorted(m for m in finals if m != "np-local"):
-                d = [math.log10(max(v, 1e-12)) - b for v, b in zip(finals[method], base, strict=True)]
-                se = statistics.stdev(d) / math.sqrt(len(d)) if len(d) > 1 else float("nan")
-                line += f"  {method} {statistics.median(finals[method]):.4g} ({statistics.mean(d):+.2f}, se {se:.2f})"
+                mean, se = paired_log10(finals[method], finals["np-local"])
+                line += f"  {method} {statistics.median(finals[method]):.4g} ({mean:+.2f}, se {se:.2f})"
             print(line, flush=True)
 
 

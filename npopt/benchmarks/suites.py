@@ -312,6 +312,19 @@ def _told(space: Space, number: int, params: dict, problem: Problem) -> Trial:
     return Trial(number, TrialState.COMPLETE, params, value, None, "", None)
 
 
+def study_seed(generator: torch.Generator) -> int:
+    """The study seed of a run, the first draw of its generator (every method of a repeat gets the same)."""
+    return int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
+
+
+def synthetic_start(seed: int, position: int, index: int, dim: int, n_init: int = 2) -> tuple[Tensor, torch.Generator]:
+    """Repeat ``index`` of seed set ``seed`` on the suite's problem at ``position``: its
+    ``n_init x dim`` scrambled-Sobol starting points and the generator of its study seed."""
+    s = derived_seed(seed, position, index)
+    X0 = torch.quasirandom.SobolEngine(dim, scramble=True, seed=s % 2**31).draw(n_init, dtype=torch.float64)
+    return X0, torch.Generator().manual_seed(s)
+
+
 def run_budget(
     surrogate: Surrogate, problem: Problem, X0: Tensor, budget: int, generator: torch.Generator, index: int
 ) -> Run:
@@ -325,7 +338,7 @@ def run_budget(
     space = study_space(problem)
     if space.has_discrete:
         X0 = problem.snap(X0)
-    seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
+    seed = study_seed(generator)
     if not isinstance(surrogate, Surrogate):  # an Optuna sampler, through Optuna's ask/tell
         return surrogate.run(problem, X0, budget, seed, run)
     trials = [_told(space, i, params, problem) for i, params in enumerate(to_params(space, X0))]
@@ -569,11 +582,7 @@ def run_synthetic(
     result.settings["optimal_values"] = {p.name: p.optimal_value for p in probs}
 
     def execute(surrogate, problem, index):
-        s = derived_seed(seed, names.index(problem.name), index)
-        X0 = torch.quasirandom.SobolEngine(problem.dim, scramble=True, seed=s % 2**31).draw(
-            n_init, dtype=torch.float64
-        )
-        gen = torch.Generator().manual_seed(s)
+        X0, gen = synthetic_start(seed, names.index(problem.name), index, problem.dim, n_init)
         return run_budget(surrogate, problem, X0, budgets[problem.name], gen, index)
 
     tasks = [(p, r) for p in probs for r in range(repeats)]
