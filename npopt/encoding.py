@@ -125,23 +125,79 @@ def _finite(y: Tensor) -> Tensor:
 def standardisation(y: Tensor) -> tuple[Tensor, Callable[[Tensor], Tensor]]:
     """:func:`standardise`'s values and its inverse: a map from standardised values (e.g.
     function draws) back to the units of ``y``, the compressed tail included."""
+    forward, inverse = standardisation_maps(y)
+    return forward(_finite(y.to(torch.float64))), inverse
+
+
+def standardisation_maps(y: Tensor) -> tuple[Callable[[Tensor], Tensor], Callable[[Tensor], Tensor]]:
+    """The map :func:`standardise` applies to ``y``, as a function that takes other values
+    too (a constraint's bound, into the units of its standardised values), and its inverse."""
     y = _finite(y.to(torch.float64))
     if y.numel() < 2:
         shift = float(y[0]) if y.numel() else 0.0
-        return torch.zeros_like(y), lambda s: s + shift
+        return (lambda v: v.to(torch.float64) - shift), (lambda s: s + shift)
     # Values near the float maximum would overflow the mean and the squares of the std: work
     # in units of a power of two, which is exact, so ordinary values give the same bits.
     scale = float(torch.ldexp(torch.tensor(1.0, dtype=torch.float64), torch.frexp(y.abs().max())[1] - 1))
-    y = y / scale
+
+    def compress(z: Tensor) -> Tensor:
+        return torch.where(z > 2.5, 2.5 + torch.log1p((z - 2.5).clamp_min(0.0)), z)
+
+    scaled = y / scale
     # the floor of 1e-12 is in the values' own units (capped where subnormal values would overflow it)
-    mean1, std1 = y.mean(), y.std().clamp_min(min(1e-12 / scale, 1e280))
-    z = (y - mean1) / std1
-    z = torch.where(z > 2.5, 2.5 + torch.log1p((z - 2.5).clamp_min(0.0)), z)
+    mean1, std1 = scaled.mean(), scaled.std().clamp_min(min(1e-12 / scale, 1e280))
+    z = compress((scaled - mean1) / std1)
     mean2, std2 = z.mean(), z.std().clamp_min(1e-12)
+
+    def forward(v: Tensor) -> Tensor:
+        return (compress((v.to(torch.float64) / scale - mean1) / std1) - mean2) / std2
 
     def inverse(s: Tensor) -> Tensor:
         w = s.to(torch.float64) * std2 + mean2
         w = torch.where(w > 2.5, 2.5 + torch.expm1((w - 2.5).clamp_min(0.0)), w)
         return (w * std1 + mean1) * scale
 
-    return (z - mean2) / std2, inverse
+    return forward, inverse
+
+
+@dataclass(frozen=True)
+class Observed:
+    """A study's complete trials as the models see them when it declares several outcomes.
+
+    Attributes:
+        Y: ``n x k`` values, one column per outcome (the objectives first, minimised), each
+            standardised as :func:`standardise` does.
+        lower, upper: ``k`` bounds of each column in its standardised units (a constraint's
+            ``min`` and ``max``; ``-inf`` / ``inf`` where none, and for every objective).
+        objectives: how many of the columns are objectives.
+    """
+
+    Y: Tensor
+    lower: Tensor
+    upper: Tensor
+    objectives: int
+
+
+def observed(outcomes, trials: Sequence[Trial]) -> Observed:
+    """The outcome columns of complete ``trials`` of a study with ``outcomes``
+    (:class:`~npopt.outcomes.Outcomes`): objectives minimised, every column standardised,
+    constraint bounds mapped into their column's units by the same (monotone) map."""
+    columns, lower, upper = [], [], []
+    for name, direction in outcomes.objectives:
+        raw = torch.tensor([to_minimise(outcomes.values(t)[name], direction) for t in trials], dtype=torch.float64)
+        columns.append(standardise(raw))
+        lower.append(-math.inf)
+        upper.append(math.inf)
+    for c in outcomes.constraints:
+        raw = torch.tensor([outcomes.values(t)[c.name] for t in trials], dtype=torch.float64)
+        forward, _ = standardisation_maps(raw)
+        columns.append(forward(raw))
+        bounds = torch.tensor([-math.inf if c.low is None else c.low, math.inf if c.high is None else c.high],
+                              dtype=torch.float64)
+        mapped = forward(bounds.clamp(-1e300, 1e300))
+        lower.append(-math.inf if c.low is None else float(mapped[0]))
+        upper.append(math.inf if c.high is None else float(mapped[1]))
+    n = len(trials)
+    Y = torch.stack(columns, 1) if columns and n else torch.zeros(n, len(columns), dtype=torch.float64)
+    return Observed(Y, torch.tensor(lower, dtype=torch.float64), torch.tensor(upper, dtype=torch.float64),
+                    len(outcomes.objectives))

@@ -33,12 +33,12 @@ import os
 import signal
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from npopt.errors import NpoptError, ObjectiveError, SpaceError
-from npopt.space import Space, check_direction, read_space_file
+from npopt.space import Space, check_direction
 
 #: Seconds a worker process may take to import the objective file before a trial fails.
 WORKER_START_TIMEOUT_S = 300.0
@@ -87,7 +87,7 @@ class ObjectiveFile:
             raise ObjectiveError(f"no objective file at {path}")
         module = _import_file(self.path)
         self.function: Callable[..., Any] = _get_function(module, self.path, function)
-        self.space, self.direction = _space_and_direction(module, self.path, self.space_file)
+        self.space, self.direction, self.outcomes = _declarations(module, self.path, self.space_file)
         _check_signature(self.function, self.path, function, self.space)
 
     def __call__(self, **params: Any) -> Any:
@@ -126,23 +126,36 @@ def _get_function(module, path: Path, name: str) -> Callable[..., Any]:
     raise ObjectiveError(f"{path} has {what} {name!r}{hint}")
 
 
-def _space_and_direction(module, path: Path, space_file: Path | None) -> tuple[Space, str | None]:
-    """The space and direction the file (or its space file) declares; direction ``None``
-    when neither says, so that a stored study keeps its own and a new one minimises."""
+def _declarations(module, path: Path, space_file: Path | None):
+    """The space, direction and outcomes (:class:`~npopt.outcomes.Outcomes`) the file (or
+    its space file) declares; direction ``None`` when neither says, so that a stored study
+    keeps its own and a new one minimises; outcomes ``None`` when neither declares
+    ``objectives`` or ``constraints`` (one objective)."""
+    from npopt.outcomes import Outcomes, read_declaration
+
     module_direction = getattr(module, "direction", None)
-    if module_direction is not None:
-        try:
+    declared_objectives = getattr(module, "objectives", None)
+    declared_constraints = getattr(module, "constraints", None)
+    try:
+        if module_direction is not None and declared_objectives is None:
             module_direction = check_direction(module_direction)
-        except SpaceError as exc:
-            raise ObjectiveError(f"{path}: {exc.message}") from None
+        module_outcomes = None
+        if declared_objectives is not None or declared_constraints is not None:
+            module_outcomes = Outcomes.declare(declared_objectives, declared_constraints, module_direction)
+            module_direction = module_outcomes.direction
+    except SpaceError as exc:
+        raise ObjectiveError(f"{path}: {exc.message}") from None
     if space_file is not None:
-        space, file_direction = read_space_file(space_file)
+        space, file_direction, file_outcomes = read_declaration(space_file)
         if file_direction and module_direction and file_direction != module_direction:
             raise ObjectiveError(
                 f"{path} says direction {module_direction!r} but {space_file} says "
                 f"{file_direction!r}; keep one of them"
             )
-        return space, file_direction or module_direction
+        if file_outcomes is not None and module_outcomes is not None and file_outcomes != module_outcomes:
+            raise ObjectiveError(f"{path} and {space_file} declare different objectives or constraints; "
+                                 "keep one declaration")
+        return space, file_direction or module_direction, file_outcomes or module_outcomes
     declared = getattr(module, "space", None)
     if declared is None:
         raise ObjectiveError(
@@ -150,7 +163,7 @@ def _space_and_direction(module, path: Path, space_file: Path | None) -> tuple[S
             "or pass --space FILE"
         )
     try:
-        return Space(declared), module_direction
+        return Space(declared), module_direction, module_outcomes
     except SpaceError as exc:
         raise SpaceError(f"{path}: {exc.message}") from None
 
@@ -187,8 +200,19 @@ def _describe(exc: BaseException) -> str:
     return text[:500]
 
 
-def as_value(raw: Any) -> tuple[float | None, str | None]:
-    """``(value, None)`` for a finite number, else ``(None, reason)``."""
+def as_value(raw: Any) -> tuple[float | dict[str, float] | None, str | None]:
+    """``(value, None)`` for a finite number, ``(values, None)`` for a dict of finite numbers
+    (a study's several outcomes, :mod:`npopt.outcomes`), else ``(None, reason)``."""
+    if isinstance(raw, Mapping):
+        values = {}
+        for key, entry in raw.items():
+            if not isinstance(key, str):
+                return None, f"objective returned a dict with the key {key!r:.40}; name outcomes with strings"
+            value, reason = as_value(None if isinstance(entry, Mapping) else entry)
+            if reason is not None:
+                return None, f"{key}: " + reason.replace("(expected a number)", "(expected a number per key)")
+            values[key] = value
+        return values, None
     if raw is None:
         return None, "objective returned None (expected a number)"
     if isinstance(raw, (bool, str, bytes)):

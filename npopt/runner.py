@@ -107,13 +107,18 @@ def _run(study: Study, evaluate, budget: int, progress, on_start) -> RunSummary:
                 current = asked[0].number
                 with study.heartbeat(current):
                     value, reason = evaluate(asked[0].params)
+                values = None
+                if reason is None:  # a number, or a dict of them: checked against the declared outcomes
+                    value, values, reason = study.outcomes.values_of(value)
                 try:
-                    if reason is None:
+                    if reason is None and values is not None:
+                        done = study.tell(current, values=values)
+                    elif reason is None:
                         done = study.tell(current, value)
                     else:
                         done = study.tell(current, state=TrialState.FAILED, reason=reason)
                 except NpoptError as exc:  # the storage stayed unreachable: say what was not recorded
-                    result = f"value {value!r}" if reason is None else f"failure: {reason}"
+                    result = f"value {values or value!r}" if reason is None else f"failure: {reason}"
                     raise type(exc)(f"{exc.message}; trial {current}'s result was not recorded ({result}, "
                                     f"params {asked[0].params})", code=exc.code) from None
                 current = None

@@ -586,8 +586,24 @@ class Space:
 # ---------------------------------------------------------------- space files
 
 
+#: The keys of a space file: the space, and what the study measures (:mod:`npopt.outcomes`).
+SPACE_FILE_KEYS = ("space", "direction", "objectives", "constraints")
+
+
 def read_space_file(path: str | Path) -> tuple[Space, str | None]:
     """The space and the direction (``None`` if the file names none) of a YAML/JSON file.
+
+    Raises:
+        SpaceError: the file is missing, unreadable, or does not hold a valid space.
+    """
+    space, rest = read_space_data(path)
+    return space, rest["direction"]
+
+
+def read_space_data(path: str | Path) -> tuple[Space, dict[str, Any]]:
+    """The space of a YAML/JSON file and its other keys of :data:`SPACE_FILE_KEYS` (``None``
+    where absent; ``direction`` checked, ``objectives`` and ``constraints`` as written, for
+    :func:`npopt.outcomes.read_declaration`).
 
     Raises:
         SpaceError: the file is missing, unreadable, or does not hold a valid space.
@@ -608,14 +624,19 @@ def read_space_file(path: str | Path) -> tuple[Space, str | None]:
             f"space file {path} must be a mapping with a 'space' key "
             "(and optionally 'direction'), e.g. {space: {x: {type: float, low: 0, high: 1}}}"
         )
-    unknown = [k for k in data if k not in ("space", "direction")]
+    unknown = [k for k in data if k not in SPACE_FILE_KEYS]
     if unknown:
-        raise SpaceError(f"space file {path}: unknown key {_short(unknown[0])} (expected space, direction)")
-    direction = check_direction(data["direction"]) if data.get("direction") is not None else None
+        raise SpaceError(f"space file {path}: unknown key {_short(unknown[0])} (expected {', '.join(SPACE_FILE_KEYS)})")
     try:
-        return Space(data["space"]), direction
+        direction = check_direction(data["direction"]) if data.get("direction") is not None else None
+    except SpaceError as exc:
+        raise SpaceError(f"space file {path}: {exc.message}", code=exc.code) from None
+    try:
+        space = Space(data["space"])
     except SpaceError as exc:
         raise SpaceError(f"space file {path}: {exc.message}") from None
+    return space, {"direction": direction, "objectives": data.get("objectives"),
+                   "constraints": data.get("constraints")}
 
 
 def load_space_file(path: str | Path) -> tuple[Space, str]:

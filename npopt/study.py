@@ -29,6 +29,7 @@ from pathlib import Path
 
 import npopt
 from npopt.errors import NpoptError, SpaceError, StudyError, TrialError
+from npopt.outcomes import Outcomes
 from npopt.space import Space, check_direction
 from npopt.storage import Storage, locate, process_alive, storage_for, this_process
 from npopt.storage.base import damaged_meta, damaged_trial
@@ -50,6 +51,9 @@ class Study:
         try:
             self.space: Space = Space.from_dict(meta["space"])
             self.direction: str = check_direction(meta["direction"])
+            #: The objectives and constraints (:mod:`npopt.outcomes`): one objective in
+            #: :attr:`direction` unless the study declared more.
+            self.outcomes: Outcomes = Outcomes.from_meta(meta)
             self.surrogate_name: str = meta["surrogate"]
             self.seed: int = meta["seed"]
             #: The acquisition rule: "thompson" (Thompson sampling, the default) or "logei".
@@ -71,6 +75,7 @@ class Study:
         #: sets it (default :data:`HEARTBEAT_S`) and beats while it evaluates.
         self.heartbeat_interval: float | None = None
         self._surrogate = None
+        self._outcome_models: list | None = None
 
     # ------------------------------------------------------------ opening
 
@@ -78,17 +83,20 @@ class Study:
     def create(
         cls, path: str | Path, space: Space | Mapping, direction: str = "minimize",
         surrogate: str = "np", seed: int = 0, prior: str | Path | None = None, acquisition: str | None = None,
+        outcomes: Outcomes | None = None,
     ) -> Study:
         """Create a new study file (``prior``: the NP's prior, a shipped name or a ``.pt``
         from ``npopt train``; default: the shipped prior for the space; ``acquisition``:
-        ``"thompson"``, the default, or ``"logei"``, the yardstick).
+        ``"thompson"``, the default, or ``"logei"``, the yardstick; ``outcomes``: several
+        objectives and/or constraints, :meth:`Outcomes.declare <npopt.outcomes.Outcomes.declare>`,
+        whose first objective's direction replaces ``direction``).
 
         Raises:
             StudyError: ``path`` already holds a study (or other data).
             SpaceError / NoPriorError: the space or the surrogate cannot be used.
         """
         return cls._create(study_location(path), space, direction, surrogate, seed, exist_ok=False, prior=prior,
-                           acquisition=acquisition)
+                           acquisition=acquisition, outcomes=outcomes)
 
     @classmethod
     def open(cls, path: str | Path) -> Study:
@@ -100,7 +108,7 @@ class Study:
     def open_or_create(
         cls, path: str | Path, space: Space | Mapping | None = None, direction: str | None = None,
         surrogate: str | None = None, seed: int | None = None, prior: str | Path | None = None,
-        acquisition: str | None = None,
+        acquisition: str | None = None, outcomes: Outcomes | None = None,
     ) -> Study:
         """Open the study at ``path``, or create it if there is none.
 
@@ -112,13 +120,13 @@ class Study:
                 or there is no study and no ``space`` to create one.
         """
         if space is None:  # an existing study: only the prior is checked (the others are ignored, as before)
-            study, given = cls.open(path), (None, None, None, None, prior, acquisition)
+            study, given = cls.open(path), (None, None, None, None, prior, acquisition, outcomes)
         else:
             study = cls._create(
                 study_location(path), space, direction or "minimize", surrogate or "np", 0 if seed is None else seed,
-                exist_ok=True, prior=prior, acquisition=acquisition,
+                exist_ok=True, prior=prior, acquisition=acquisition, outcomes=outcomes,
             )
-            given = (space, direction, surrogate, seed, prior, acquisition)
+            given = (space, direction, surrogate, seed, prior, acquisition, outcomes)
         try:
             study._check_same(*given)
         except StudyError:
@@ -128,11 +136,17 @@ class Study:
 
     @classmethod
     def _create(cls, path: Path, space, direction, surrogate, seed, exist_ok: bool, prior=None,
-                acquisition=None) -> Study:
+                acquisition=None, outcomes=None) -> Study:
         from npopt.surrogates import check_acquisition, make_surrogate
 
         space = Space(space)
         direction = check_direction(direction)
+        outcomes = Outcomes.single(direction) if outcomes is None or outcomes.plain else outcomes
+        if not outcomes.plain:
+            direction = outcomes.direction
+            if acquisition == "logei":
+                raise StudyError("--acquisition logei optimises one unconstrained objective; a study with "
+                                 "constraints or several objectives uses Thompson sampling (leave it unset)")
         if not isinstance(seed, int) or isinstance(seed, bool):
             raise StudyError(f"seed must be an integer, not {seed!r}")
         prior = _prior_setting(prior, surrogate, space)
@@ -143,7 +157,7 @@ class Study:
             make_surrogate(surrogate, space.dim, choices=space.choices, **_prior_kwargs(prior))
         meta = {
             "space": space.to_dict(), "direction": direction, "surrogate": surrogate, "seed": seed,
-            "npopt_version": npopt.__version__,
+            "npopt_version": npopt.__version__, **outcomes.to_meta(),
         }
         if prior is not None:
             meta["prior"] = prior
@@ -155,13 +169,20 @@ class Study:
             raise StudyError(f"{storage.path} already holds a study; open it instead, or choose another path")
         return cls(storage)
 
-    def _check_same(self, space, direction, surrogate, seed, prior=None, acquisition=None) -> None:
+    def _check_same(self, space, direction, surrogate, seed, prior=None, acquisition=None, outcomes=None) -> None:
         """StudyError if a given setting differs from the stored one."""
         if space is not None and Space(space) != self.space:
             raise StudyError(
                 f"{self.path} holds a study over a different space ({self.space.difference(Space(space))}); "
                 "use another study path, or the space the study was created with"
             )
+        if outcomes is not None and not (outcomes.plain and self.outcomes.plain) and outcomes != self.outcomes:
+            raise StudyError(
+                f"{self.path} was created to {self.outcomes.describe()}, not to {outcomes.describe()}; "
+                "a study's objectives and constraints are fixed at creation: use another study path"
+            )
+        if outcomes is not None and not outcomes.plain:
+            direction = None  # the declaration's, checked above
         for what, given, stored in (
             ("direction", None if direction is None else check_direction(direction), self.direction),
             ("surrogate", surrogate, self.surrogate_name),
@@ -206,8 +227,19 @@ class Study:
 
     @property
     def best(self) -> Trial | None:
-        """The complete trial with the best value (the earliest on ties), or ``None``."""
-        return best_of(self.trials, self.direction)
+        """The feasible complete trial with the best value (the earliest on ties), or ``None``.
+
+        Raises:
+            TrialError: the study has several objectives (see :attr:`best_trials`)."""
+        if self.outcomes.plain:
+            return best_of(self.trials, self.direction)
+        return self.outcomes.best(self.trials)
+
+    @property
+    def best_trials(self) -> list[Trial]:
+        """The Pareto front of the feasible complete trials (several objectives), or the best
+        trial alone (one objective); empty when no trial is complete and feasible."""
+        return self.outcomes.pareto_front(self.trials)
 
     @property
     def surrogate(self):
@@ -222,6 +254,19 @@ class Study:
             self._surrogate = make_surrogate(self.surrogate_name, self.space.dim, choices=self.space.choices,
                                              acquisition=self.acquisition, **_prior_kwargs(self.prior))
         return self._surrogate
+
+    @property
+    def outcome_models(self) -> list:
+        """One surrogate per outcome (:attr:`outcomes`' names, objectives first), of the
+        study's kind, for a study that declares constraints or several objectives; the
+        first is :attr:`surrogate`."""
+        if self._outcome_models is None:
+            from npopt.surrogates import make_surrogate
+
+            rest = [make_surrogate(self.surrogate_name, self.space.dim, choices=self.space.choices,
+                                   **_prior_kwargs(self.prior)) for _ in self.outcomes.names[1:]]
+            self._outcome_models = [self.surrogate, *rest]
+        return self._outcome_models
 
     # ------------------------------------------------------------ ask / tell
 
@@ -257,7 +302,8 @@ class Study:
             n = min(n, remaining)
             if n <= 0:
                 return []
-        suggestion = suggest(self.space, self.direction, self.surrogate, snapshot, n, self.seed, remaining)
+        models = self.surrogate if self.outcomes.plain else self.outcome_models
+        suggestion = suggest(self.space, self.direction, models, snapshot, n, self.seed, remaining, self.outcomes)
         with self._storage.transaction() as conn:
             self._fail_stale(conn)
             trials = [Trial.from_row(r) for r in self._storage.trials(conn)]
@@ -273,13 +319,17 @@ class Study:
 
     def tell(
         self, number: int, value: float | None = None, state: TrialState | str = TrialState.COMPLETE,
-        reason: str | None = None,
+        reason: str | None = None, values: Mapping[str, float] | None = None,
     ) -> Trial:
         """Record the outcome of running trial ``number`` (from this or any other process).
 
+        ``value`` is the number of a study with one objective and no constraints; ``values``
+        has one number per declared objective and constraint (:attr:`outcomes`; for one
+        objective that is not named, its key is ``value``).
+
         Raises:
             TrialError: ``unknown_trial``, ``already_finished``, ``bad_value`` (a complete
-                trial needs a finite number) or ``bad_state``.
+                trial needs a finite number, or one per outcome, naming the key) or ``bad_state``.
         """
         try:
             state = TrialState(state)
@@ -287,7 +337,19 @@ class Study:
             state = None
         if state not in (TrialState.COMPLETE, TrialState.FAILED):
             raise TrialError("state must be 'complete' or 'failed'", code="bad_state")
-        if state is TrialState.COMPLETE:
+        outcomes = None
+        if state is TrialState.COMPLETE and (values is not None or not self.outcomes.plain):
+            if values is None:
+                raise TrialError(
+                    f"this study records {', '.join(self.outcomes.names)} for each trial; tell them all "
+                    "as values (--values " + ",".join(f"{n}=..." for n in self.outcomes.names) + ")",
+                    code="bad_value")
+            if value is not None:
+                raise TrialError("give value or values, not both", code="bad_value")
+            checked = self.outcomes.check(values)
+            value = self.outcomes.value_in(checked)
+            outcomes = None if self.outcomes.plain else checked
+        elif state is TrialState.COMPLETE:
             if not isinstance(value, numbers.Real) or isinstance(value, bool) or not math.isfinite(value):
                 raise TrialError(
                     f"a complete trial needs a finite number as its value, not {value!r}; "
@@ -309,7 +371,7 @@ class Study:
                     + (f" ({row['reason']})" if row["reason"] else ""),
                     code="already_finished",
                 )
-            self._storage.finish(conn, number, state.value, value, reason)
+            self._storage.finish(conn, number, state.value, value, reason, outcomes)
             row = self._storage.trial(conn, number)
         return Trial.from_row(row)
 

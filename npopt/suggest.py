@@ -25,7 +25,7 @@ import torch
 from torch import Tensor
 
 from npopt.acquisition.thompson import first_free, thompson_ranked
-from npopt.encoding import UnitSpace, minimised, standardise, to_params, unit
+from npopt.encoding import UnitSpace, minimised, observed, standardise, to_params, unit
 from npopt.seeds import hashed_seed
 from npopt.space import Space
 from npopt.trial import Trial, TrialState
@@ -58,21 +58,37 @@ def observations(space: Space, direction: str, trials: Sequence[Trial]) -> tuple
     trials), ``y`` (their values, to be minimised, standardised) and ``avoid`` (``k x d``:
     running trials and failed trials among the last :data:`FAILED_MEMORY`)."""
     complete = [t for t in trials if t.state is TrialState.COMPLETE]
+    return unit(space, complete), standardise(minimised(direction, complete)), _avoided(space, trials)
+
+
+def _avoided(space: Space, trials: Sequence[Trial]) -> Tensor:
     recent = list(trials)[-FAILED_MEMORY:]
     avoided = [t for t in trials if t.state is TrialState.RUNNING] + [
         t for t in recent if t.state is TrialState.FAILED and not t.interrupted
     ]
-    return unit(space, complete), standardise(minimised(direction, complete)), unit(space, avoided)
+    return unit(space, avoided)
 
 
 def suggest(space: Space, direction: str, surrogate, trials: Sequence[Trial], n: int, seed: int,
-            remaining: int | None = None) -> Suggestion:
+            remaining: int | None = None, outcomes=None) -> Suggestion:
     """``n`` Thompson draws over the snapshot ``trials`` (no lock needed); ``remaining``:
     evaluations left in the caller's budget, where it knows (see ``thompson_ranked``).
 
+    With ``outcomes`` (an :class:`~npopt.outcomes.Outcomes` declaring constraints or several
+    objectives), ``surrogate`` is a list of surrogates, one per outcome in
+    ``outcomes.names`` order, scored as one draw (:mod:`npopt.acquisition.several`).
+
     The randomness depends only on ``seed`` and the number of trials, so the same study
     state gives the same suggestion in any process."""
-    X, y, avoid = observations(space, direction, trials)
+    if outcomes is not None and not outcomes.plain:
+        from npopt.acquisition.several import OutcomeModels
+
+        complete = [t for t in trials if t.state is TrialState.COMPLETE]
+        seen = observed(outcomes, complete)
+        X, y, avoid = unit(space, complete), seen.Y, _avoided(space, trials)
+        surrogate = OutcomeModels(surrogate, seen)
+    else:
+        X, y, avoid = observations(space, direction, trials)
     generator = torch.Generator().manual_seed(generator_seed(seed, len(trials)))
     ranked = thompson_ranked(surrogate, X, y, n, generator, UnitSpace.of(space), avoid=avoid, keep=ALTERNATIVES,
                              remaining=remaining)

@@ -23,7 +23,10 @@ class TrialState(str, Enum):
 
 @dataclass(frozen=True)
 class Trial:
-    """One evaluation: its parameters (user units), state and, once complete, its value."""
+    """One evaluation: its parameters (user units), state and, once complete, its value
+    (the single objective's; ``None`` with several objectives) and ``values`` (one number
+    per declared objective and constraint, :mod:`npopt.outcomes`; ``None`` in a study that
+    declares only its one objective, whose ``value`` says it all)."""
 
     number: int
     state: TrialState
@@ -32,6 +35,7 @@ class Trial:
     reason: str | None
     started_at: str
     finished_at: str | None
+    values: dict[str, float] | None = None
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Trial:
@@ -44,6 +48,7 @@ class Trial:
             reason=row["reason"],
             started_at=row["started_at"],
             finished_at=row["finished_at"],
+            values=row.get("outcomes"),
         )
 
     @property
@@ -56,6 +61,7 @@ class Trial:
             "state": self.state.value,
             "params": dict(self.params),
             "value": self.value,
+            "values": self.values if self.values is not None or self.value is None else {"value": self.value},
             "reason": self.reason,
             "started_at": self.started_at,
             "finished_at": self.finished_at,

@@ -14,7 +14,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "npopt"
 
 #: Bottom to top; a module belongs to the layer of the longest prefix that names it.
 LAYERS: list[tuple[str, ...]] = [
-    ("npopt.errors", "npopt.trial", "npopt.seeds", "npopt.gpmath", "npopt.optim", "npopt.space", "npopt.outputs"),
+    ("npopt.errors", "npopt.trial", "npopt.seeds", "npopt.gpmath", "npopt.optim", "npopt.space", "npopt.outputs",
+     "npopt.outcomes"),
     ("npopt.storage", "npopt.encoding", "npopt.acquisition.options"),
     ("npopt.neural",),
     ("npopt.acquisition", "npopt.surrogates"),

@@ -123,7 +123,9 @@ def test_ask_commits_running_trials_visible_to_other_connections(study, study_lo
         done = other.tell(trial.number, 1.5)  # another process may finish the trial
     assert done.state is TrialState.COMPLETE and done.value == 1.5 and done.finished_at
     assert study.trials == [done]
-    assert done.to_dict().keys() == {"number", "state", "params", "value", "reason", "started_at", "finished_at"}
+    assert done.to_dict().keys() == {"number", "state", "params", "value", "values", "reason", "started_at",
+                                     "finished_at"}
+    assert done.to_dict()["values"] == {"value": 1.5}
 
 
 @pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf, "1.0", None, True, [1.0]])

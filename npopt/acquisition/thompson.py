@@ -141,7 +141,9 @@ def thompson_ranked(
     Args:
         surrogate: any surrogate.
         X: ``n_obs x d`` observed points in the unit cube.
-        y: ``n_obs`` standardised values (minimised).
+        y: ``n_obs`` standardised values (minimised); or ``n_obs x k``, one column per
+            outcome, for a surrogate with a ``merit`` (:class:`~npopt.acquisition.several.OutcomeModels`),
+            whose merit then places the trust region and the local candidates.
         n: number of points to suggest.
         generator: randomness (same seed -> same suggestions).
         space: the unit space (its categorical coordinates, its snap and its exclusion
@@ -170,6 +172,7 @@ def thompson_ranked(
     """
     X = X.to(torch.float64)
     y = y.to(torch.float64)
+    rank = y if y.ndim == 1 else surrogate.merit(y)  # one number per observation, smaller better
     if space is None:
         dim = X.shape[1] if X.ndim == 2 and X.shape[1] > 0 else None
         dim = candidates.shape[1] if dim is None and candidates is not None else dim
@@ -181,7 +184,7 @@ def thompson_ranked(
         raise ValueError("grid=True needs the grid as candidates")
     options = surrogate.acquisition if options is None else options
     final = remaining is not None and remaining <= options.final_logei
-    if ((options.rule == "logei" or final) and candidates is None and not grid
+    if ((options.rule == "logei" or final) and candidates is None and not grid and y.ndim == 1
             and X.shape[0] >= max(1, surrogate.min_observations)):
         from npopt.acquisition.logei import logei_ranked
 
@@ -202,7 +205,7 @@ def thompson_ranked(
     region = None
     if trust:  # the draws are searched in a box around the incumbent
         surrogate.condition(X, y)
-        state = replay(y, dim)
+        state = replay(rank, dim)
         centre = X[state.incumbent]
         lo, hi = box(centre, state.length, surrogate.lengthscales(), movable)
         region = lo, hi
@@ -211,7 +214,7 @@ def thompson_ranked(
             candidates = resample_categories(candidates, centre.expand_as(candidates), choices, generator)
     elif candidates is None:
         local = options.local_candidates
-        candidates = candidate_set(dim, generator, X if local else None, y if local else None, choices=choices,
+        candidates = candidate_set(dim, generator, X if local else None, rank if local else None, choices=choices,
                                    lean=options.lean_candidates, n_space_filling=0 if local_search else None)
     candidates = candidates.to(torch.float64)
     if snap is not None and not grid:

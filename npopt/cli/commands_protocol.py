@@ -52,17 +52,17 @@ def _open_study(
 
     Given options must match what the study stores (Study.open_or_create checks that).
     """
-    from npopt.space import read_space_file
+    from npopt.outcomes import read_declaration
     from npopt.storage import is_url
     from npopt.study import Study
 
     if space_file is None and not is_url(study_path) and not Path(study_path).exists():
         fail(f"no study at {study_path}" + ("; pass --space FILE to create it" if create_hint else ""))
     # the direction only if the file sets it: a stored study keeps its own
-    space, direction = read_space_file(space_file) if space_file is not None else (None, None)
+    space, direction, outcomes = read_declaration(space_file) if space_file is not None else (None, None, None)
     return Study.open_or_create(
         study_path, space=space, direction=direction, surrogate=surrogate.value if surrogate else None, seed=seed,
-        prior=prior, acquisition=acquisition.value if acquisition else None,
+        prior=prior, acquisition=acquisition.value if acquisition else None, outcomes=outcomes,
     )
 
 

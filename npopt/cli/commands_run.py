@@ -101,7 +101,7 @@ def run(
     st = Study.open_or_create(
         study_path, space=loaded.space, direction=loaded.direction,
         surrogate=surrogate.value if surrogate else None, seed=seed, prior=prior,
-        acquisition=acquisition.value if acquisition else None,
+        acquisition=acquisition.value if acquisition else None, outcomes=loaded.outcomes,
     )
     err = Console(stderr=True)
 

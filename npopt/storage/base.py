@@ -3,8 +3,10 @@
 A study is its meta record -- ``format_version``, ``space``, ``direction``, ``surrogate``,
 ``seed``, ``created_at``, ``npopt_version`` (and ``prior``) -- and one row per trial:
 ``number``, ``state`` (running/complete/failed), ``params`` (JSON), ``value``, ``reason``,
-``started_at``, ``finished_at`` and ``owner`` (JSON ``{"host", "pid", "start"}`` of the
-process that asked for it, or NULL for a trial handed to another program).
+``started_at``, ``finished_at``, ``owner`` (JSON ``{"host", "pid", "start"}`` of the
+process that asked for it, or NULL for a trial handed to another program) and ``outcomes``
+(JSON: a complete trial's value per declared objective and constraint, NULL in a study that
+declares only its one objective; studies made before the column have none and read NULL).
 
 :class:`Storage` holds everything the backends share: opening and the format check, reading
 and numbering trials, finishing them. A backend supplies only what differs: connecting, its
@@ -29,9 +31,14 @@ from typing import Any, ClassVar
 
 from npopt.errors import StudyError
 
-FORMAT_VERSION = 1
-COLUMNS = ("number", "state", "params", "value", "reason", "started_at", "finished_at", "owner")
-_SELECT = ", ".join(COLUMNS)
+#: The study format this npopt writes and reads. A study that declares several objectives or
+#: constraints is written as format 2 (an npopt from before them must refuse it, not ignore
+#: them); every other study stays format 1, which older npopt versions still open.
+FORMAT_VERSION = 2
+PLAIN_FORMAT = 1
+COLUMNS = ("number", "state", "params", "value", "reason", "started_at", "finished_at", "owner", "outcomes")
+#: The columns of trial rows written before ``outcomes`` existed (read with ``outcomes`` NULL).
+OLD_COLUMNS = COLUMNS[:-1]
 
 
 def now() -> str:
@@ -40,8 +47,10 @@ def now() -> str:
 
 
 def stamped(meta: dict[str, Any]) -> dict[str, Any]:
-    """The meta record a new study starts with: ``meta`` plus the format version and the time."""
-    return {"format_version": FORMAT_VERSION, "created_at": now(), **meta}
+    """The meta record a new study starts with: ``meta`` plus the format version and the time
+    (format 2 only where ``meta`` declares objectives or constraints)."""
+    version = FORMAT_VERSION if ("objectives" in meta or "constraints" in meta) else PLAIN_FORMAT
+    return {"format_version": version, "created_at": now(), **meta}
 
 
 def damaged_trial(where: Path | str, number: Any, detail: str) -> StudyError:
@@ -71,6 +80,11 @@ def decode(row: tuple, where: Path | str = "the study") -> dict[str, Any]:
         d["owner"] = json.loads(d["owner"]) if d["owner"] else None
         if d["owner"] is not None and not isinstance(d["owner"], dict):
             raise ValueError("not a JSON object")
+        column = "outcomes"
+        d["outcomes"] = json.loads(d["outcomes"]) if d["outcomes"] else None
+        if d["outcomes"] is not None and (not isinstance(d["outcomes"], dict) or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in d["outcomes"].values())):
+            raise ValueError("not a JSON object of numbers")
         column = "value"
         if d["value"] is not None and (not isinstance(d["value"], (int, float)) or isinstance(d["value"], bool)):
             raise ValueError(f"{d['value']!r:.40} is not a number")
@@ -150,6 +164,8 @@ class Storage(ABC):
     TRIALS: ClassVar[str]
 
     conn: Any
+    #: Whether the trials table has the ``outcomes`` column (``None``: not asked yet).
+    _outcomes_column: bool | None = None
     #: What messages call the study: a file's Path, or a URL without its password.
     path: Path | str
     #: Where the study is, to open it again (a file's Path, or the URL as given).
@@ -187,6 +203,17 @@ class Storage(ABC):
     @abstractmethod
     def _check_tables(self) -> None:
         """StudyError if the database holds tables of npopt's names that are not npopt's."""
+
+    @abstractmethod
+    def _has_outcomes(self) -> bool:
+        """Whether the trials table has the ``outcomes`` column (tables made before it do not)."""
+
+    def _select(self) -> str:
+        """The trial columns to select, in :data:`COLUMNS` order (``outcomes`` NULL where the
+        table predates it)."""
+        if self._outcomes_column is None:
+            self._outcomes_column = self._has_outcomes()
+        return ", ".join(COLUMNS if self._outcomes_column else (*OLD_COLUMNS, "NULL AS outcomes"))
 
     def _check_connection(self) -> None:
         """Before each transaction and read: StudyError if the study this storage opened is
@@ -275,14 +302,14 @@ class Storage(ABC):
         with self._errors():
             if conn is None:
                 self._check_connection()
-            rows = (conn or self.conn).execute(f"SELECT {_SELECT} FROM {self.TRIALS}{where} ORDER BY number",
+            rows = (conn or self.conn).execute(f"SELECT {self._select()} FROM {self.TRIALS}{where} ORDER BY number",
                                                args).fetchall()
         return [decode(r, self.path) for r in rows]
 
     def trial(self, conn: Any, number: int) -> dict[str, Any] | None:
         """One trial row, or ``None`` if there is no trial ``number``."""
         where, args = self._where(number=number)
-        r = conn.execute(f"SELECT {_SELECT} FROM {self.TRIALS}{where}", args).fetchone()
+        r = conn.execute(f"SELECT {self._select()} FROM {self.TRIALS}{where}", args).fetchone()
         return None if r is None else decode(r, self.path)
 
     # ------------------------------------------------------------ writes (inside transaction())
@@ -305,14 +332,23 @@ class Storage(ABC):
             cursor.close()
         return numbers
 
-    def finish(self, conn: Any, number: int, state: str, value: float | None, reason: str | None) -> None:
-        """Move trial ``number`` from running to ``state``."""
+    def finish(self, conn: Any, number: int, state: str, value: float | None, reason: str | None,
+               outcomes: dict[str, float] | None = None) -> None:
+        """Move trial ``number`` from running to ``state`` (``outcomes``: its values per
+        declared outcome, for a study that declares more than one objective)."""
         where, args = self._where(number=number)
         mark = self.PLACEHOLDER
+        extra, more = "", ()
+        if outcomes is not None:
+            self._select()  # knows whether the column exists
+            if not self._outcomes_column:
+                raise StudyError(f"{self.path} was made by an older npopt and has no column for "
+                                 "several outcomes; create a new study for objectives or constraints")
+            extra, more = f", outcomes = {mark}", (json.dumps(outcomes),)
         conn.execute(
-            f"UPDATE {self.TRIALS} SET state = {mark}, value = {mark}, reason = {mark}, finished_at = {mark}"
+            f"UPDATE {self.TRIALS} SET state = {mark}, value = {mark}, reason = {mark}, finished_at = {mark}{extra}"
             f"{where} AND state = 'running'",
-            (state, value, reason, now(), *args),
+            (state, value, reason, now(), *more, *args),
         )
 
     def beat(self, conn: Any, number: int, owner: dict[str, Any]) -> None:

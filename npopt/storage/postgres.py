@@ -28,7 +28,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from npopt.errors import StudyError, first_line
-from npopt.storage.base import COLUMNS, Storage, stamped
+from npopt.storage.base import COLUMNS, OLD_COLUMNS, Storage, stamped
 
 SCHEMES = ("postgresql", "postgres")
 _SCHEMA = (
@@ -49,6 +49,9 @@ _SCHEMA = (
         PRIMARY KEY (study, number)
     )""",
 )
+#: Added to the trials table when a study declaring objectives or constraints is created (not
+#: before: a database holding only one-objective studies stays readable by older npopt versions).
+_OUTCOMES_COLUMN = "ALTER TABLE npopt_trials ADD COLUMN IF NOT EXISTS outcomes TEXT"
 #: Advisory-lock key that serialises creating the tables (any study, any database user).
 _SCHEMA_LOCK = 0x6E706F7074
 #: Seconds to keep trying to reconnect after the server went away (a restart, a failover),
@@ -195,6 +198,9 @@ class PostgresStorage(Storage):
             self._check_tables()
             for statement in _SCHEMA:
                 self.conn.execute(statement)
+            if "objectives" in meta or "constraints" in meta:
+                self.conn.execute(_OUTCOMES_COLUMN)
+                self._outcomes_column = True
             return self.conn.execute(
                 "INSERT INTO npopt_studies (name, meta) VALUES (%s, %s) ON CONFLICT (name) DO NOTHING",
                 (self.study, json.dumps(stamped(meta))),
@@ -225,13 +231,19 @@ class PostgresStorage(Storage):
         found: dict[str, set[str]] = {}
         for table, column in rows:
             found.setdefault(table, set()).add(column)
-        expected = {"npopt_studies": {"name", "meta"}, "npopt_trials": {"study", *COLUMNS}}
+        expected = {"npopt_studies": [{"name", "meta"}],
+                    "npopt_trials": [{"study", *COLUMNS}, {"study", *OLD_COLUMNS}]}
         for table, columns in found.items():
-            if columns != expected[table]:
+            if columns not in expected[table]:
                 raise StudyError(
                     f"{self.path} has a table {table} that is not an npopt study table "
                     f"(columns {', '.join(sorted(columns))}); use another database"
                 )
+
+    def _has_outcomes(self) -> bool:
+        return self.conn.execute(
+            "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() "
+            "AND table_name = 'npopt_trials' AND column_name = 'outcomes'").fetchone() is not None
 
     def _scope(self) -> dict[str, Any]:
         return {"study": self.study}

@@ -40,7 +40,8 @@ CREATE TABLE trials (
     reason      TEXT,
     started_at  TEXT NOT NULL,
     finished_at TEXT,
-    owner       TEXT
+    owner       TEXT,
+    outcomes    TEXT
 );
 """
 
@@ -194,6 +195,9 @@ class SQLiteStorage(Storage):
 
     def _check_tables(self) -> None:
         """Nothing to check: a file whose tables are not npopt's has no meta table (:meth:`_missing`)."""
+
+    def _has_outcomes(self) -> bool:
+        return any(r[1] == "outcomes" for r in self.conn.execute("PRAGMA table_info(trials)"))
 
     def _tables(self) -> set[str]:
         return {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
