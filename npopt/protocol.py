@@ -6,7 +6,8 @@ One request is one line holding one JSON object; its reply is exactly one JSON l
     -> {"id": 7, "ok": true, "trials": [{"number": 0, "params": {...}}, {"number": 1, ...}]}
     {"op": "tell", "number": 0, "value": 1.25}                          -> {"ok": true}
     {"op": "tell", "number": 1, "state": "failed", "reason": "crashed"}  -> {"ok": true}
-    {"op": "best"}    -> {"ok": true, "trial": {"number": 0, "params": {...}, "value": 1.25}}
+    {"op": "tell", "number": 2, "values": {"loss": 0.3, "memory_gb": 12}} -> {"ok": true}
+    {"op": "best"}    -> {"ok": true, "trial": {"number": 0, "params": {...}, "value": 1.25, "values": {...}}}
     {"op": "trials"}  -> {"ok": true, "trials": [{"number": 0, "state": "complete", ...}, ...]}
 
 A request that cannot be carried out is answered ``{"ok": false, "error": {"code": ...,
@@ -58,7 +59,7 @@ OPS = ("ask", "tell", "best", "trials")
 #: The fields each op takes besides ``op`` and ``id``.
 _FIELDS: dict[str, frozenset[str]] = {
     "ask": frozenset({"n"}),
-    "tell": frozenset({"number", "value", "state", "reason"}),
+    "tell": frozenset({"number", "value", "values", "state", "reason"}),
     "best": frozenset(),
     "trials": frozenset(),
 }
@@ -155,16 +156,17 @@ def _trial_number(request: dict[str, Any]) -> int:
     return number
 
 
-def _finite_value(value: Any) -> float:
+def _finite_value(value: Any, key: str | None = None) -> float:
     hint = 'to record a failed evaluation, tell it with state "failed" (and a reason) instead'
+    what = "value" if key is None else f"values[{json.dumps(key)[:40]}]"
     if not isinstance(value, (int, float)) or isinstance(value, bool):
-        raise ProtocolError("bad_value", f"value must be a number, not {_json_type(value)}; {hint}")
+        raise ProtocolError("bad_value", f"{what} must be a number, not {_json_type(value)}; {hint}")
     try:
         value = float(value)
     except OverflowError:
         value = math.inf
     if not math.isfinite(value):
-        raise ProtocolError("bad_value", f"value must be a finite number, got {value}; {hint}")
+        raise ProtocolError("bad_value", f"{what} must be a finite number, got {value}; {hint}")
     return value
 
 
@@ -197,29 +199,42 @@ def _op_tell(study, request: dict[str, Any]) -> dict[str, Any]:
     state = request.get("state", "complete")
     if state not in _STATES:
         raise ProtocolError("bad_field", f"state must be one of {', '.join(_STATES)}, got {json.dumps(state)[:80]}")
-    value = reason = None
+    value = values = reason = None
     if state == "complete":
-        if "value" not in request:
-            raise ProtocolError("missing_field", 'tell needs a "value" (or "state": "failed")')
+        if "value" in request and "values" in request:
+            raise ProtocolError("bad_field", 'give "value" (one objective) or "values" (one per outcome), not both')
+        if "value" not in request and "values" not in request:
+            raise ProtocolError("missing_field", 'tell needs a "value" or "values" (or "state": "failed")')
         if request.get("reason") is not None:
             raise ProtocolError("bad_field", 'reason goes with "state": "failed" only')
-        value = _finite_value(request["value"])
+        if "values" in request:
+            values = request["values"]
+            if not isinstance(values, dict):
+                raise ProtocolError("bad_value", f"values must be an object of numbers, not {_json_type(values)}")
+            values = {k: _finite_value(v, k) for k, v in values.items()}
+        else:
+            value = _finite_value(request["value"])
     else:
-        if request.get("value") is not None:
+        if request.get("value") is not None or request.get("values") is not None:
             raise ProtocolError("bad_field", "a failed trial takes no value; leave value out")
         reason = _reason(request)
 
     from npopt.trial import TrialState
 
-    study.tell(number, value=value, state=TrialState(state), reason=reason)
+    study.tell(number, value=value, state=TrialState(state), reason=reason, values=values)
     return {}
 
 
+def _best_record(trial) -> dict[str, Any]:
+    record = trial.to_dict()
+    return {k: record[k] for k in ("number", "params", "value", "values")}
+
+
 def _op_best(study, request: dict[str, Any]) -> dict[str, Any]:
+    if study.outcomes.multi:  # several objectives: the Pareto front of the feasible trials
+        return {"trials": [_best_record(t) for t in study.best_trials]}
     best = study.best
-    if best is None:
-        return {"trial": None}
-    return {"trial": {"number": best.number, "params": best.params, "value": best.value}}
+    return {"trial": None if best is None else _best_record(best)}
 
 
 def _op_trials(study, request: dict[str, Any]) -> dict[str, Any]:

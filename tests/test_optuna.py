@@ -123,13 +123,41 @@ def _params(point):
     return params["x"], params["y"]
 
 
-def test_a_multi_objective_study_is_refused_clearly():
-    """At the first parameter of the first trial, before any evaluation is spent."""
-    study = optuna.create_study(directions=["minimize", "minimize"], sampler=NPSampler(seed=0, n_startup_trials=1))
-    calls = []
-    with pytest.raises(ValueError, match="one objective"):
-        study.optimize(lambda t: (t.suggest_float("x", 0, 1), calls.append(1) or 1.0), n_trials=1)
-    assert calls == []
+def _zdt1(trial):
+    x, y = trial.suggest_float("x", 0, 1), trial.suggest_float("y", 0, 1)
+    g = 1 + 9 * y
+    return x, g * (1 - math.sqrt(x / g))
+
+
+def test_several_objectives_spread_a_front_wider_than_random_search():
+    """ZDT1 in two inputs, 24 trials: the best trials reach both ends of the true front."""
+    fronts = {}
+    for name, sampler in (("np", NPSampler(seed=0, n_startup_trials=2)), ("random", optuna.samplers.RandomSampler(0))):
+        study = optuna.create_study(directions=["minimize", "minimize"], sampler=sampler)
+        study.optimize(_zdt1, n_trials=24)
+        fronts[name] = [t.values for t in study.best_trials]
+    spread = {k: max(v[0] for v in f) - min(v[0] for v in f) for k, f in fronts.items()}
+    on_front = {k: sum(abs(b - (1 - math.sqrt(a))) < 0.02 for a, b in f) for k, f in fronts.items()}
+    assert spread["np"] > 0.6 and on_front["np"] > 3 * max(1, on_front["random"])
+
+
+@pytest.mark.parametrize("how", ["constraints_func", "set_constraint"])
+def test_constraints_lead_to_the_best_feasible_point(how):
+    """Minimise (x - 0.8)^2 + (y - 0.8)^2 subject to x + y <= 1: 0.18 at (0.5, 0.5)."""
+    def objective(trial):
+        x, y = trial.suggest_float("x", 0, 1), trial.suggest_float("y", 0, 1)
+        if how == "set_constraint":
+            trial.set_constraint("sum", x + y - 1)
+        else:
+            trial.set_user_attr("sum", x + y - 1)
+        return (x - 0.8) ** 2 + (y - 0.8) ** 2
+
+    func = (lambda t: [t.user_attrs["sum"]]) if how == "constraints_func" else None
+    study = optuna.create_study(sampler=NPSampler(seed=0, n_startup_trials=2, constraints_func=func))
+    study.optimize(objective, n_trials=20)
+    feasible = [t.value for t in study.trials if all(c <= 0 for c in t.constraints.values())]
+    assert all(t.constraints for t in study.trials)  # recorded where Optuna's own samplers look
+    assert min(feasible) - 0.18 < 0.01 and len(feasible) >= 10
 
 
 def test_an_infinite_value_leaves_later_model_trials_sound():

@@ -2,8 +2,9 @@
 ``optuna.testing.pytest_samplers``), run against NPSampler with one startup trial so that
 the Neural Process really samples in the relative tests.
 
-The multi-objective cases are not run: NPSampler optimises one objective and refuses
-several at once (``SingleOnlySamplerTestCase`` checks that refusal).
+The multi-objective cases run too: NPSampler samples several objectives by random
+Chebyshev scalarisations of one draw per objective (``SingleOnlySamplerTestCase``, which
+checks that a sampler refuses several objectives, no longer applies).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from optuna.testing.pytest_samplers import (  # noqa: E402
     BasicSamplerTestCase,
     MultiObjectiveSamplerTestCase,
     RelativeSamplerTestCase,
-    SingleOnlySamplerTestCase,
 )
 
 from npopt.integration.optuna import NPSampler  # noqa: E402
@@ -23,14 +23,12 @@ from npopt.integration.optuna import NPSampler  # noqa: E402
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
-class TestNPSampler(BasicSamplerTestCase, RelativeSamplerTestCase, SingleOnlySamplerTestCase):
+class TestNPSampler(BasicSamplerTestCase, RelativeSamplerTestCase):
     @pytest.fixture
     def sampler(self):
         return lambda: NPSampler(seed=0, n_startup_trials=1)
 
 
-@pytest.mark.skip(reason="NPSampler optimises one objective and refuses several (checked by "
-                         "SingleOnlySamplerTestCase above); multi-objective support is issue 33")
 class TestNPSamplerMultiObjective(MultiObjectiveSamplerTestCase):
     @pytest.fixture
     def sampler(self):

@@ -109,10 +109,12 @@ def tell(
     study: str = _STUDY,
     number: int = typer.Option(..., "--number", help="The trial's number, as printed by `npopt ask`."),
     value: str = typer.Option(None, "--value", help="The objective's value (a finite number)."),
+    values: str = typer.Option(None, "--values", help="A study with several objectives or constraints: "
+                                                      "every outcome, as loss=0.3,latency_ms=8,memory_gb=12."),
     state: _State = typer.Option(_State.complete, "--state", help="complete (with --value) or failed."),
     reason: str = typer.Option(None, "--reason", help="Why the trial failed (with --state failed)."),
 ) -> None:
-    """Report a trial's result: its value, or --state failed with a reason.
+    """Report a trial's result: its value (or --values), or --state failed with a reason.
 
     Exit code 0 when recorded; otherwise one line `Error: ...` on stderr and exit code 1.
 
@@ -120,14 +122,35 @@ def tell(
     """
     request: dict = {"op": "tell", "number": number, "state": state.value}
     if value is not None:  # parsed here so that "abc", "nan", "inf" get the protocol's message
-        try:
-            request["value"] = float(value)
-        except ValueError:
-            request["value"] = value
+        request["value"] = _number(value)
+    if values is not None:
+        request["values"] = _values(values)
     if reason is not None:
         request["reason"] = reason
     with _open_study(study, None, None, None, create_hint=False) as opened:
         _request(opened, request)
+
+
+def _number(text: str):
+    """A float where ``text`` is one, else the text (the protocol's message names it)."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def _values(text: str) -> dict:
+    """``loss=0.3,latency_ms=8`` as a dict (a malformed pair: ``Error: ...`` naming it)."""
+    out = {}
+    for pair in text.split(","):
+        name, sep, number = pair.partition("=")
+        if not sep or not name.strip():
+            fail(f"--values takes name=number pairs separated by commas, e.g. loss=0.3,latency_ms=8; "
+                 f"not {pair.strip()[:40]!r}")
+        if name.strip() in out:
+            fail(f"--values names {name.strip()!r} twice")
+        out[name.strip()] = _number(number.strip())
+    return out
 
 
 @app.command()
@@ -142,6 +165,7 @@ def serve(
     """Answer JSON-lines requests on stdin, one JSON reply line each on stdout.
 
     Requests: {"op": "ask", "n": 2}, {"op": "tell", "number": 0, "value": 1.5},
+    {"op": "tell", "number": 2, "values": {"loss": 0.3, "memory_gb": 12}},
     {"op": "tell", "number": 1, "state": "failed", "reason": "..."}, {"op": "best"},
     {"op": "trials"}; an "id" is echoed. Logs go to stderr; the server stops at end of
     input. See docs/protocol.md.
@@ -170,3 +194,16 @@ def _serve(opened) -> None:
         raise typer.Exit(130) from None
     except BrokenPipeError:  # the client went away; keep Python's exit-time flush quiet
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+@app.command()
+def best(study: str = _STUDY) -> None:
+    """Print the best feasible trial as one JSON line, or with several objectives each
+    trial of the Pareto front of the feasible trials (nothing when there is none).
+
+    Example: npopt best --study runs/lab.db
+    """
+    with _open_study(study, None, None, None, create_hint=False) as opened:
+        reply = _request(opened, {"op": "best"})
+    for trial in reply["trials"] if "trials" in reply else [reply["trial"]] if reply["trial"] else []:
+        typer.echo(json.dumps(trial))

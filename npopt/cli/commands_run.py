@@ -122,20 +122,16 @@ def run(
                 f"Marked {summary.marked_interrupted} trial(s) left running by a stopped process "
                 "as failed (interrupted); they do not count towards the budget."
             )
-        best = st.best
         task = progress.add_task(
-            "trials", total=budget, completed=min(summary.finished_before, budget),
-            last="-", best=display.fmt_value(best.value if best else None),
+            "trials", total=budget, completed=min(summary.finished_before, budget), last="-", best=display.fmt_best(st),
         )
         progress.start()
 
     def on_trial(trial, summary) -> None:
         if progress is None:
             return
-        best = st.best
-        last = display.fmt_value(trial.value) if trial.value is not None else "[red]failed"
-        progress.update(task, completed=min(summary.finished, budget), last=last,
-                        best=display.fmt_value(best.value if best else None))
+        progress.update(task, completed=min(summary.finished, budget), last=display.fmt_last(trial, st.outcomes),
+                        best=display.fmt_best(st))
 
     if not math.isfinite(heartbeat):
         fail(f"--heartbeat must be a finite number of seconds, not {heartbeat}")
@@ -145,11 +141,12 @@ def run(
     finally:
         if progress is not None:
             progress.stop()
-    trials, best = st.trials, st.best
+    trials, front = st.trials, st.best_trials
+    best = None if st.outcomes.multi else (front[0] if front else None)
     st.close()
     if quiet:
-        if best is not None:
-            typer.echo(json.dumps(best.to_dict()))
+        for trial in front:  # the best trial, or each trial of the Pareto front
+            typer.echo(json.dumps(trial.to_dict()))
     else:
         out = Console()
         if summary.ask_seconds:
@@ -160,7 +157,7 @@ def run(
                 f"The study already has {summary.finished} finished trials (budget {budget}); "
                 "raise --budget to continue."
             )
-        display.print_run_end(out, trials, best, st.direction)
+        display.print_run_end(out, trials, best, st.direction, st.outcomes, front)
     if summary.stopped_by_user:
         typer.echo(
             f"Stopped by Ctrl-C; finished trials are saved in {_shown(st.path)}. "
@@ -168,7 +165,10 @@ def run(
             err=True,
         )
         raise typer.Exit(130)
-    if best is None and trials:
+    if not front and trials:
+        if any(t.state.value == "complete" for t in trials):
+            fail(f"no trial met the constraints ({st.outcomes.describe()}); see them with: "
+                 f"npopt show --study {_shown(st.path)}")
         fail(f"no trial completed; see the reasons with: npopt show --study {_shown(st.path)}")
 
 
@@ -186,18 +186,23 @@ def show(
     from npopt.trial import best_of
 
     with Study.open(study) as st:
-        trials, direction = st.trials, st.direction
+        trials, direction, outcomes = st.trials, st.direction, st.outcomes
     if format is _Format.json:
         typer.echo(json.dumps([t.to_dict() for t in trials], indent=2))
     elif format is _Format.csv:
-        typer.echo(display.trials_csv(trials), nl=False)
+        typer.echo(display.trials_csv(trials, outcomes), nl=False)
     else:
         from rich.console import Console
 
         console = Console()
-        best = best_of(trials, direction)
-        console.print(display.trials_table(trials, title=f"{_shown(study)} ({direction})",
-                                           best_number=best.number if best else None))
+        if outcomes.plain:
+            best = best_of(trials, direction)
+            console.print(display.trials_table(trials, title=f"{_shown(study)} ({direction})",
+                                               best_number=best.number if best else None))
+        else:
+            front = [t.number for t in outcomes.pareto_front(trials)]
+            console.print(display.trials_table(trials, title=f"{_shown(study)} ({outcomes.describe()})",
+                                               outcomes=outcomes, best_numbers=front))
         console.print(display.counts_line(trials))
 
 

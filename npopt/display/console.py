@@ -25,6 +25,25 @@ def fmt_value(value: Any) -> str:
     return str(value)
 
 
+def fmt_last(trial: Any, outcomes: Any = None) -> str:
+    """A finished trial for the progress bar: its value, its values (several outcomes,
+    ``infeasible`` where it breaks a constraint), or ``failed``."""
+    if trial.state.value != "complete":
+        return "[red]failed"
+    if outcomes is None or outcomes.plain:
+        return fmt_value(trial.value)
+    text = " ".join(f"{n}={fmt_value(trial.values.get(n))}" for n, _ in outcomes.objectives)
+    return text + (" [red]infeasible" if outcomes.violated(trial) else "")
+
+
+def fmt_best(study: Any) -> str:
+    """The study's best value for the progress bar, or the size of its Pareto front."""
+    if study.outcomes.multi:
+        return f"{len(study.best_trials)} on the front"
+    best = study.best
+    return fmt_value(best.value if best else None)
+
+
 def param_names(trials: Iterable[Any]) -> list[str]:
     """Parameter names across ``trials``, in order of first appearance."""
     names: dict[str, None] = {}
@@ -33,26 +52,55 @@ def param_names(trials: Iterable[Any]) -> list[str]:
     return list(names)
 
 
-def trials_table(trials: Sequence[Any], title: str | None = None, best_number: int | None = None) -> Table:
-    """One row per trial: number, state, value, one column per parameter, reason."""
+def trials_table(trials: Sequence[Any], title: str | None = None, best_number: int | None = None,
+                 outcomes: Any = None, best_numbers: Iterable[int] = ()) -> Table:
+    """One row per trial: number, state, value, one column per parameter, reason.
+
+    With ``outcomes`` (:class:`~npopt.outcomes.Outcomes` declaring several objectives or
+    constraints): one column per outcome instead of ``value``, and a column that marks each
+    complete trial ``best`` / ``pareto`` (``best_numbers``) or ``infeasible`` with the
+    constraints it breaks."""
     names = param_names(trials)
+    several = outcomes is not None and not outcomes.plain
+    marked = set(best_numbers) | ({best_number} if best_number is not None else set())
     table = Table(title=title, title_justify="left", header_style="bold")
     table.add_column("#", justify="right")
     table.add_column("state")
-    table.add_column("value", justify="right")
+    if several:
+        for name in outcomes.names:
+            table.add_column(name, justify="right")
+        table.add_column("mark")
+    else:
+        table.add_column("value", justify="right")
     for name in names:
         table.add_column(name, justify="right")
     if any(t.reason for t in trials):
         table.add_column("reason", overflow="fold")
     style = {"complete": "", "failed": "red", "running": "yellow"}
     for t in trials:
-        cells = [str(t.number), t.state.value, fmt_value(t.value)]
+        cells = [str(t.number), t.state.value]
+        if several:
+            cells += [fmt_value((t.values or {}).get(n)) for n in outcomes.names]
+            cells.append(_mark(t, outcomes, marked))
+        else:
+            cells.append(fmt_value(t.value))
         # "-": the trial has no such parameter; a choice that is None shows as None
         cells += [("None" if t.params[n] is None else fmt_value(t.params[n])) if n in t.params else "-" for n in names]
         if len(table.columns) > len(cells):
             cells.append(t.reason or "")
-        table.add_row(*cells, style="bold green" if t.number == best_number else style[t.state.value])
+        table.add_row(*cells, style="bold green" if t.number in marked else style[t.state.value])
     return table
+
+
+def _mark(trial: Any, outcomes: Any, marked: set[int]) -> str:
+    """``best`` / ``pareto`` for a trial of the best set, ``infeasible: ...`` for one that
+    breaks a constraint, else nothing."""
+    if trial.state.value != "complete":
+        return ""
+    if trial.number in marked:
+        return "pareto" if outcomes.multi else "best"
+    broken = outcomes.violated(trial)
+    return "infeasible: " + ", ".join(broken) if broken else ""
 
 
 def counts_line(trials: Sequence[Any]) -> str:
@@ -78,27 +126,38 @@ def run_progress(console: Console) -> Progress:
     )
 
 
-def print_run_end(console: Console, trials: Sequence[Any], best: Any, direction: str) -> None:
-    """Best trial, the most recent trials and the counts, at the end of ``npopt run``."""
-    if best is not None:
-        console.print(trials_table([best], title=f"Best trial ({direction})", best_number=best.number))
+def print_run_end(console: Console, trials: Sequence[Any], best: Any, direction: str, outcomes: Any = None,
+                  front: Sequence[Any] = ()) -> None:
+    """Best trial (or, with several objectives, the Pareto ``front``), the most recent
+    trials and the counts, at the end of ``npopt run``."""
+    shown = list(front) if outcomes is not None and outcomes.multi else ([best] if best is not None else [])
+    numbers = [t.number for t in shown]
+    if shown:
+        title = (f"Pareto front ({len(shown)} trials; {outcomes.describe()})" if outcomes is not None and outcomes.multi
+                 else f"Best trial ({direction if outcomes is None or outcomes.plain else outcomes.describe()})")
+        console.print(trials_table(shown, title=title, outcomes=outcomes, best_numbers=numbers))
     recent = list(trials)[-RECENT:]
     if recent:
-        console.print(trials_table(recent, title="Recent trials", best_number=best.number if best else None))
+        console.print(trials_table(recent, title="Recent trials", outcomes=outcomes, best_numbers=numbers))
     console.print(counts_line(trials))
 
 
-def trials_csv(trials: Sequence[Any]) -> str:
-    """CSV with one ``params_<name>`` column per parameter."""
+def trials_csv(trials: Sequence[Any], outcomes: Any = None) -> str:
+    """CSV with one ``params_<name>`` column per parameter (and, for a study with several
+    objectives or constraints, one ``values_<name>`` column per outcome)."""
     names = param_names(trials)
+    outcome_names = list(outcomes.names) if outcomes is not None and not outcomes.plain else []
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(
-        ["number", "state", "value", *(f"params_{n}" for n in names), "reason", "started_at", "finished_at"]
+        ["number", "state", "value", *(f"values_{n}" for n in outcome_names), *(f"params_{n}" for n in names),
+         "reason", "started_at", "finished_at"]
     )
     for t in trials:
+        values = t.values or {}
         writer.writerow(
             [t.number, t.state.value, "" if t.value is None else repr(t.value),
+             *("" if values.get(n) is None else repr(values[n]) for n in outcome_names),
              *(t.params.get(n, "") for n in names), t.reason or "", t.started_at, t.finished_at or ""]
         )
     return out.getvalue()

@@ -13,14 +13,20 @@ and trials still RUNNING in the storage (other workers' points, from any process
 storage) are points not to suggest again. Parameters outside the relative space, and the
 first ``n_startup_trials`` trials, are sampled at random. Any Optuna storage works.
 
+Several objectives (``directions=[...]``) and constraints (``constraints_func``, or
+``trial.set_constraint`` in the objective: feasible when every value is at most 0) are
+sampled as ``npopt run`` samples a study that declares them: one surrogate per objective and
+per constraint, one score per draw (:mod:`npopt.acquisition.several`).
+
 Needs the ``optuna`` extra: ``pip install 'npopt[optuna]'``.
 """
 
 from __future__ import annotations
 
+import math
 import secrets
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 try:
@@ -32,6 +38,7 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised without the extra
     raise ImportError("NPSampler needs optuna: pip install 'npopt[optuna]'") from exc
 
+from npopt.outcomes import Outcomes
 from npopt.space import Categorical, Float, Int, Space
 from npopt.trial import Trial
 from npopt.trial import TrialState as NPState
@@ -57,14 +64,19 @@ class NPSampler(BaseSampler):
             draws one at random (as Optuna's samplers do), and :meth:`reseed_rng` draws anew.
         n_startup_trials: trials sampled at random before the surrogate takes over.
         acquisition: ``"thompson"`` (the default) or ``"logei"`` (expected improvement on
-            the surrogate's Gaussian predictive, a yardstick), as ``npopt run --acquisition``.
+            the surrogate's Gaussian predictive, a yardstick), as ``npopt run --acquisition``;
+            one unconstrained objective only.
+        constraints_func: ``frozen_trial -> sequence of floats``, called after each complete
+            trial (as Optuna's samplers take it); a trial is feasible when every value is at
+            most 0. Constraints set with ``trial.set_constraint`` count the same way.
 
     Several threads of one study (``study.optimize(..., n_jobs=k)``) share the sampler: one
-    suggestion is computed at a time. Several objectives are refused at the first parameter.
+    suggestion is computed at a time.
     """
 
     def __init__(self, surrogate: str = "np", prior: str | None = None, seed: int | None = None,
-                 n_startup_trials: int = 2, acquisition: str = "thompson") -> None:
+                 n_startup_trials: int = 2, acquisition: str = "thompson",
+                 constraints_func: Callable[[FrozenTrial], Sequence[float]] | None = None) -> None:
         if n_startup_trials < 1:
             raise ValueError("n_startup_trials must be at least 1 (the surrogate needs an observation)")
         from npopt.surrogates import SURROGATES
@@ -81,6 +93,7 @@ class NPSampler(BaseSampler):
         self.surrogate_name, self.prior = surrogate, prior
         self.seed = _fresh_seed() if seed is None else int(seed)
         self.n_startup_trials = n_startup_trials
+        self.constraints_func = constraints_func
         self._random = RandomSampler(seed=seed)
         self._search_space = IntersectionSearchSpace()
         self._surrogates: dict[tuple, Any] = {}
@@ -109,7 +122,6 @@ class NPSampler(BaseSampler):
 
     def sample_relative(self, study: optuna.Study, trial: FrozenTrial,
                         search_space: dict[str, BaseDistribution]) -> dict[str, Any]:
-        _single_objective(study)
         if not search_space:
             return {}
         with self._lock:  # n_jobs threads share this sampler and its surrogates
@@ -121,20 +133,29 @@ class NPSampler(BaseSampler):
         surrogate = self._surrogate(space)  # an unserved space fails now, not after the startup trials
         trials = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.RUNNING))
         complete = [t for t in trials if t.state == TrialState.COMPLETE and _covers(t, search_space)]
+        outcomes, complete = _outcomes(study, complete)
         if len(complete) < self.n_startup_trials:
             return {}
         import torch
 
         from npopt.acquisition.thompson import first_free, thompson_ranked
-        from npopt.encoding import UnitSpace, minimised, standardise, to_params, unit
+        from npopt.encoding import UnitSpace, minimised, observed, standardise, to_params, unit
         from npopt.seeds import hashed_seed
         from npopt.suggest import ALTERNATIVES
 
         unit_space = UnitSpace.of(space)
-        records = _records(complete, search_space)
+        records = _records(complete, search_space, outcomes)
         X = unit(space, records)
-        direction = "maximize" if study.direction == optuna.study.StudyDirection.MAXIMIZE else "minimize"
-        y = standardise(minimised(direction, records))
+        if outcomes.plain:
+            y = standardise(minimised(outcomes.direction, records))
+        else:
+            from npopt.acquisition.several import OutcomeModels
+
+            if self.acquisition != "thompson":
+                raise ValueError("NPSampler(acquisition=\"logei\") optimises one unconstrained objective; "
+                                 "leave acquisition unset for constraints or several objectives")
+            seen = observed(outcomes, records)
+            surrogate, y = OutcomeModels(self._outcome_models(space, len(outcomes.names)), seen), seen.Y
         running = [t for t in trials if t.state == TrialState.RUNNING and t.number != trial.number]
         avoid = self._pending(space, running, search_space)
         generator = torch.Generator().manual_seed(hashed_seed("npopt-optuna", self.seed, trial.number))
@@ -181,8 +202,20 @@ class NPSampler(BaseSampler):
 
     def sample_independent(self, study: optuna.Study, trial: FrozenTrial, param_name: str,
                            param_distribution: BaseDistribution) -> Any:
-        _single_objective(study)
         return self._random.sample_independent(study, trial, param_name, param_distribution)
+
+    def after_trial(self, study: optuna.Study, trial: FrozenTrial, state: TrialState,
+                    values: Sequence[float] | None) -> None:
+        """Record ``constraints_func``'s values on a complete trial (Optuna's ``constraints``
+        system attribute, which its own samplers and ``trial.constraints`` read)."""
+        if self.constraints_func is not None and state == TrialState.COMPLETE:
+            from optuna.study._constrained_optimization import _CONSTRAINTS_KEY
+
+            found = tuple(float(c) for c in self.constraints_func(trial))
+            if any(math.isnan(c) for c in found):
+                raise ValueError(f"constraints_func returned NaN for trial {trial.number}: {found}")
+            study._storage.set_trial_system_attr(trial._trial_id, _CONSTRAINTS_KEY, found)
+        self._random.after_trial(study, trial, state, values)
 
     # ------------------------------------------------------------ helpers
 
@@ -200,15 +233,35 @@ class NPSampler(BaseSampler):
                 raise ValueError(exc.message.replace("--surrogate gp", 'NPSampler(surrogate="gp")')) from None
         return self._surrogates[key]
 
+    def _outcome_models(self, space: Space, count: int) -> list:
+        """``count`` surrogates for the space, one per outcome (the first is :meth:`_surrogate`)."""
+        key = (space.dim, space.choices, count)
+        if key not in self._surrogates:
+            from npopt.surrogates import make_surrogate
+
+            kwargs = {"checkpoint": self.prior} if (self.prior and self.surrogate_name == "np") else {}
+            self._surrogates[key] = [self._surrogate(space)] + [
+                make_surrogate(self.surrogate_name, space.dim, choices=space.choices, **kwargs)
+                for _ in range(count - 1)]
+        return self._surrogates[key]
+
 
 def _fresh_seed() -> int:
     return secrets.randbits(31)
 
 
-def _single_objective(study: optuna.Study) -> None:
-    if len(study.directions) > 1:
-        raise ValueError("NPSampler optimises one objective; this study has several (use one direction, "
-                         "or TPESampler/NSGAIISampler for several objectives)")
+def _outcomes(study: optuna.Study, complete: list[FrozenTrial]) -> tuple[Outcomes, list[FrozenTrial]]:
+    """The study's objectives and constraints as npopt :class:`~npopt.outcomes.Outcomes`
+    (objectives ``objective_0, ...``, constraints by their Optuna keys, feasible at most 0),
+    and the complete trials that carry every constraint."""
+    directions = ["maximize" if d == optuna.study.StudyDirection.MAXIMIZE else "minimize" for d in study.directions]
+    keys = sorted({k for t in complete for k in t.constraints})
+    if len(directions) == 1 and not keys:
+        return Outcomes.single(directions[0]), complete
+    objectives = {"value": directions[0]} if len(directions) == 1 else {
+        f"objective_{i}": d for i, d in enumerate(directions)}
+    outcomes = Outcomes.declare(objectives, {f"constraint_{k}": {"max": 0.0} for k in keys})
+    return outcomes, [t for t in complete if all(k in t.constraints for k in keys)]
 
 
 def _covers(trial: FrozenTrial, search_space: dict[str, BaseDistribution]) -> bool:
@@ -264,11 +317,20 @@ def _to_optuna(value: Any, dist: BaseDistribution) -> Any:
     return value
 
 
-def _records(trials: Sequence[FrozenTrial], search_space: dict[str, BaseDistribution]) -> list[Trial]:
-    """Optuna trials as npopt's trial records over :func:`_space` (values of running trials: None)."""
-    return [
-        Trial(number=t.number, state=NPState.COMPLETE if t.state == TrialState.COMPLETE else NPState.RUNNING,
-              params={name: _from_optuna(t.params[name], d) for name, d in search_space.items()},
-              value=t.value if t.state == TrialState.COMPLETE else None, reason=None, started_at="", finished_at=None)
-        for t in trials
-    ]
+def _records(trials: Sequence[FrozenTrial], search_space: dict[str, BaseDistribution],
+             outcomes: Outcomes | None = None) -> list[Trial]:
+    """Optuna trials as npopt's trial records over :func:`_space` (values of running trials:
+    None; with ``outcomes`` that are not plain, each complete trial's ``values``)."""
+    out = []
+    for t in trials:
+        done = t.state == TrialState.COMPLETE
+        values = None
+        if done and outcomes is not None and not outcomes.plain:
+            names = [n for n, _ in outcomes.objectives]
+            values = dict(zip(names, t.values, strict=True))
+            values.update({c.name: float(t.constraints[c.name[len("constraint_"):]]) for c in outcomes.constraints})
+        value = (t.values[0] if len(t.values) == 1 else None) if done else None
+        out.append(Trial(number=t.number, state=NPState.COMPLETE if done else NPState.RUNNING,
+                         params={name: _from_optuna(t.params[name], d) for name, d in search_space.items()},
+                         value=value, reason=None, started_at="", finished_at=None, values=values))
+    return out
