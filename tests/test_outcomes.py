@@ -271,3 +271,28 @@ def test_cli_declares_outcomes_in_a_space_file_and_tells_values(tmp_path):
     assert "infeasible" in shown.stdout and "pareto" in shown.stdout
     records = json.loads(npopt("show", "--study", db, "--format", "json").stdout)
     assert records[1]["values"] == {"loss": 0.1, "latency_ms": 9.0, "memory_gb": 20.0}
+
+
+# ---------------------------------------------------------------- plots
+
+
+def test_pareto_and_history_plots_and_the_kinds_that_do_not_apply(tmp_path):
+    pytest.importorskip("matplotlib")
+    from npopt.display.study_plots import plot_study, study_figure
+    from npopt.errors import NpoptError
+
+    with Study.create(tmp_path / "two.db", SPACE, surrogate="random", outcomes=TWO) as two, \
+            Study.create(tmp_path / "c.db", SPACE, surrogate="random", outcomes=CONSTRAINED) as con:
+        run(two, zdt1, 12)
+        run(con, constrained, 12)
+        fig = study_figure(two, "pareto")
+        labels = fig.axes[0].get_legend_handles_labels()[1]
+        assert f"Pareto front ({len(two.best_trials)})" in labels
+        fig = study_figure(con, "history")
+        labels = fig.axes[0].get_legend_handles_labels()[1]
+        assert "best so far (feasible)" in labels and "infeasible trial" in labels
+        assert plot_study(two, tmp_path / "h.png", "history").stat().st_size > 0
+        with pytest.raises(NpoptError, match="several objectives; plot --kind pareto or history"):
+            study_figure(two, "slices")
+        with pytest.raises(NpoptError, match="has one objective"):
+            study_figure(con, "pareto")

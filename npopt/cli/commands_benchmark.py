@@ -15,7 +15,7 @@ from npopt.cli.app import app
 from npopt.errors import ConfigError
 from npopt.outputs import check_output, write_text
 
-SUITES = ("gp1d", "synthetic", "mixed", "broad", "images", "wheel", "transfer")
+SUITES = ("gp1d", "synthetic", "mixed", "broad", "images", "wheel", "transfer", "constrained", "multiobjective")
 
 
 def _methods(vs: str) -> list[str]:
@@ -36,14 +36,16 @@ def benchmark(
                               "BoTorch test functions of 2-16 inputs with moved optima: the selection suite) or images "
                               "(the paper's Figure 4: completing held-out handwritten digits) or wheel "
                               "(the paper's Table 2: the wheel bandit) or transfer (np fine-tuned on past "
-                              "studies of related tasks vs np, gp and random on held-out tasks)."),
+                              "studies of related tasks vs np, gp and random on held-out tasks) or constrained "
+                              "(best feasible regret) or multiobjective (hypervolume of the front)."),
     vs: str | None = typer.Option(None, "--vs", help="Methods compared against np, comma-separated: "
                                   "gp, gp-oracle (gp1d only), random, tpe and optuna-gp (Optuna's TPESampler "
                                   "and GPSampler; synthetic and mixed, with the optuna extra). Random search is "
                                   "always run. Default: gp,random. images: gp and np-prior (the default). "
                                   "wheel: linfullpost and rff-linear (the default); uniform always runs. "
                                   "transfer: np-transfer (one per number of past studies: 4, 8, 36), gp, optuna-gp "
-                                  "and random (the default)."),
+                                  "and random (the default). constrained: gp, optuna-gp, tpe, random (the default); "
+                                  "multiobjective: the same and nsga2."),
     functions: int | None = typer.Option(None, "--functions", help="gp1d: number of GP functions (default "
                                          "100). images: number of held-out digits (default all 297)."),
     repeats: int | None = typer.Option(None, "--repeats", help="synthetic/mixed/broad: seeds per problem (default "
@@ -99,6 +101,9 @@ def benchmark(
         return
     if suite == "transfer":
         _transfer(vs, 5 if repeats is None else repeats, seed, cache, json_path, csv_path, plot, problems)
+        return
+    if suite in ("constrained", "multiobjective"):
+        _outcome_suite(suite, vs, 3 if repeats is None else repeats, seed, json_path, plot, problems)
         return
     repeats = 5 if repeats is None else repeats
     functions = 100 if functions is None else functions
@@ -244,6 +249,22 @@ def _transfer(vs: str | None, repeats: int, seed: int, cache: Path, json_path: P
     _report(summary, transfer_table(summary),
             {json_path: _json_writer(summary), csv_path: lambda p: write_csv(summary, p),
              plot: lambda p: plot_transfer(summary, p)})
+
+
+def _outcome_suite(suite: str, vs: str | None, repeats: int, seed: int, json_path: Path | None, plot: Path | None,
+                   problems: str | None) -> None:
+    """``benchmark --suite constrained / multiobjective``: the final-score table, JSON, plot."""
+    from npopt.benchmarks.outcomes import METHODS, outcome_table, plot_outcomes, run_suite
+    from npopt.display import benchmarks as show
+
+    others = _suite_methods(suite, vs, METHODS[suite][1:], repeats)
+    if plot is not None:
+        show.pyplot()
+    names = tuple(p.strip() for p in problems.split(",") if p.strip()) if problems else None
+    summary = _with_bar(suite, lambda progress: run_suite(
+        suite, tuple(dict.fromkeys(["np", *others])), repeats, seed, names, progress=progress))
+    _report(summary, outcome_table(summary), {json_path: _json_writer(summary),
+                                              plot: lambda p: plot_outcomes(summary, p)})
 
 
 def _task_model(prior: str | None, default: Path, source: str) -> Path:

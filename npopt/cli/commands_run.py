@@ -115,7 +115,7 @@ def run(
         state = f"continuing, {summary.finished_before} finished" if summary.finished_before else "new"
         err.print(
             f"Study [bold]{_shown(st.path)}[/] ({state}) · surrogate {st.surrogate_name} · "
-            f"seed {st.seed} · {st.direction} · budget {budget}"
+            f"seed {st.seed} · {st.direction if st.outcomes.plain else st.outcomes.describe()} · budget {budget}"
         )
         if summary.marked_interrupted:
             err.print(
@@ -230,6 +230,7 @@ class _PlotKind(str, Enum):
     history = "history"
     slices = "slices"
     model = "model"
+    pareto = "pareto"
 
 
 @app.command()
@@ -237,8 +238,9 @@ def plot(
     study: str = typer.Option(..., "--study", help=STUDY_HELP),
     out: Path = typer.Option(..., "--out", help="The PNG file to write.", dir_okay=False),
     kind: _PlotKind = typer.Option(_PlotKind.history, "--kind",
-                                   help="history (values and best so far), slices (value against each "
-                                        "parameter) or model (the surrogate along one parameter)."),
+                                   help="history (values and best so far, infeasible trials marked), slices "
+                                        "(value against each parameter), model (the surrogate along one "
+                                        "parameter) or pareto (several objectives: the front)."),
     param: str | None = typer.Option(None, "--param", help="model: the parameter (default: the first)."),
 ) -> None:
     """Draw a study as a PNG picture (needs matplotlib: pip install 'npopt\\[plot]').

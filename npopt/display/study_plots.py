@@ -7,6 +7,12 @@
 * ``model``: the study's surrogate conditioned on the complete trials; its posterior mean
   and a two-standard-deviation band along one parameter, the others held at the best
   trial's values, with the observations. Values are in the objective's units.
+* ``pareto`` (a study with several objectives): the feasible trials' objectives against
+  each other, the Pareto front joined, infeasible trials marked; with three or more
+  objectives, one panel per pair.
+
+A study with constraints marks its infeasible trials in ``history`` and ``slices``, and its
+best is the best feasible trial.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from npopt.space import Categorical, Float, Int, to_minimise
 from npopt.study import Study
 from npopt.trial import Trial, TrialState, best_of
 
-KINDS = ("history", "slices", "model")
+KINDS = ("history", "slices", "model", "pareto")
 
 
 def plot_study(study: Study, out: Path, kind: str = "history", param: str | None = None) -> Path:
@@ -53,9 +59,17 @@ def study_figure(study: Study, kind: str = "history", param: str | None = None):
     complete = [t for t in trials if t.state is TrialState.COMPLETE]
     if not complete:
         raise NpoptError(f"{study.path} has no complete trial to plot yet", code="no_trials")
+    multi = study.outcomes.multi
+    if kind == "pareto" and not multi:
+        raise NpoptError(f"{study.path} has one objective; plot --kind pareto is for a study with several "
+                         "(plot --kind history shows this one)", code="bad_kind")
+    if kind in ("slices", "model") and multi:
+        raise NpoptError(f"{study.path} has several objectives; plot --kind pareto or history", code="bad_kind")
     plt = pyplot()
     if kind == "history":
         return _history(plt, study, trials, complete)
+    if kind == "pareto":
+        return _pareto(plt, study, complete)
     if kind == "slices":
         return _slices(plt, study, complete)
     return _model(plt, study, complete, param)
@@ -78,33 +92,83 @@ def _value_label(values) -> str:
 
 
 def _title(study: Study) -> str:
-    return f"{Path(study.path).name} ({study.direction}, {study.surrogate_name})"
+    what = study.direction if study.outcomes.plain else study.outcomes.describe()
+    return f"{Path(study.path).name} ({what}, {study.surrogate_name})"
 
 
 def _history(plt, study: Study, trials: list[Trial], complete: list[Trial]):
-    fig, ax = plt.subplots(figsize=(7, 4))
-    numbers = [t.number for t in complete]
-    raw = [t.value for t in complete]
-    values = _drawn(raw)
-    ax.scatter(numbers, values, s=18, color="tab:blue", label="complete trial", zorder=3)
-    best, running_best = [], None
-    for t in complete:
-        if running_best is None or to_minimise(t.value, study.direction) < to_minimise(running_best, study.direction):
-            running_best = t.value
-        best.append(running_best)
-    ax.step(numbers, _drawn(best), where="post", color="tab:orange", lw=2, label="best so far")
+    outcomes = study.outcomes
+    objectives = [n for n, _ in outcomes.objectives]
+    fig, axes = plt.subplots(len(objectives), 1, figsize=(7, 4 if len(objectives) == 1 else 2.6 * len(objectives)),
+                             squeeze=False, sharex=True)
+    feasible = [t for t in complete if outcomes.feasible(t)]
+    infeasible = [t for t in complete if not outcomes.feasible(t)]
     failed = [t.number for t in trials if t.state is TrialState.FAILED]
-    if failed:
+    for ax, name in zip(axes[:, 0], objectives, strict=True):
+        def values(ts, name=name):
+            return [outcomes.values(t)[name] for t in ts]
+
+        raw = values(complete)
+        ax.scatter([t.number for t in feasible], _drawn(values(feasible)), s=18, color="tab:blue",
+                   label="complete trial" if not infeasible else "feasible trial", zorder=3)
+        if infeasible:
+            ax.scatter([t.number for t in infeasible], _drawn(values(infeasible)), s=22, marker="x",
+                       color="tab:red", label="infeasible trial", zorder=3)
+        if not outcomes.multi and feasible:
+            best, running = [], None
+            for t in feasible:
+                if running is None or to_minimise(t.value, study.direction) < to_minimise(running, study.direction):
+                    running = t.value
+                best.append(running)
+            ax.step([t.number for t in feasible], _drawn(best), where="post", color="tab:orange", lw=2,
+                    label="best so far" + (" (feasible)" if infeasible else ""))
         for i, n in enumerate(failed):
             ax.axvline(n, color="tab:red", alpha=0.25, lw=1, label="failed trial" if i == 0 else None)
+        ax.set_ylabel(_value_label(raw) if outcomes.plain else name)
+        ax.grid(alpha=0.3)
     from matplotlib.ticker import MaxNLocator
 
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel("trial number")
-    ax.set_ylabel(_value_label(raw))
-    ax.set_title(f"History of {_title(study)}")
-    ax.grid(alpha=0.3)
-    ax.legend()
+    axes[-1, 0].xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes[-1, 0].set_xlabel("trial number")
+    axes[0, 0].set_title(f"History of {_title(study)}")
+    axes[0, 0].legend(fontsize=8)
+    return fig
+
+
+def _pareto(plt, study: Study, complete: list[Trial]):
+    outcomes = study.outcomes
+    names = [n for n, _ in outcomes.objectives]
+    pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1:]]
+    cols = min(3, len(pairs))
+    rows = math.ceil(len(pairs) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 4.4 * rows), squeeze=False)
+    front = outcomes.pareto_front(complete)
+    on_front = {t.number for t in front}
+    feasible = [t for t in complete if outcomes.feasible(t) and t.number not in on_front]
+    infeasible = [t for t in complete if not outcomes.feasible(t)]
+    for ax, (a, b) in zip(axes.flat, pairs, strict=False):
+        def xy(ts, a=a, b=b):
+            return _drawn([outcomes.values(t)[a] for t in ts]), _drawn([outcomes.values(t)[b] for t in ts])
+
+        ax.scatter(*xy(feasible), s=16, color="tab:blue", alpha=0.6, label="dominated")
+        if infeasible:
+            ax.scatter(*xy(infeasible), s=20, marker="x", color="tab:red", alpha=0.7, label="infeasible")
+        if len(names) == 2:  # the front as a staircase, in the order of the first objective
+            ordered = sorted(front, key=lambda t: outcomes.minimised(t))
+            ax.plot(*xy(ordered), color="tab:orange", lw=1.5, drawstyle="steps-post" if
+                    outcomes.objectives[1][1] == outcomes.objectives[0][1] else "steps-pre", zorder=2)
+        ax.scatter(*xy(front), s=46, color="tab:orange", edgecolor="k", zorder=3,
+                   label=f"Pareto front ({len(front)})")
+        ax.set_xlabel(f"{a} ({dict(outcomes.objectives)[a]})")
+        ax.set_ylabel(f"{b} ({dict(outcomes.objectives)[b]})")
+        _zoom_on_front(ax, xy(front), xy(complete))
+        ax.grid(alpha=0.3)
+    for ax in list(axes.flat)[len(pairs):]:
+        ax.set_visible(False)
+    axes.flat[0].legend(fontsize=8)
+    fig.suptitle(f"Pareto front of {Path(study.path).name} ({study.surrogate_name}): "
+                 f"{len(complete)} complete trials" + (f", {len(infeasible)} infeasible" if infeasible else ""),
+                 fontsize=10)
     return fig
 
 
@@ -113,7 +177,7 @@ def _slices(plt, study: Study, complete: list[Trial]):
     cols = min(3, len(names))
     rows = math.ceil(len(names) / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.4 * rows), squeeze=False)
-    best = best_of(complete, study.direction)
+    best = _best(study, complete)
     raw = [t.value for t in complete]
     values = _drawn(raw)
     for ax, name in zip(axes.flat, names, strict=False):
@@ -164,7 +228,7 @@ def _model(plt, study: Study, complete: list[Trial], param: str | None):
     y, back = standardisation(minimised(study.direction, complete))
     surrogate = study.surrogate
     surrogate.condition(X, y)
-    best = best_of(complete, study.direction)
+    best = _best(study, complete)
     centre = unit(space, [best])[0]
     if isinstance(p, Categorical):
         grid = torch.tensor([(i + 0.5) / len(p.choices) for i in range(len(p.choices))], dtype=torch.float64)
@@ -215,6 +279,29 @@ def _model(plt, study: Study, complete: list[Trial], param: str | None):
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return fig
+
+
+def _zoom_on_front(ax, front: tuple[list, list], every: tuple[list, list]) -> None:
+    """Where trials lie far from the front (more than two of its spans beyond it), show the
+    front and two spans around it, and say how many trials fall outside."""
+    limits = []
+    for values in front:
+        lo, hi = min(values), max(values)
+        span = (hi - lo) or (abs(hi) * 0.1 or 1.0)
+        limits.append((lo - 0.3 * span, hi + 2.0 * span))
+    (x0, x1), (y0, y1) = limits
+    outside = sum(not (x0 <= x <= x1 and y0 <= y <= y1) for x, y in zip(*every, strict=True))
+    if outside:
+        ax.set_xlim(x0, x1)
+        ax.set_ylim(y0, y1)
+        ax.text(0.98, 0.02, f"{outside} trial{'s' if outside > 1 else ''} beyond the axes", transform=ax.transAxes,
+                ha="right", va="bottom", fontsize=8, color="0.35")
+
+
+def _best(study: Study, complete: list[Trial]) -> Trial:
+    """The best feasible trial, or the best one when none is feasible (the slices and the
+    model need a trial to mark and to hold the other parameters at)."""
+    return study.outcomes.best(complete) or best_of(complete, study.direction)
 
 
 def _limits(p: Float | Int) -> tuple[float, float]:

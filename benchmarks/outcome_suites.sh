@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The constrained and multi-objective suites on seed sets 0 and 1 (3 repeats each), one at a
+# time on one thread: the JSON summaries and plots that benchmarks/results/{constrained,
+# multiobjective}/README.md cite. About 2 h 40 min on the 2-core machine.
+set -euo pipefail
+export OMP_NUM_THREADS=1
+out=benchmarks/results
+for seed in 0 1; do
+  for suite in constrained multiobjective; do
+    npopt benchmark --suite "$suite" --repeats 3 --seed "$seed" \
+      --json "$out/$suite/seed$seed.json" --plot "$out/$suite/seed$seed.png"
+  done
+done
