@@ -226,6 +226,17 @@ class Outcomes:
         """The summed violation of the constraints (0 when every one holds)."""
         return sum(c.violation(values[c.name]) for c in self.constraints)
 
+    def signed_constraints(self, values: Mapping[str, float]) -> tuple[float, ...]:
+        """The constraints as one number per bound, feasible when at most 0 (``v - max``,
+        ``min - v``): the form Optuna's ``constraints_func`` returns."""
+        out = []
+        for c in self.constraints:
+            if c.high is not None:
+                out.append(values[c.name] - c.high)
+            if c.low is not None:
+                out.append(c.low - values[c.name])
+        return tuple(out)
+
     def feasible(self, trial: Trial) -> bool:
         """Whether a complete trial meets every constraint."""
         return not self.constraints or self.violation(self.values(trial)) == 0.0

@@ -296,3 +296,23 @@ def test_pareto_and_history_plots_and_the_kinds_that_do_not_apply(tmp_path):
             study_figure(two, "slices")
         with pytest.raises(NpoptError, match="has one objective"):
             study_figure(con, "pareto")
+
+
+def test_export_carries_every_objective_and_the_constraints_to_optuna(tmp_path):
+    optuna = pytest.importorskip("optuna")
+    from npopt.integration.export import Exporter
+
+    outcomes = Outcomes.declare({"f1": "minimize", "acc": "maximize"}, {"mem": {"max": 10}})
+    with Study.create(tmp_path / "s.db", SPACE, surrogate="random", outcomes=outcomes) as st:
+        a, b, c = st.ask(3)
+        st.tell(a.number, values={"f1": 1.0, "acc": 0.5, "mem": 12})
+        st.tell(b.number, values={"f1": 2.0, "acc": 0.9, "mem": 5})
+        exporter = Exporter(st, f"sqlite:///{tmp_path / 'o.db'}")
+        assert exporter.export().added == 3
+        st.tell(c.number, values={"f1": 0.5, "acc": 0.95, "mem": 1})
+        assert exporter.export().finished == 1
+    target = optuna.load_study(study_name="s", storage=f"sqlite:///{tmp_path / 'o.db'}")
+    assert [d.name for d in target.directions] == ["MINIMIZE", "MAXIMIZE"] and target.metric_names == ["f1", "acc"]
+    assert [t.values for t in target.trials] == [[1.0, 0.5], [2.0, 0.9], [0.5, 0.95]]
+    assert [t.constraints for t in target.trials] == [{"0": 2.0}, {"0": -5.0}, {"0": -9.0}]
+    assert [t.number for t in target.best_trials] == [2]  # Optuna sees the same feasible front

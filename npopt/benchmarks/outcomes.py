@@ -347,17 +347,6 @@ def run_npopt(method: str, problem: OutcomeProblem, X0: torch.Tensor, seed: int)
     return run
 
 
-def _optuna_constraints(outcomes: Outcomes, values: dict) -> tuple[float, ...]:
-    """Optuna's form of the constraints: one number per bound, feasible at most 0."""
-    out = []
-    for c in outcomes.constraints:
-        if c.high is not None:
-            out.append(values[c.name] - c.high)
-        if c.low is not None:
-            out.append(c.low - values[c.name])
-    return tuple(out)
-
-
 def run_optuna(method: str, problem: OutcomeProblem, X0: torch.Tensor, seed: int) -> OutcomeRun:
     """Optuna's sampler ``method`` through its ask/tell, from the same start."""
     from npopt.benchmarks.peers import _optuna
@@ -385,7 +374,7 @@ def run_optuna(method: str, problem: OutcomeProblem, X0: torch.Tensor, seed: int
     for params in to_params(space, X0):
         values = problem.values(params)
         run.history.append(values)
-        attrs = {"constraints": _optuna_constraints(outcomes, values)} if constrained else {}
+        attrs = {"constraints": outcomes.signed_constraints(values)} if constrained else {}
         study.add_trial(optuna.trial.create_trial(
             params={n: params[n] for n in space.names}, distributions=dists, values=objective_values(values),
             user_attrs=attrs, system_attrs=attrs))
@@ -398,7 +387,7 @@ def run_optuna(method: str, problem: OutcomeProblem, X0: torch.Tensor, seed: int
         values = problem.values(dict(trial.params))
         run.history.append(values)
         if constrained:
-            trial.set_user_attr("constraints", _optuna_constraints(outcomes, values))
+            trial.set_user_attr("constraints", outcomes.signed_constraints(values))
         study.tell(trial, objective_values(values))
     return run
 

@@ -106,18 +106,21 @@ class Exporter:
             raise ConfigError(f"--to {url} is the study itself; give another file")
         self.storage = optuna_storage(url)
         self.name = name or default_name(study)
-        direction = "maximize" if study.direction == "maximize" else "minimize"
+        outcomes = study.outcomes
+        directions = [d for _, d in outcomes.objectives]
         source = f"{default_name(study)} created {study.created_at}"
         try:
             self.target = optuna.create_study(storage=self.storage, study_name=self.name, load_if_exists=True,
-                                              direction=direction)
+                                              directions=directions)
             held = self.target.user_attrs.get(SOURCE_KEY)
             if held is None and not self.target.trials:
                 self.target.set_user_attr(SOURCE_KEY, source)
+                if not outcomes.plain:  # the dashboard labels each objective by its name
+                    self.target.set_metric_names([n for n, _ in outcomes.objectives])
                 held = source
         except Exception as exc:
             raise _failed(url, exc) from None
-        if held != source or self.target.direction.name.lower() != direction:
+        if held != source or [d.name.lower() for d in self.target.directions] != directions:
             raise ConfigError(
                 f"the Optuna study {self.name!r} in {_redacted(url)} holds another study's trials "
                 f"({held or 'not exported by npopt'}); choose another --name"
@@ -154,7 +157,9 @@ class Exporter:
                 trial_id = old._trial_id
                 if trial.reason:
                     self.storage.set_trial_user_attr(trial_id, REASON_KEY, trial.reason)
-                self.storage.set_trial_state_values(trial_id, state, None if trial.value is None else [trial.value])
+                for key, value in self._system_attrs(trial).items():
+                    self.storage.set_trial_system_attr(trial_id, key, value)
+                self.storage.set_trial_state_values(trial_id, state, self._values(trial))
                 done.finished += 1
             else:
                 done.unchanged += 1
@@ -167,11 +172,25 @@ class Exporter:
             user_attrs[REASON_KEY] = trial.reason
         finished = state != self.optuna.trial.TrialState.RUNNING
         return self.optuna.trial.FrozenTrial(
-            number=0, state=state, value=trial.value if state == self.optuna.trial.TrialState.COMPLETE else None,
+            number=0, state=state, value=None, values=self._values(trial),
             datetime_start=_time(trial.started_at), datetime_complete=_time(trial.finished_at) if finished else None,
             params=params, distributions={k: self.distributions[k] for k in params}, user_attrs=user_attrs,
-            system_attrs={}, intermediate_values={}, trial_id=0,
+            system_attrs=self._system_attrs(trial), intermediate_values={}, trial_id=0,
         )
+
+    def _values(self, trial: Trial) -> list[float] | None:
+        """A complete trial's objective values in declared order (``None`` otherwise)."""
+        if trial.state is not TrialState.COMPLETE:
+            return None
+        values = self.study.outcomes.values(trial)
+        return [values[n] for n, _ in self.study.outcomes.objectives]
+
+    def _system_attrs(self, trial: Trial) -> dict[str, Any]:
+        """A complete trial's constraints where Optuna keeps them (feasible at most 0)."""
+        outcomes = self.study.outcomes
+        if trial.state is not TrialState.COMPLETE or not outcomes.constraints:
+            return {}
+        return {"constraints": list(outcomes.signed_constraints(outcomes.values(trial)))}
 
 
 def _state(State, trial: Trial):
