@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from npopt.errors import SpaceError, TrialError
+from npopt.errors import SpaceError, StudyError, TrialError
 from npopt.space import check_direction
 from npopt.trial import Trial, TrialState
 
@@ -263,10 +263,10 @@ class Outcomes:
         """The feasible complete trial with the best value (earliest on ties), or ``None``.
 
         Raises:
-            TrialError: the study has several objectives (use :meth:`pareto_front`)."""
+            StudyError: the study has several objectives (use :meth:`pareto_front`)."""
         if self.multi:
-            raise TrialError("a study with several objectives has no single best trial; "
-                             "use its Pareto front (best_trials, `npopt best` lists it)", code="multi_objective")
+            raise StudyError("a study with several objectives has no single best trial; "
+                             "use its Pareto front (best_trials, `npopt best` lists it)")
         ok = [t for t in trials if t.state is TrialState.COMPLETE and self.feasible(t)]
         return min(ok, key=lambda t: (self.minimised(t)[0], t.number), default=None)
 

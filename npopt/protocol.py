@@ -215,8 +215,10 @@ def _op_tell(study, request: dict[str, Any]) -> dict[str, Any]:
         else:
             value = _finite_value(request["value"])
     else:
-        if request.get("value") is not None or request.get("values") is not None:
+        if request.get("value") is not None:
             raise ProtocolError("bad_field", "a failed trial takes no value; leave value out")
+        if request.get("values") is not None:
+            raise ProtocolError("bad_field", "a failed trial takes no values; leave values out")
         reason = _reason(request)
 
     from npopt.trial import TrialState

@@ -230,7 +230,7 @@ class Study:
         """The feasible complete trial with the best value (the earliest on ties), or ``None``.
 
         Raises:
-            TrialError: the study has several objectives (see :attr:`best_trials`)."""
+            StudyError: the study has several objectives (see :attr:`best_trials`)."""
         if self.outcomes.plain:
             return best_of(self.trials, self.direction)
         return self.outcomes.best(self.trials)
@@ -341,9 +341,8 @@ class Study:
         if state is TrialState.COMPLETE and (values is not None or not self.outcomes.plain):
             if values is None:
                 raise TrialError(
-                    f"this study records {', '.join(self.outcomes.names)} for each trial; tell them all "
-                    "as values (--values " + ",".join(f"{n}=..." for n in self.outcomes.names) + ")",
-                    code="bad_value")
+                    f"this study records {', '.join(self.outcomes.names)} for each trial; tell all of them "
+                    "as values, not one value", code="bad_value")
             if value is not None:
                 raise TrialError("give value or values, not both", code="bad_value")
             checked = self.outcomes.check(values)

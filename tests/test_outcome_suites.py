@@ -81,3 +81,5 @@ def test_an_unknown_problem_or_method_is_refused():
     assert bad.returncode == 1 and "has no problem nope" in bad.stderr
     bad = npopt("benchmark", "--suite", "constrained", "--vs", "nsga2", "--repeats", "2")
     assert bad.returncode == 1 and "not nsga2" in bad.stderr
+    bad = npopt("benchmark", "--suite", "multiobjective", "--runs", "r.jsonl")
+    assert bad.returncode == 1 and "has no --runs" in bad.stderr

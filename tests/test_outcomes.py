@@ -110,12 +110,12 @@ def test_a_bad_tell_records_nothing(study_location):
                                 ("f1=1", "values must be a mapping")]:
             with pytest.raises(TrialError, match=message):
                 st.tell(t.number, values=values)
-        with pytest.raises(TrialError, match="tell them all as values"):
+        with pytest.raises(TrialError, match="tell all of them as values"):
             st.tell(t.number, 1.0)
         assert st.trials[0].state is TrialState.RUNNING
         st.tell(t.number, values={"f1": 1.0, "f2": 2.0})
         assert st.trials[0].values == {"f1": 1.0, "f2": 2.0} and st.trials[0].value is None
-        with pytest.raises(TrialError, match="no single best trial"):
+        with pytest.raises(StudyError, match="no single best trial"):
             _ = st.best
 
 
@@ -267,6 +267,11 @@ def test_cli_declares_outcomes_in_a_space_file_and_tells_values(tmp_path):
     assert infeasible.returncode == 0
     best = npopt("best", "--study", db)
     assert [json.loads(line)["number"] for line in best.stdout.splitlines()] == [0]
+    other = str(tmp_path / "none.db")
+    npopt("ask", "--study", other, "--space", str(space))
+    npopt("tell", "--study", other, "--number", "0", "--values", "loss=0.1,latency_ms=9,memory_gb=20")
+    none = npopt("best", "--study", other)
+    assert none.returncode == 1 and "no trial of" in none.stderr and "complete and feasible yet" in none.stderr
     shown = npopt("show", "--study", db)
     assert "infeasible" in shown.stdout and "pareto" in shown.stdout
     records = json.loads(npopt("show", "--study", db, "--format", "json").stdout)

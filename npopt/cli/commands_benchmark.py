@@ -50,13 +50,15 @@ def benchmark(
                                          "100). images: number of held-out digits (default all 297)."),
     repeats: int | None = typer.Option(None, "--repeats", help="synthetic/mixed/broad: seeds per problem (default "
                                        "5). wheel: seeds per delta (default 20). transfer: seeds per held-out "
-                                       "task (default 5)."),
+                                       "task (default 5). constrained/multiobjective: seeds per problem "
+                                       "(default 3)."),
     budget: int | None = typer.Option(None, "--budget", help="wheel: steps per run (default 2000). "
                                          "synthetic/mixed/broad: evaluations per run "
                                          "(default 10*d + 10)."),
     problems: str | None = typer.Option(None, "--problems", help="synthetic/mixed/broad: comma-separated "
                                            "subset of the suite's problems (see benchmarks/README.md). transfer: "
-                                           "a subset of its families (digits-krr, digits-svc, digits-sgd)."),
+                                           "a subset of its families (digits-krr, digits-svc, digits-sgd). "
+                                           "constrained/multiobjective: a subset of their problems."),
     seed: int = typer.Option(0, "--seed", help="Suite seed (functions, starts, initial designs)."),
     json_path: Path | None = typer.Option(None, "--json", help="Write the summary as JSON."),
     csv_path: Path | None = typer.Option(None, "--csv", help="Write one row per (method, function, step)."),
@@ -71,7 +73,7 @@ def benchmark(
                                         "stopped, and methods can be run at different times. Delete it to "
                                         "start afresh."),
 ) -> None:
-    """Compare np with others: gp1d (Table 1), synthetic, mixed, broad, images (Fig. 4), wheel (Table 2), transfer.
+    """Compare np with others: gp1d, synthetic, mixed, broad, images, wheel, transfer, constrained, multiobjective.
 
     Example: npopt benchmark --suite gp1d --vs gp,gp-oracle,random --functions 100 --json out.json
 
@@ -82,6 +84,8 @@ def benchmark(
     Example: npopt benchmark --suite wheel --repeats 20 --json wheel.json
 
     Example: npopt benchmark --suite transfer --repeats 5 --json transfer.json --plot transfer.png
+
+    Example: npopt benchmark --suite multiobjective --vs optuna-gp,nsga2 --json mo.json --plot mo.png
     """
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -103,6 +107,11 @@ def benchmark(
         _transfer(vs, 5 if repeats is None else repeats, seed, cache, json_path, csv_path, plot, problems)
         return
     if suite in ("constrained", "multiobjective"):
+        for option, given in (("--runs", runs), ("--csv", csv_path), ("--budget", budget), ("--prior", prior),
+                              ("--functions", functions)):
+            if given is not None:
+                raise ConfigError(f"the {suite} suite has no {option} (its budgets are 10 d + 10; it runs the "
+                                  "shipped priors); leave it out")
         _outcome_suite(suite, vs, 3 if repeats is None else repeats, seed, json_path, plot, problems)
         return
     repeats = 5 if repeats is None else repeats

@@ -199,11 +199,16 @@ def _serve(opened) -> None:
 @app.command()
 def best(study: str = _STUDY) -> None:
     """Print the best feasible trial as one JSON line, or with several objectives each
-    trial of the Pareto front of the feasible trials (nothing when there is none).
+    trial of the Pareto front of the feasible trials; exit 1 when no trial is complete and
+    feasible yet.
 
     Example: npopt best --study runs/lab.db
     """
     with _open_study(study, None, None, None, create_hint=False) as opened:
         reply = _request(opened, {"op": "best"})
-    for trial in reply["trials"] if "trials" in reply else [reply["trial"]] if reply["trial"] else []:
+        what = opened.outcomes.describe()
+    trials = reply["trials"] if "trials" in reply else [reply["trial"]] if reply["trial"] else []
+    if not trials:
+        fail(f"no trial of {study} is complete and feasible yet ({what}); see them with: npopt show --study {study}")
+    for trial in trials:
         typer.echo(json.dumps(trial))

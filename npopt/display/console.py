@@ -39,7 +39,7 @@ def fmt_last(trial: Any, outcomes: Any = None) -> str:
 def fmt_best(study: Any) -> str:
     """The study's best value for the progress bar, or the size of its Pareto front."""
     if study.outcomes.multi:
-        return f"{len(study.best_trials)} on the front"
+        return f"front of {len(study.best_trials)}"
     best = study.best
     return fmt_value(best.value if best else None)
 

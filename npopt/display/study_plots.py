@@ -130,7 +130,7 @@ def _history(plt, study: Study, trials: list[Trial], complete: list[Trial]):
 
     axes[-1, 0].xaxis.set_major_locator(MaxNLocator(integer=True))
     axes[-1, 0].set_xlabel("trial number")
-    axes[0, 0].set_title(f"History of {_title(study)}")
+    axes[0, 0].set_title(f"History of {_title(study)}", fontsize=10 if outcomes.plain else 9)
     axes[0, 0].legend(fontsize=8)
     return fig
 
@@ -180,18 +180,20 @@ def _slices(plt, study: Study, complete: list[Trial]):
     best = _best(study, complete)
     raw = [t.value for t in complete]
     values = _drawn(raw)
+    colours = ["tab:blue" if study.outcomes.feasible(t) else "tab:red" for t in complete]
     for ax, name in zip(axes.flat, names, strict=False):
         p = study.space.params[name]
         xs = [t.params[name] for t in complete]
         if isinstance(p, Categorical):
             positions = {_key(c): i for i, c in enumerate(p.choices)}
             jitter = [((t.number * 0.618) % 1 - 0.5) * 0.4 for t in complete]  # deterministic spread
-            ax.scatter([positions[_key(x)] + j for x, j in zip(xs, jitter, strict=True)], values, s=14, alpha=0.7)
+            ax.scatter([positions[_key(x)] + j for x, j in zip(xs, jitter, strict=True)], values, s=14, alpha=0.7,
+                       c=colours)
             ax.set_xticks(range(len(p.choices)), [repr(c) if isinstance(c, str) else str(c) for c in p.choices],
                           rotation=30 if len(p.choices) > 4 else 0)
             bx = positions[_key(best.params[name])]
         else:
-            ax.scatter(xs, values, s=14, alpha=0.7)
+            ax.scatter(xs, values, s=14, alpha=0.7, c=colours)
             if p.log:
                 ax.set_xscale("log")
             ax.set_xlim(*_limits(p))
@@ -202,6 +204,8 @@ def _slices(plt, study: Study, complete: list[Trial]):
         ax.grid(alpha=0.3)
     for ax in list(axes.flat)[len(names):]:
         ax.set_visible(False)
+    if "tab:red" in colours:
+        axes.flat[0].scatter([], [], s=14, color="tab:red", label="infeasible trial")
     axes.flat[0].legend()
     fig.suptitle(f"Slices of {_title(study)}: {len(complete)} complete trials")
     return fig
@@ -283,12 +287,15 @@ def _model(plt, study: Study, complete: list[Trial], param: str | None):
 
 def _zoom_on_front(ax, front: tuple[list, list], every: tuple[list, list]) -> None:
     """Where trials lie far from the front (more than two of its spans beyond it), show the
-    front and two spans around it, and say how many trials fall outside."""
+    front and two spans around it, and say how many trials fall outside (nothing to do
+    without a front: no feasible trial)."""
+    if not front[0]:
+        return
     limits = []
-    for values in front:
+    for values in front:  # two spans on both sides: a maximised objective's dominated side is below
         lo, hi = min(values), max(values)
         span = (hi - lo) or (abs(hi) * 0.1 or 1.0)
-        limits.append((lo - 0.3 * span, hi + 2.0 * span))
+        limits.append((lo - 2.0 * span, hi + 2.0 * span))
     (x0, x1), (y0, y1) = limits
     outside = sum(not (x0 <= x <= x1 and y0 <= y <= y1) for x, y in zip(*every, strict=True))
     if outside:
