@@ -439,7 +439,8 @@ def summarise(suite: str, chosen: dict[str, OutcomeProblem], runs: list[OutcomeR
             if optimum is None:  # a real task: the best feasible value over the reference design and every run
                 optimum = min([reference_optimum(problem)] + [min(best_feasible(problem, r.history)) for r in mine])
             curves = {id(r): [v - optimum for v in best_feasible(problem, r.history)] for r in mine}
-            entry = {"optimum": optimum, "budget": problem.budget, "dim": problem.dim, "methods": {}}
+            entry = {"optimum": optimum, "worst": problem.worst, "budget": problem.budget, "dim": problem.dim,
+                     "methods": {}}
         else:
             best = problem.max_hv if problem.max_hv is not None else max(
                 [reference_volume(problem)] + [front_volumes(problem, r.history)[-1] for r in mine])
