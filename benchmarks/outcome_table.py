@@ -26,10 +26,9 @@ def entry_worst(name: str, entry: dict) -> float:
     written before they held it) the problem's, computed as the suite does."""
     if entry.get("worst") is not None:
         return entry["worst"]
-    from npopt.benchmarks.outcomes import _reference_design, constrained_problems
+    from npopt.benchmarks.outcomes import constrained_problems
 
-    problem = constrained_problems()[name]
-    return problem.worst if problem.worst is not None else max(v["value"] for v in _reference_design(problem))
+    return constrained_problems()[name].no_feasible()
 
 
 def table(summaries: list[dict]) -> str:

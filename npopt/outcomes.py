@@ -26,7 +26,7 @@ from typing import Any
 
 from npopt.errors import SpaceError, StudyError, TrialError
 from npopt.space import check_direction
-from npopt.trial import Trial, TrialState
+from npopt.trial import Trial, TrialState, best_of
 
 #: The name of the objective of a study that declares none.
 VALUE = "value"
@@ -267,8 +267,7 @@ class Outcomes:
         if self.multi:
             raise StudyError("a study with several objectives has no single best trial; "
                              "use its Pareto front (best_trials, `npopt best` lists it)")
-        ok = [t for t in trials if t.state is TrialState.COMPLETE and self.feasible(t)]
-        return min(ok, key=lambda t: (self.minimised(t)[0], t.number), default=None)
+        return best_of([t for t in trials if t.state is TrialState.COMPLETE and self.feasible(t)], self.direction)
 
     def pareto_front(self, trials: Sequence[Trial]) -> list[Trial]:
         """The feasible complete trials no other feasible trial dominates (better or equal in

@@ -33,7 +33,7 @@ from npopt.outcomes import Outcomes
 from npopt.space import Space, check_direction
 from npopt.storage import Storage, locate, process_alive, storage_for, this_process
 from npopt.storage.base import damaged_meta, damaged_trial
-from npopt.trial import INTERRUPTED, Trial, TrialState, best_of, counts_towards_budget
+from npopt.trial import INTERRUPTED, Trial, TrialState, counts_towards_budget
 
 #: Default seconds between a running trial's heartbeats (:meth:`Study.heartbeat`).
 HEARTBEAT_S = 60.0
@@ -231,8 +231,6 @@ class Study:
 
         Raises:
             StudyError: the study has several objectives (see :attr:`best_trials`)."""
-        if self.outcomes.plain:
-            return best_of(self.trials, self.direction)
         return self.outcomes.best(self.trials)
 
     @property

@@ -26,6 +26,7 @@ from torch import Tensor
 
 from npopt.acquisition.thompson import first_free, thompson_ranked
 from npopt.encoding import UnitSpace, minimised, observed, standardise, to_params, unit
+from npopt.outcomes import Outcomes
 from npopt.seeds import hashed_seed
 from npopt.space import Space
 from npopt.trial import Trial, TrialState
@@ -53,15 +54,23 @@ def generator_seed(seed: int, n_trials: int) -> int:
     return hashed_seed("npopt", seed, n_trials)
 
 
-def observations(space: Space, direction: str, trials: Sequence[Trial]) -> tuple[Tensor, Tensor, Tensor]:
-    """What the surrogate sees of ``trials``: ``X`` (``n x d`` unit points of the complete
-    trials), ``y`` (their values, to be minimised, standardised) and ``avoid`` (``k x d``:
-    running trials and failed trials among the last :data:`FAILED_MEMORY`)."""
-    complete = [t for t in trials if t.state is TrialState.COMPLETE]
-    return unit(space, complete), standardise(minimised(direction, complete)), _avoided(space, trials)
+def model_inputs(space: Space, outcomes: Outcomes, models, complete: Sequence[Trial]) -> tuple:
+    """What Thompson sampling conditions on of the ``complete`` trials: ``(surrogate, X, y)``
+    with ``X`` their ``n x d`` unit points. One objective (:attr:`Outcomes.plain
+    <npopt.outcomes.Outcomes.plain>`): ``models`` is the surrogate and ``y`` the ``n`` values,
+    minimised and standardised. Otherwise ``models`` has one surrogate per outcome, seen as one
+    :class:`~npopt.acquisition.several.OutcomeModels`, and ``y`` is ``n x k``."""
+    X = unit(space, complete)
+    if outcomes.plain:
+        return models, X, standardise(minimised(outcomes.direction, complete))
+    from npopt.acquisition.several import OutcomeModels
+
+    seen = observed(outcomes, complete)
+    return OutcomeModels(models, seen), X, seen.Y
 
 
 def _avoided(space: Space, trials: Sequence[Trial]) -> Tensor:
+    """``k x d``: running trials and failed trials among the last :data:`FAILED_MEMORY`."""
     recent = list(trials)[-FAILED_MEMORY:]
     avoided = [t for t in trials if t.state is TrialState.RUNNING] + [
         t for t in recent if t.state is TrialState.FAILED and not t.interrupted
@@ -80,15 +89,10 @@ def suggest(space: Space, direction: str, surrogate, trials: Sequence[Trial], n:
 
     The randomness depends only on ``seed`` and the number of trials, so the same study
     state gives the same suggestion in any process."""
-    if outcomes is not None and not outcomes.plain:
-        from npopt.acquisition.several import OutcomeModels
-
-        complete = [t for t in trials if t.state is TrialState.COMPLETE]
-        seen = observed(outcomes, complete)
-        X, y, avoid = unit(space, complete), seen.Y, _avoided(space, trials)
-        surrogate = OutcomeModels(surrogate, seen)
-    else:
-        X, y, avoid = observations(space, direction, trials)
+    outcomes = Outcomes.single(direction) if outcomes is None else outcomes
+    complete = [t for t in trials if t.state is TrialState.COMPLETE]
+    surrogate, X, y = model_inputs(space, outcomes, surrogate, complete)
+    avoid = _avoided(space, trials)
     generator = torch.Generator().manual_seed(generator_seed(seed, len(trials)))
     ranked = thompson_ranked(surrogate, X, y, n, generator, UnitSpace.of(space), avoid=avoid, keep=ALTERNATIVES,
                              remaining=remaining)

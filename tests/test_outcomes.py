@@ -13,6 +13,7 @@ from conftest import npopt
 
 from npopt import protocol
 from npopt.acquisition.several import OutcomeModels, chebyshev, non_dominated
+from npopt.benchmarks.outcomes import hypervolume
 from npopt.encoding import observed
 from npopt.errors import SpaceError, StudyError, TrialError
 from npopt.outcomes import Outcomes
@@ -36,17 +37,6 @@ def zdt1(x, y):
     """ZDT1 in two inputs: the front is y = 0, f2 = 1 - sqrt(f1) for f1 in [0, 1]."""
     g = 1 + 9 * y
     return {"f1": x, "f2": g * (1 - math.sqrt(x / g))}
-
-
-def hypervolume_2d(points, reference):
-    """The area dominated by ``points`` (minimised pairs) and bounded by ``reference``."""
-    inside = sorted((a, b) for a, b in points if a < reference[0] and b < reference[1])
-    area, ceiling = 0.0, reference[1]
-    for a, b in inside:
-        if b < ceiling:
-            area += (reference[0] - a) * (ceiling - b)
-            ceiling = b
-    return area
 
 
 # ---------------------------------------------------------------- declarations
@@ -223,7 +213,7 @@ def test_several_objective_draws_spread_along_the_front(tmp_path):
         with Study.create(tmp_path / f"{surrogate}.db", SPACE, surrogate=surrogate, outcomes=TWO) as st:
             run(st, zdt1, 24)
             front = [(t.values["f1"], t.values["f2"]) for t in st.best_trials]
-        volumes[surrogate] = hypervolume_2d(front, (1.1, 1.1))
+        volumes[surrogate] = hypervolume(front, (1.1, 1.1))
         if surrogate == "np":
             assert max(f1 for f1, _ in front) > 0.6 and min(f1 for f1, _ in front) < 0.1
     best = 1.1 * 1.1 - 1 / 3  # the area the true front dominates in the box: all but the 1/3 below its curve

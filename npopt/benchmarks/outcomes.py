@@ -32,6 +32,7 @@ support vectors (the cost of a prediction) is bounded or traded against its loss
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 import warnings
@@ -40,7 +41,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from npopt.benchmarks.suites import synthetic_start
+from npopt.benchmarks.suites import _median, _quantiles, synthetic_start
 from npopt.encoding import to_params
 from npopt.errors import ConfigError
 from npopt.outcomes import Outcomes
@@ -80,6 +81,18 @@ class OutcomeProblem:
 
     def values(self, params: dict) -> dict[str, float]:
         return {k: float(v) for k, v in self.objective(**params).items()}
+
+    @functools.cached_property
+    def design(self) -> list[dict]:
+        """The values at a dense design (1,024 scrambled Sobol points, seed 1234), made once:
+        the reference of a problem whose optimum, worst value or front is not known."""
+        sobol = torch.quasirandom.SobolEngine(self.dim, scramble=True, seed=1234).draw(1024, dtype=torch.float64)
+        return [self.values(p) for p in to_params(self.space, sobol)]
+
+    def no_feasible(self) -> float:
+        """A constrained run's score while it has no feasible point: ``worst``, or for a real
+        task the largest value over :attr:`design`."""
+        return self.worst if self.worst is not None else max(v["value"] for v in self.design)
 
 
 # ---------------------------------------------------------------- constrained problems
@@ -289,7 +302,7 @@ def best_feasible(problem: OutcomeProblem, history: Sequence[dict]) -> list[floa
     for values in history:
         if problem.outcomes.violation(values) == 0:
             best = min(best, values["value"])
-        out.append(best if math.isfinite(best) else problem.worst)
+        out.append(best if math.isfinite(best) else problem.no_feasible())
     return out
 
 
@@ -433,18 +446,17 @@ def summarise(suite: str, chosen: dict[str, OutcomeProblem], runs: list[OutcomeR
     for name, problem in chosen.items():
         mine = [r for r in runs if r.problem == name]
         if suite == "constrained":
-            if problem.worst is None:  # a real task: its largest value over the reference design
-                problem.worst = max(v["value"] for v in _reference_design(problem))
             optimum = problem.optimum
             if optimum is None:  # a real task: the best feasible value over the reference design and every run
                 optimum = min([reference_optimum(problem)] + [min(best_feasible(problem, r.history)) for r in mine])
             curves = {id(r): [v - optimum for v in best_feasible(problem, r.history)] for r in mine}
-            entry = {"optimum": optimum, "worst": problem.worst, "budget": problem.budget, "dim": problem.dim,
+            entry = {"optimum": optimum, "worst": problem.no_feasible(), "budget": problem.budget, "dim": problem.dim,
                      "methods": {}}
         else:
+            volumes = {id(r): front_volumes(problem, r.history) for r in mine}
             best = problem.max_hv if problem.max_hv is not None else max(
-                [reference_volume(problem)] + [front_volumes(problem, r.history)[-1] for r in mine])
-            curves = {id(r): [v / best for v in front_volumes(problem, r.history)] for r in mine}
+                [reference_volume(problem)] + [v[-1] for v in volumes.values()])
+            curves = {key: [v / best for v in volume] for key, volume in volumes.items()}
             entry = {"max_hv": best, "estimated": problem.max_hv is None, "reference": list(problem.reference),
                      "budget": problem.budget, "dim": problem.dim, "methods": {}}
         for method in dict.fromkeys(r.method for r in mine):
@@ -460,39 +472,18 @@ def summarise(suite: str, chosen: dict[str, OutcomeProblem], runs: list[OutcomeR
     return out
 
 
-def _median(xs: Sequence[float]) -> float | None:
-    xs = sorted(xs)
-    if not xs:
-        return None
-    mid = len(xs) // 2
-    return xs[mid] if len(xs) % 2 else (xs[mid - 1] + xs[mid]) / 2
-
-
-def _reference_design(problem: OutcomeProblem, n: int = 1024) -> list[dict]:
-    sobol = torch.quasirandom.SobolEngine(problem.dim, scramble=True, seed=1234).draw(n, dtype=torch.float64)
-    return [problem.values(p) for p in to_params(problem.space, sobol)]
-
-
 def reference_optimum(problem: OutcomeProblem) -> float:
     """The best feasible value over a dense Sobol design (for a problem without a known optimum)."""
-    feasible = [v["value"] for v in _reference_design(problem) if problem.outcomes.violation(v) == 0]
+    feasible = [v["value"] for v in problem.design if problem.outcomes.violation(v) == 0]
     return min(feasible) if feasible else math.inf
 
 
 def reference_volume(problem: OutcomeProblem) -> float:
     """The hypervolume of a dense Sobol design's feasible front."""
-    return front_volumes(problem, _reference_design(problem), every=10 ** 9)[-1]
+    return front_volumes(problem, problem.design, every=10 ** 9)[-1]
 
 
 # ---------------------------------------------------------------- tables and plots
-
-
-def _quartiles(xs: Sequence[float]) -> tuple[float, float]:
-    xs = sorted(xs)
-    if len(xs) < 2:
-        return xs[0], xs[0]
-    q = torch.quantile(torch.tensor(xs, dtype=torch.float64), torch.tensor([0.25, 0.75], dtype=torch.float64))
-    return float(q[0]), float(q[1])
 
 
 def comparisons(summary: dict, peers: Sequence[str] = ("optuna-gp", "tpe")) -> dict[str, tuple[int, int]]:
@@ -533,7 +524,7 @@ def outcome_table(summary: dict):
         best = (min if constrained else max)(medians, key=medians.get)
         label = f"{name}{'*' if entry.get('estimated') else ''} ({entry['dim']}, {entry['budget']})"
         for i, (m, r) in enumerate(methods.items()):
-            lo, hi = _quartiles(r["finals"])
+            lo, hi = _quantiles(r["finals"])
             text = f"{r['median']:.4g}"
             cells = [f"[bold]{text}[/]" if m == best else text, f"{lo:.3g} - {hi:.3g}"]
             if constrained:

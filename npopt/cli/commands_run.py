@@ -142,7 +142,6 @@ def run(
         if progress is not None:
             progress.stop()
     trials, front = st.trials, st.best_trials
-    best = None if st.outcomes.multi else (front[0] if front else None)
     st.close()
     if quiet:
         for trial in front:  # the best trial, or each trial of the Pareto front
@@ -157,7 +156,7 @@ def run(
                 f"The study already has {summary.finished} finished trials (budget {budget}); "
                 "raise --budget to continue."
             )
-        display.print_run_end(out, trials, best, st.direction, st.outcomes, front)
+        display.print_run_end(out, trials, st.outcomes, front)
     if summary.stopped_by_user:
         typer.echo(
             f"Stopped by Ctrl-C; finished trials are saved in {_shown(st.path)}. "
@@ -183,10 +182,8 @@ def show(
     """
     from npopt.display import console as display
     from npopt.study import Study
-    from npopt.trial import best_of
-
     with Study.open(study) as st:
-        trials, direction, outcomes = st.trials, st.direction, st.outcomes
+        trials, outcomes = st.trials, st.outcomes
     if format is _Format.json:
         typer.echo(json.dumps([t.to_dict() for t in trials], indent=2))
     elif format is _Format.csv:
@@ -195,14 +192,9 @@ def show(
         from rich.console import Console
 
         console = Console()
-        if outcomes.plain:
-            best = best_of(trials, direction)
-            console.print(display.trials_table(trials, title=f"{_shown(study)} ({direction})",
-                                               best_number=best.number if best else None))
-        else:
-            front = [t.number for t in outcomes.pareto_front(trials)]
-            console.print(display.trials_table(trials, title=f"{_shown(study)} ({outcomes.describe()})",
-                                               outcomes=outcomes, best_numbers=front))
+        what = outcomes.direction if outcomes.plain else outcomes.describe()
+        console.print(display.trials_table(trials, title=f"{_shown(study)} ({what})", outcomes=outcomes,
+                                           best_numbers=[t.number for t in outcomes.pareto_front(trials)]))
         console.print(display.counts_line(trials))
 
 

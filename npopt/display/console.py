@@ -52,9 +52,10 @@ def param_names(trials: Iterable[Any]) -> list[str]:
     return list(names)
 
 
-def trials_table(trials: Sequence[Any], title: str | None = None, best_number: int | None = None,
-                 outcomes: Any = None, best_numbers: Iterable[int] = ()) -> Table:
-    """One row per trial: number, state, value, one column per parameter, reason.
+def trials_table(trials: Sequence[Any], title: str | None = None, outcomes: Any = None,
+                 best_numbers: Iterable[int] = ()) -> Table:
+    """One row per trial: number, state, value, one column per parameter, reason; the trials
+    of ``best_numbers`` (the best trial, or the Pareto front) in bold green.
 
     With ``outcomes`` (:class:`~npopt.outcomes.Outcomes` declaring several objectives or
     constraints): one column per outcome instead of ``value``, and a column that marks each
@@ -62,7 +63,7 @@ def trials_table(trials: Sequence[Any], title: str | None = None, best_number: i
     constraints it breaks."""
     names = param_names(trials)
     several = outcomes is not None and not outcomes.plain
-    marked = set(best_numbers) | ({best_number} if best_number is not None else set())
+    marked = set(best_numbers)
     table = Table(title=title, title_justify="left", header_style="bold")
     table.add_column("#", justify="right")
     table.add_column("state")
@@ -126,15 +127,14 @@ def run_progress(console: Console) -> Progress:
     )
 
 
-def print_run_end(console: Console, trials: Sequence[Any], best: Any, direction: str, outcomes: Any = None,
-                  front: Sequence[Any] = ()) -> None:
-    """Best trial (or, with several objectives, the Pareto ``front``), the most recent
-    trials and the counts, at the end of ``npopt run``."""
-    shown = list(front) if outcomes is not None and outcomes.multi else ([best] if best is not None else [])
+def print_run_end(console: Console, trials: Sequence[Any], outcomes: Any, front: Sequence[Any]) -> None:
+    """The best trial (``front``: it alone, or with several objectives the Pareto front),
+    the most recent trials and the counts, at the end of ``npopt run``."""
+    shown = list(front)
     numbers = [t.number for t in shown]
     if shown:
-        title = (f"Pareto front ({len(shown)} trials; {outcomes.describe()})" if outcomes is not None and outcomes.multi
-                 else f"Best trial ({direction if outcomes is None or outcomes.plain else outcomes.describe()})")
+        title = (f"Pareto front ({len(shown)} trials; {outcomes.describe()})" if outcomes.multi
+                 else f"Best trial ({outcomes.direction if outcomes.plain else outcomes.describe()})")
         console.print(trials_table(shown, title=title, outcomes=outcomes, best_numbers=numbers))
     recent = list(trials)[-RECENT:]
     if recent:

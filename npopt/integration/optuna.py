@@ -139,23 +139,17 @@ class NPSampler(BaseSampler):
         import torch
 
         from npopt.acquisition.thompson import first_free, thompson_ranked
-        from npopt.encoding import UnitSpace, minimised, observed, standardise, to_params, unit
+        from npopt.encoding import UnitSpace, to_params
         from npopt.seeds import hashed_seed
-        from npopt.suggest import ALTERNATIVES
+        from npopt.suggest import ALTERNATIVES, model_inputs
 
         unit_space = UnitSpace.of(space)
-        records = _records(complete, search_space, outcomes)
-        X = unit(space, records)
-        if outcomes.plain:
-            y = standardise(minimised(outcomes.direction, records))
-        else:
-            from npopt.acquisition.several import OutcomeModels
-
+        if not outcomes.plain:
             if self.acquisition != "thompson":
                 raise ValueError("NPSampler(acquisition=\"logei\") optimises one unconstrained objective; "
                                  "leave acquisition unset for constraints or several objectives")
-            seen = observed(outcomes, records)
-            surrogate, y = OutcomeModels(self._outcome_models(space, len(outcomes.names)), seen), seen.Y
+            surrogate = self._outcome_models(space, len(outcomes.names))
+        surrogate, X, y = model_inputs(space, outcomes, surrogate, _records(complete, search_space, outcomes))
         running = [t for t in trials if t.state == TrialState.RUNNING and t.number != trial.number]
         avoid = self._pending(space, running, search_space)
         generator = torch.Generator().manual_seed(hashed_seed("npopt-optuna", self.seed, trial.number))
