@@ -69,7 +69,7 @@ done
 
 # Learning from past studies: fine-tune on 36 digit pairs' studies, BO on 9 held-out pairs (two seed sets;
 # the studies and the fine-tuned priors are cached in .npopt-cache/transfer/FAMILY and reused by the second)
-"$NPOPT" benchmark --suite transfer --repeats 2 --seed 0 --json "$R/transfer/seed0.json" --csv "$R/transfer/seed0.csv" \
+"$NPOPT" benchmark --suite transfer --repeats 2 --seed 0 --json "$R/transfer/seed0.json" \
     --plot "$R/transfer/seed0.png"
 "$NPOPT" benchmark --suite transfer --repeats 2 --seed 1 --json "$R/transfer/seed1.json"
 

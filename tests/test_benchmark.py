@@ -596,3 +596,12 @@ def test_logei_methods_are_refused_on_gp1d_and_run_on_synthetic():
     assert entry["status"] == "failed" and "runs on the synthetic, mixed and broad suites" in entry["message"]
     summary = run_synthetic(["np-logei"], problems=["branin"], repeats=1, budget=6).summary()
     assert summary["problems"]["branin"]["np-logei"]["status"] == "ok"
+
+
+def test_summary_json_keeps_number_lists_on_one_line_and_loads_back():
+    from npopt.outputs import summary_json
+
+    summary = {"curves": [[0.5, -2.5e-07, 1e300], [3, 4]], "names": ["x1", "2"], "gaps": [None, 1], "none": []}
+    text = summary_json(summary)
+    assert json.loads(text) == summary
+    assert '[0.5, -2.5e-07, 1e+300]' in text and '"x1",\n' in text  # strings and nulls keep json's layout

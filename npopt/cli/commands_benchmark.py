@@ -6,14 +6,13 @@ command bodies so ``npopt --help`` stays fast.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
 
 from npopt.cli.app import app
 from npopt.errors import ConfigError
-from npopt.outputs import check_output, write_text
+from npopt.outputs import check_output, summary_json, write_text
 
 SUITES = ("gp1d", "synthetic", "mixed", "broad", "images", "wheel", "transfer", "constrained", "multiobjective")
 
@@ -157,7 +156,7 @@ def benchmark(
         console.print(show.band_table(summary))
     console.print(f"wall time {result.seconds:.1f} s")
     if json_path is not None:
-        write_text(json_path, json.dumps(summary, indent=2) + "\n")
+        write_text(json_path, summary_json(summary))
         console.print(f"wrote {json_path}")
     if csv_path is not None:
         show.write_csv(result.csv_rows(), csv_path)
@@ -211,7 +210,7 @@ def _with_bar(label: str, run):
 
 
 def _json_writer(summary: dict):
-    return lambda path: write_text(path, json.dumps(summary, indent=2) + "\n")
+    return lambda path: write_text(path, summary_json(summary))
 
 
 def _report(summary: dict, table, writers: dict, extra: str = "") -> None:
