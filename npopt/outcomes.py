@@ -55,6 +55,12 @@ class Constraint:
         under = self.low - value if self.low is not None else 0.0
         return max(0.0, over, under)
 
+    @property
+    def goal(self) -> str:
+        """What titles and headers say the study does: its direction for a plain study
+        (``minimize``), else :meth:`describe`."""
+        return self.direction if self.plain else self.describe()
+
     def describe(self) -> str:
         if self.low is not None and self.high is not None:
             return f"{self.low:g} <= {self.name} <= {self.high:g}"
@@ -159,6 +165,12 @@ class Outcomes:
     def names(self) -> tuple[str, ...]:
         """Every outcome's name: the objectives', then the constraints'."""
         return tuple(n for n, _ in self.objectives) + tuple(c.name for c in self.constraints)
+
+    @property
+    def goal(self) -> str:
+        """What titles and headers say the study does: its direction for a plain study
+        (``minimize``), else :meth:`describe`."""
+        return self.direction if self.plain else self.describe()
 
     def describe(self) -> str:
         """One line: the objectives and their directions, then the constraints."""

@@ -115,7 +115,7 @@ def run(
         state = f"continuing, {summary.finished_before} finished" if summary.finished_before else "new"
         err.print(
             f"Study [bold]{_shown(st.path)}[/] ({state}) · surrogate {st.surrogate_name} · "
-            f"seed {st.seed} · {st.direction if st.outcomes.plain else st.outcomes.describe()} · budget {budget}"
+            f"seed {st.seed} · {st.outcomes.goal} · budget {budget}"
         )
         if summary.marked_interrupted:
             err.print(
@@ -192,8 +192,7 @@ def show(
         from rich.console import Console
 
         console = Console()
-        what = outcomes.direction if outcomes.plain else outcomes.describe()
-        console.print(display.trials_table(trials, title=f"{_shown(study)} ({what})", outcomes=outcomes,
+        console.print(display.trials_table(trials, title=f"{_shown(study)} ({outcomes.goal})", outcomes=outcomes,
                                            best_numbers=[t.number for t in outcomes.pareto_front(trials)]))
         console.print(display.counts_line(trials))
 

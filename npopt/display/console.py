@@ -134,7 +134,7 @@ def print_run_end(console: Console, trials: Sequence[Any], outcomes: Any, front:
     numbers = [t.number for t in shown]
     if shown:
         title = (f"Pareto front ({len(shown)} trials; {outcomes.describe()})" if outcomes.multi
-                 else f"Best trial ({outcomes.direction if outcomes.plain else outcomes.describe()})")
+                 else f"Best trial ({outcomes.goal})")
         console.print(trials_table(shown, title=title, outcomes=outcomes, best_numbers=numbers))
     recent = list(trials)[-RECENT:]
     if recent:

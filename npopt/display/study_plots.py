@@ -92,8 +92,7 @@ def _value_label(values) -> str:
 
 
 def _title(study: Study) -> str:
-    what = study.direction if study.outcomes.plain else study.outcomes.describe()
-    return f"{Path(study.path).name} ({what}, {study.surrogate_name})"
+    return f"{Path(study.path).name} ({study.outcomes.goal}, {study.surrogate_name})"
 
 
 def _history(plt, study: Study, trials: list[Trial], complete: list[Trial]):
