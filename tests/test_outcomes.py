@@ -311,3 +311,21 @@ def test_export_carries_every_objective_and_the_constraints_to_optuna(tmp_path):
     assert [t.values for t in target.trials] == [[1.0, 0.5], [2.0, 0.9], [0.5, 0.95]]
     assert [t.constraints for t in target.trials] == [{"0": 2.0}, {"0": -5.0}, {"0": -9.0}]
     assert [t.number for t in target.best_trials] == [2]  # Optuna sees the same feasible front
+
+
+@pytest.mark.parametrize("first", ["minimize", "maximize"])
+def test_the_pareto_staircase_turns_on_the_dominated_side(tmp_path, first):
+    """Between two neighbours of the front the corner is the point both of them dominate."""
+    pytest.importorskip("matplotlib")
+    from npopt.display.study_plots import study_figure
+
+    outcomes = Outcomes.declare({"a": first, "b": "minimize"})
+    rows = [(0.2, 0.1), (0.8, 0.6)] if first == "maximize" else [(0.2, 0.6), (0.8, 0.1)]
+    with Study.create(tmp_path / "s.db", SPACE, surrogate="random", outcomes=outcomes) as st:
+        for trial, (a, b) in zip(st.ask(2), rows, strict=True):
+            st.tell(trial.number, values={"a": a, "b": b})
+        fig = study_figure(st, "pareto")
+    line = next(x for x in fig.axes[0].get_lines() if len(x.get_xdata()) == 2)
+    corner = [tuple(v) for v in line.get_path().vertices.tolist()][1]
+    # minimised a: (0.8, 0.6) is dominated by both; maximised a: (0.2, 0.6) is
+    assert corner == ((0.8, 0.6) if first == "minimize" else (0.2, 0.6))

@@ -152,15 +152,17 @@ def _pareto(plt, study: Study, complete: list[Trial]):
         ax.scatter(*xy(feasible), s=16, color="tab:blue", alpha=0.6, label="dominated")
         if infeasible:
             ax.scatter(*xy(infeasible), s=20, marker="x", color="tab:red", alpha=0.7, label="infeasible")
-        if len(names) == 2:  # the front as a staircase, in the order of the first objective
-            ordered = sorted(front, key=lambda t: outcomes.minimised(t))
-            ax.plot(*xy(ordered), color="tab:orange", lw=1.5, drawstyle="steps-post" if
-                    outcomes.objectives[1][1] == outcomes.objectives[0][1] else "steps-pre", zorder=2)
+        if len(names) == 2:  # the front as the staircase that bounds what it dominates, left to right:
+            # the corner between neighbours is on the dominated side, which lies to the right of a
+            # minimised first objective (hold each y until the next x) and to its left when maximised
+            ordered = sorted(front, key=lambda t: outcomes.values(t)[a])
+            ax.plot(*xy(ordered), color="tab:orange", lw=1.5, zorder=2,
+                    drawstyle="steps-pre" if outcomes.objectives[0][1] == "maximize" else "steps-post")
         ax.scatter(*xy(front), s=46, color="tab:orange", edgecolor="k", zorder=3,
                    label=f"Pareto front ({len(front)})")
         ax.set_xlabel(f"{a} ({dict(outcomes.objectives)[a]})")
         ax.set_ylabel(f"{b} ({dict(outcomes.objectives)[b]})")
-        _zoom_on_front(ax, xy(front), xy(complete))
+        _zoom_on_front(ax, xy(front), xy(complete), [dict(outcomes.objectives)[n] for n in (a, b)])
         ax.grid(alpha=0.3)
     for ax in list(axes.flat)[len(pairs):]:
         ax.set_visible(False)
@@ -284,17 +286,19 @@ def _model(plt, study: Study, complete: list[Trial], param: str | None):
     return fig
 
 
-def _zoom_on_front(ax, front: tuple[list, list], every: tuple[list, list]) -> None:
-    """Where trials lie far from the front (more than two of its spans beyond it), show the
-    front and two spans around it, and say how many trials fall outside (nothing to do
-    without a front: no feasible trial)."""
+def _zoom_on_front(ax, front: tuple[list, list], every: tuple[list, list], directions: list[str]) -> None:
+    """Where trials lie far from the front (more than two of its spans beyond it on the
+    dominated side: above a minimised objective, below a maximised one), show the front,
+    two spans on that side and a third of one on the other, and say how many trials fall
+    outside (nothing to do without a front: no feasible trial)."""
     if not front[0]:
         return
     limits = []
-    for values in front:  # two spans on both sides: a maximised objective's dominated side is below
+    for values, direction in zip(front, directions, strict=True):
         lo, hi = min(values), max(values)
         span = (hi - lo) or (abs(hi) * 0.1 or 1.0)
-        limits.append((lo - 2.0 * span, hi + 2.0 * span))
+        below, above = (2.0, 0.3) if direction == "maximize" else (0.3, 2.0)
+        limits.append((lo - below * span, hi + above * span))
     (x0, x1), (y0, y1) = limits
     outside = sum(not (x0 <= x <= x1 and y0 <= y <= y1) for x, y in zip(*every, strict=True))
     if outside:
