@@ -5,6 +5,9 @@ Methods (besides the registered ones, e.g. ``gp``, ``optuna-gp``, ``tpe``, ``ran
 
 - ``np-local``: the default (from 6 inputs on, each draw searched among perturbations of
   the five best points, unpolished);
+- ``np-nomean``: the default before the constant mean (``NPSurrogate.constant_mean = False``);
+- ``np-global``: the candidate set of 1-5 inputs at every dimension (space-filling points,
+  perturbations of the best, the gradient polish), no local search;
 - ``np-tr-argmin``: trust region, each draw's argmin over the region's candidates, no L-BFGS-B;
 - ``np-tr``: trust region with multi-start L-BFGS-B on each draw.
 
@@ -42,8 +45,16 @@ def _np(**changes):
     return factory
 
 
+def _np_without_constant_mean(problem):
+    surrogate = _np(trust_region_dim=None, local_search_dim=6)(problem)
+    surrogate.constant_mean = False
+    return surrogate
+
+
 VARIANTS = {
     "np-local": _np(trust_region_dim=None, local_search_dim=6),
+    "np-nomean": _np_without_constant_mean,
+    "np-global": _np(trust_region_dim=None, local_search_dim=None),
     "np-tr-argmin": _np(trust_region_dim=6, starts=0),
     "np-tr": _np(trust_region_dim=6),
 }
@@ -62,6 +73,7 @@ def main() -> None:
     parser.add_argument("--problems", required=True)
     parser.add_argument("--methods", required=True)
     parser.add_argument("--runs", required=True)
+    parser.add_argument("--suite", default="synthetic", choices=("synthetic", "mixed"))
     parser.add_argument("--json")
     args = parser.parse_args()
     methods = args.methods.split(",")
@@ -70,7 +82,8 @@ def main() -> None:
         for method in methods:
             t0 = time.perf_counter()
             result = run_synthetic({method: factory_for(method)}, problems=[problem], repeats=args.repeats,
-                                   seed=args.seed, runs=args.runs, variants={method: lambda p, m=method: m})
+                                   seed=args.seed, runs=args.runs, suite=args.suite,
+                                   variants={method: lambda p, m=method: m})
             entry = result.summary()["problems"][problem][method]
             summary.setdefault(problem, {})[method] = entry
             regret = entry.get("median_regret")

@@ -443,3 +443,55 @@ def test_a_widened_basis_shares_the_networks_and_expresses_the_kernel_with_less_
     assert errors[1] < 0.05 and errors[1] < errors[0] / 3, errors
     with pytest.raises(ValueError, match="only an 'ard'"):
         tiny_model(x_dim=3).widened(64)
+
+
+def test_kriging_constant_is_the_evidence_maximising_mean_in_each_form():
+    """The three ways of computing the GLS constant (the kernel's eigendecomposition, the
+    n x n Cholesky, the R x R Woodbury form with or without the context's sums) agree with
+    the dense formula, and the constant is where the evidence of the shifted values peaks."""
+    from npopt.neural.fit import context_sums, gaussian_logpdf, kernel_eigh, kriging_constant
+
+    g = torch.Generator().manual_seed(3)
+    noise = torch.tensor([0.2, 0.05], dtype=torch.float64)
+    for n, R in [(6, 14), (14, 6)]:
+        psi = torch.randn(2, n, R, generator=g, dtype=torch.float64)
+        r = torch.randn(2, n, generator=g, dtype=torch.float64) + torch.tensor([[3.0], [-1.0]], dtype=torch.float64)
+        K = psi @ psi.transpose(1, 2) + noise[:, None, None] ** 2 * torch.eye(n, dtype=torch.float64)
+        ones = torch.ones(2, n, 1, dtype=torch.float64)
+        dense = ((ones.transpose(1, 2) @ torch.linalg.solve(K, r[..., None])) /
+                 (ones.transpose(1, 2) @ torch.linalg.solve(K, ones)))[:, 0, 0]
+        forms = [kriging_constant(psi, r, noise), kriging_constant(psi, r, noise, sums=context_sums(psi, r))]
+        if n < R:
+            forms.append(kriging_constant(psi, r, noise, eig=kernel_eigh(psi)))
+        for c in forms:
+            assert torch.allclose(c, dense, atol=1e-9)
+        for step in (-1e-3, 1e-3):  # the evidence is highest at the constant
+            assert (gaussian_logpdf(r - dense[:, None], psi, noise)
+                    > gaussian_logpdf(r - dense[:, None] - step, psi, noise)).all()
+
+
+def test_a_constant_mean_is_what_the_np_returns_to_far_from_its_observations():
+    """With ``constant_mean`` the encoding carries the fitted constant and the decoder's
+    mean includes it: values that are all high beside a low pair near one corner give a
+    constant near the high values, and the mean far from every observation returns to it,
+    not to the decoder's own mean. Without it nothing changes (training's path)."""
+    from npopt.neural.checkpoints import prior_path
+
+    model, _ = load_model(prior_path(dim=6))
+    g = torch.Generator().manual_seed(0)
+    X = torch.rand(1, 30, model.config.x_dim, generator=g) * 0.5  # the lower half of the cube
+    X[..., 6:] = 0.5
+    y = (1.0 + 0.1 * torch.randn(1, 30, generator=g))
+    y[0, :2] = -4.0
+    y = (y - y.mean()) / y.std()
+    with torch.no_grad():
+        plain = model.encode(X, y)
+        fitted = model.encode(X, y, constant_mean=True)
+    assert plain.offset is None
+    assert fitted.offset is not None and float(fitted.offset[0]) > 0.0  # near the many high values (mean 0)
+    far = torch.full((1, 1, model.config.x_dim), 0.5)
+    far[..., :6] = 1.0  # the opposite corner
+    with torch.no_grad():
+        m_far, _ = model.predict_from(fitted, far)
+        m_plain, _ = model.predict_from(plain, far)
+    assert abs(float(m_far[0, 0]) - float(fitted.offset[0])) < abs(float(m_plain[0, 0]) - float(fitted.offset[0]))

@@ -177,6 +177,20 @@ def test_the_score_ranks_feasible_draws_first_then_the_least_violation():
     assert torch.argsort(score).tolist() == [0, 2, 3, 1]  # feasible by objective, then by violation
 
 
+def test_several_outcomes_keep_the_np_on_its_decoders_mean_alone():
+    """The constant mean is measured on single-objective studies only: each outcome's NP in
+    OutcomeModels encodes without it (its contexts carry no offset), a lone NP with it."""
+    seen = observed(CONSTRAINED, [])
+    lone = make_surrogate("np", 2)
+    models = OutcomeModels([make_surrogate("np", 2), make_surrogate("np", 2)], seen)
+    X = torch.rand(8, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    y = torch.stack([X.sum(-1), X[:, 0] - X[:, 1]], -1)
+    models.condition(X, y)
+    lone.condition(X, (y[:, 0] - y[:, 0].mean()) / y[:, 0].std())
+    assert all(m._ctx.offset is None for m in models.models)
+    assert lone._ctx.offset is not None
+
+
 def test_chebyshev_and_the_non_dominated_filter():
     u = torch.tensor([[0.0, 1.0], [1.0, 0.0], [0.6, 0.6], [0.7, 0.7]], dtype=torch.float64)
     assert non_dominated(u).tolist() == [True, True, True, False]

@@ -350,7 +350,7 @@ def test_the_warps_encoded_as_one_batch_are_each_refined_as_if_alone():
         for offset in OUTPUT_WARPS:
             w, log_jacobian, _ = (y0, 0.0, None) if offset is None else warp_values(y0, offset)
             with torch.no_grad():
-                ctx = s.model.encode(s._pad(X)[None], w.float()[None])
+                ctx = s.model.encode(s._pad(X)[None], w.float()[None], constant_mean=s.constant_mean)
             alone[offset] = ctx, float(s.model.evidence(ctx, s._pad(X)[None], w[None])[0]) + log_jacobian
         assert s.output_warp == max(alone, key=lambda o: alone[o][1])
         served, _ = s.predict(queries)

@@ -41,6 +41,7 @@ class Context:
     # and w (B x n) with S = I - W diag(w) W^T symmetric, S S^T = Cov(z | C)
     z_kernel: tuple[Tensor, Tensor] | None = None
     refinement: Refinement | None = None  # the evidence refinement's corrections, if it ran
+    offset: Tensor | None = None  # B, the kriging constant added to the decoder's mean
 
     def task(self, i: int) -> Context:
         """The encoding of the batch's ``i``-th context alone (a batch of one)."""
@@ -51,4 +52,5 @@ class Context:
         r, k = self.refinement, self.z_kernel
         return Context(one(self.summary), one(self.amp), one(self.log_ls), self.choices, one(self.noise),
                        one(self.z_mean), one(self.z_factor), None if k is None else (one(k[0]), one(k[1])),
-                       None if r is None else Refinement(one(r.log_ls), one(r.log_scale), one(r.log_noise)))
+                       None if r is None else Refinement(one(r.log_ls), one(r.log_scale), one(r.log_noise)),
+                       one(self.offset))

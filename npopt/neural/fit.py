@@ -143,6 +143,33 @@ def z_posterior(ctx: Context, gram: Tensor, proj: Tensor) -> Context:
                    z_kernel=None)
 
 
+def kriging_constant(psi: Tensor, resid: Tensor, noise: Tensor, sums: tuple[Tensor, Tensor] | None = None,
+                     eig: tuple[Tensor, Tensor] | None = None) -> Tensor:
+    """The constant ``c`` (``B``) that maximises the evidence of ``resid ~ N(c 1, K)``,
+    ``K = Psi Psi^T + noise^2 I``: the generalised-least-squares mean ``1^T K^-1 r / 1^T K^-1 1``
+    (ordinary kriging's; a GP's fitted constant mean). ``psi``: ``B x n x R``, ``resid``:
+    ``B x n``, ``noise``: ``B``. Reuses the context's sums ``Psi^T Psi`` (the ``R x R``
+    Woodbury form) or the kernel's eigendecomposition (:func:`kernel_eigh`) when given;
+    else takes the smaller of the ``n x n`` and ``R x R`` forms."""
+    psi, resid, var = psi.double(), resid.double(), noise.double()[:, None] ** 2  # var: B x 1
+    n, R = psi.shape[1], psi.shape[2]
+    V = torch.stack([resid, torch.ones_like(resid)], -1)  # B x n x 2: K^-1 of both
+    if eig is not None:
+        mu, U = eig
+        UtV = U.transpose(1, 2) @ V  # B x n x 2
+        KV_sum = (UtV * (U.sum(1)[..., None] / (mu.clamp_min(0.0) + var)[..., None])).sum(1)  # B x 2: 1^T K^-1 V
+    elif sums is None and n <= R:
+        K = psi @ psi.transpose(1, 2) + var[..., None] * torch.eye(n, dtype=psi.dtype)
+        KV_sum = torch.cholesky_solve(V, torch.linalg.cholesky(K)).sum(1)
+    else:  # K^-1 = (I - Psi P^-1 Psi^T / noise^2) / noise^2, P = I + Psi^T Psi / noise^2
+        gram = psi.transpose(1, 2) @ psi if sums is None else sums[0]
+        P = torch.eye(R, dtype=psi.dtype) + gram / var[..., None]
+        ones_psi = psi.sum(1)[..., None]  # B x R x 1: Psi^T 1
+        inner = torch.cholesky_solve(psi.transpose(1, 2) @ V, torch.linalg.cholesky(P))  # B x R x 2
+        KV_sum = (V.sum(1) - (ones_psi * inner).sum(1) / var) / var
+    return KV_sum[:, 0] / KV_sum[:, 1]
+
+
 def use_kernel_form(n: int, R: int, decomposed: bool = False) -> bool:
     """Whether ``z``'s posterior from ``n`` points on ``R`` basis functions takes the kernel
     form; ``decomposed``: the ``n x n`` kernel's eigendecomposition is already at hand."""

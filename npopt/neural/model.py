@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import copy
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 
 import torch
 import torch.nn.functional as F
@@ -326,6 +326,8 @@ class NeuralProcess(nn.Module):
         first, D = self.decoder[0], r.shape[-1]
         hidden = F.linear(r, first.weight[:, :D]) + F.linear(ctx.summary, first.weight[:, D:], first.bias)[:, None, :]
         mean = self.decoder[1:](hidden)[..., 0]  # B x m
+        if ctx.offset is not None:
+            mean = mean + ctx.offset[:, None].to(mean.dtype)
         return mean, self.waves(xt, ctx.amp, ctx.log_ls, ctx.choices)
 
     # ----------------------------------------------------------------- encoding
@@ -351,7 +353,8 @@ class NeuralProcess(nn.Module):
         return Context(summary, amp, log_ls, choices)
 
     def encode(self, xc: Tensor, yc: Tensor, refine_steps: int | None = None,
-               choices: Tensor | None = None, refinement: Refinement | None = None) -> Context:
+               choices: Tensor | None = None, refinement: Refinement | None = None,
+               constant_mean: bool = False) -> Context:
         """Encode the context and compute ``q(z | context)``.
 
         Args:
@@ -365,6 +368,14 @@ class NeuralProcess(nn.Module):
                 instead of refining again; all but the noise's, which this context's own
                 evidence chooses on the corrected basis (a noise the earlier points refined
                 far down would else stay down after a surprising new point).
+            constant_mean: also fit a constant added to the decoder's mean (``ctx.offset``):
+                the generalised-least-squares constant (:func:`~npopt.neural.fit.kriging_constant`)
+                of the values under the proposed basis and noise, before the noise and the
+                refinement are fitted to what it leaves, then again under the basis and noise
+                ``z`` will use: a GP's constant mean, fitted as a GP fits it (by the evidence; in
+                two alternating steps here). Inference only (training never set it). Far from
+                the observations a draw returns to the constant instead of to the decoder's
+                mean, which matters in 8-16 dimensions, where almost every point is far.
         """
         c = self.config
         ctx = self.summarise(xc, yc, choices)
@@ -377,12 +388,25 @@ class NeuralProcess(nn.Module):
         # instead, whose eigendecomposition z's posterior then reuses (if the basis stays)
         sums = fit.context_sums(psi, resid) if n >= R else None  # B x R x R, B x R
         eig = fit.kernel_eigh(psi) if sums is None and not torch.is_grad_enabled() else None
+        offset = None
+        if constant_mean:  # the constant on the proposed basis and noise; what follows fits the rest
+            noise = fit.choose_noise(self, ctx, fit.noise_evidence(self.noise_levels, psi, resid, sums, eig)).noise
+            offset = fit.kriging_constant(psi, resid, noise, sums, eig)
+            resid = resid - offset[:, None]
+            sums = None if sums is None else (sums[0], (psi.transpose(1, 2) @ resid[..., None])[..., 0])
         ctx = fit.choose_noise(self, ctx, fit.noise_evidence(self.noise_levels, psi, resid, sums, eig))
         steps = c.refine_steps if refine_steps is None else refine_steps
         if c.spectral == "ard" and refinement is None and steps:
             ctx = fit.apply_refinement(ctx, fit.refine(self, ctx, xc, resid, steps), c.refine_min_std)
             psi = self.waves(xc, ctx.amp, ctx.log_ls, ctx.choices).double()
             sums, eig = None, None  # the basis moved
+        if constant_mean:  # and again on the basis and noise z will use
+            if sums is None and eig is None and fit.use_kernel_form(n, R):
+                eig = fit.kernel_eigh(psi)  # z's kernel form reuses it
+            again = fit.kriging_constant(psi, resid, ctx.noise, sums, eig)
+            resid = resid - again[:, None]
+            sums = None if sums is None else (sums[0], (psi.transpose(1, 2) @ resid[..., None])[..., 0])
+            ctx = replace(ctx, offset=(offset + again).to(ctx.summary.dtype))
         if sums is None and fit.use_kernel_form(n, R, decomposed=eig is not None):
             return fit.z_posterior_kernel(ctx, psi, resid, eig)
         return fit.z_posterior(ctx, *(fit.context_sums(psi, resid) if sums is None else sums))

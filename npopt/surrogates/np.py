@@ -49,6 +49,9 @@ class NPSurrogate(Surrogate):
     acquisition = AcquisitionOptions(lean_candidates=True, local_search_dim=6)
     has_paths = True
     differentiable_predictive = True
+    # fit a constant mean as a GP does (NeuralProcess.encode's constant_mean; measured:
+    # docs/results.md, "A constant mean"); False: the decoder's mean alone, as before
+    constant_mean = True
 
     def __init__(self, checkpoint: str | Path, dim: int | None = None, choices=None) -> None:
         from npopt.errors import NoPriorError
@@ -182,7 +185,8 @@ class NPSurrogate(Surrogate):
         on the same points."""
         values = y.float() if y.dim() == 2 else y.float()[None]
         xp = self._pad(X)[None].expand(values.shape[0], -1, -1)
-        return self.model.encode(xp, values, choices=self._choices, refinement=refinement)
+        return self.model.encode(xp, values, choices=self._choices, refinement=refinement,
+                                 constant_mean=self.constant_mean)
 
     def _context(self):
         if self._ctx is None:
