@@ -2,11 +2,12 @@
 
 The runs come from ``benchmarks/thompson_levers.py --runs`` (RunStore files: every run's
 values): the new default's (``--method``) and the old one's (``--before-method``, by default
-``np-nomean``), or the old one's final regrets from a committed ``{"problem seed s":
-{"np-local": [...]}}`` file (``--before``, as ``benchmarks/endgame.py --table --json``
-writes). GPSampler's medians come from ``thompson_levers.py --json`` summaries. Runs of the
-same seed set and repeat start from the same points with the same study seed, so the change
-of log10 final regret is paired by repeat.
+``np-nomean``); where the old one has no runs there, its final regrets from a committed
+``{"problem seed s": {"np-local": [...]}}`` file (``--before``, as ``benchmarks/endgame.py
+--table --json`` writes: the same starting points and study seeds, but that script's own
+loop, so the runs differ from the first ask on). GPSampler's medians come from
+``thompson_levers.py --json`` summaries. Runs of the same seed set and repeat start from the
+same points with the same study seed, so the change of log10 final regret is paired by repeat.
 
     .venv/bin/python benchmarks/constant_mean_table.py runs/const_seed*.jsonl \\
         --peers benchmarks/results/thompson_tr/levers_gp_seed0.json,... --json OUT
@@ -16,34 +17,46 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from endgame import paired_log10
-from thompson_table import load
+from thompson_table import FLOOR, load
 
 from npopt.outputs import summary_json
+
+
+def paired_log10(values: list[float], base: list[float]) -> tuple[float, float]:
+    """Mean change of log10 final regret from ``base`` to ``values`` (paired by repeat) and its
+    se; regrets below :data:`FLOOR` (a problem solved to its best known value) count as it."""
+    d = [math.log10(max(v, FLOOR)) - math.log10(max(b, FLOOR)) for v, b in zip(values, base, strict=True)]
+    return statistics.mean(d), statistics.stdev(d) / math.sqrt(len(d)) if len(d) > 1 else float("nan")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("runs", nargs="+")
     parser.add_argument("--method", default="np-local", help="the new runs' method name")
-    parser.add_argument("--before", help="the old default's final regrets (JSON); default: the runs files' "
-                        "own --before-method runs")
+    parser.add_argument("--before", help="the old default's final regrets (JSON, its np-local entries), "
+                        "where the runs files have no --before-method runs")
     parser.add_argument("--before-method", default="np-nomean")
     parser.add_argument("--peers", default="", help="comma-separated thompson_levers.py summaries")
     parser.add_argument("--peer", default="optuna-gp")
     parser.add_argument("--json", help="write every run's final regret and the paired changes here")
     args = parser.parse_args()
     runs = load(args.runs)
+    # the old default's finals: the runs files' own --before-method runs where they have them
+    # (paired: same protocol), else the committed --before file's (same starting points)
+    before, source = {}, {}
     if args.before:
-        before = json.loads(Path(args.before).read_text())
-    else:
-        before = {f"{p} seed {s}": {m: [f[i] for i in sorted(f)]} for (s, p, m), f in runs.items()
-                  if m == args.before_method}
+        for key, methods in json.loads(Path(args.before).read_text()).items():
+            if "np-local" in methods:
+                before[key], source[key] = methods["np-local"], Path(args.before).name
+    for (s, p, m), f in runs.items():
+        if m == args.before_method and len(f) >= len(runs.get((s, p, args.method), {})):  # finished
+            before[f"{p} seed {s}"], source[f"{p} seed {s}"] = [f[i] for i in sorted(f)], args.before_method
     peers: dict[tuple[int, str], float] = {}
     for path in filter(None, args.peers.split(",")):
         summary = json.loads(Path(path).read_text())
@@ -51,12 +64,12 @@ def main() -> None:
             if args.peer in methods and methods[args.peer].get("median_regret") is not None:
                 peers[(summary["seed"], problem)] = methods[args.peer]["median_regret"]
     new = {(s, p): finals for (s, p, m), finals in runs.items() if m == args.method}
-    print(f"| problem | seed set | runs | before | now | {args.peer} | now - before |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print(f"| problem | seed set | runs | before | now | {args.peer} | now - before | before from |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     out, counts = {}, {}
     for (seed, problem), finals in sorted(new.items()):
         now = [finals[i] for i in sorted(finals)]
-        old = before.get(f"{problem} seed {seed}", {}).get(args.before_method)
+        old = before.get(f"{problem} seed {seed}")
         peer = peers.get((seed, problem))
         cells = [f"{statistics.median(now):.3g}", ""]
         change = ""
@@ -65,7 +78,8 @@ def main() -> None:
             cells[0] = f"{statistics.median(old):.3g}"
             mean, se = paired_log10(now, old)
             change = f"{mean:+.2f} ({se:.2f})"
-            out[f"{problem} seed {seed}"] = {"before": old, "now": now, "paired_log10": [mean, se]}
+            out[f"{problem} seed {seed}"] = {"before": old, "now": now, "paired_log10": [mean, se],
+                                             "before_from": source[f"{problem} seed {seed}"]}
         else:
             cells = ["", cells[0]]
             out[f"{problem} seed {seed}"] = {"now": now}
@@ -76,7 +90,8 @@ def main() -> None:
             c[2] += 1
             out[f"{problem} seed {seed}"][args.peer] = peer
         print(f"| {problem} | {seed} | {len(now)} | {cells[0]} | {cells[1]} | "
-              f"{'' if peer is None else f'{peer:.3g}'} | {change} |")
+              f"{'' if peer is None else f'{peer:.3g}'} | {change} | "
+              f"{source.get(f'{problem} seed {seed}', '') if change else ''} |")
     print()
     for seed, (now_wins, old_wins, n) in sorted(counts.items()):
         print(f"seed set {seed}: median final regret at most {args.peer}'s on {now_wins} of {n} problems "
