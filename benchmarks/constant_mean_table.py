@@ -17,22 +17,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import statistics
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from endgame import paired_log10
 from thompson_table import FLOOR, load
 
 from npopt.outputs import summary_json
-
-
-def paired_log10(values: list[float], base: list[float]) -> tuple[float, float]:
-    """Mean change of log10 final regret from ``base`` to ``values`` (paired by repeat) and its
-    se; regrets below :data:`FLOOR` (a problem solved to its best known value) count as it."""
-    d = [math.log10(max(v, FLOOR)) - math.log10(max(b, FLOOR)) for v, b in zip(values, base, strict=True)]
-    return statistics.mean(d), statistics.stdev(d) / math.sqrt(len(d)) if len(d) > 1 else float("nan")
 
 
 def main() -> None:
@@ -76,7 +69,7 @@ def main() -> None:
         if old is not None and len(old) == len(now):
             cells[1] = cells[0]
             cells[0] = f"{statistics.median(old):.3g}"
-            mean, se = paired_log10(now, old)
+            mean, se = paired_log10(now, old, FLOOR)  # a solved problem (regret <= 0) counts as FLOOR
             change = f"{mean:+.2f} ({se:.2f})"
             out[f"{problem} seed {seed}"] = {"before": old, "now": now, "paired_log10": [mean, se],
                                              "before_from": source[f"{problem} seed {seed}"]}

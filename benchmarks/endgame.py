@@ -33,9 +33,10 @@ from npopt.suggest import settle, suggest
 from npopt.surrogates import make_surrogate
 
 
-def paired_log10(values: list[float], base: list[float]) -> tuple[float, float]:
-    """Mean change of log10 final regret from ``base`` to ``values`` (paired by repeat) and its se."""
-    d = [math.log10(max(v, 1e-12)) - math.log10(max(b, 1e-12)) for v, b in zip(values, base, strict=True)]
+def paired_log10(values: list[float], base: list[float], floor: float = 1e-12) -> tuple[float, float]:
+    """Mean change of log10 final regret from ``base`` to ``values`` (paired by repeat) and its se;
+    regrets below ``floor`` count as it."""
+    d = [math.log10(max(v, floor)) - math.log10(max(b, floor)) for v, b in zip(values, base, strict=True)]
     return statistics.mean(d), statistics.stdev(d) / math.sqrt(len(d)) if len(d) > 1 else float("nan")
 
 

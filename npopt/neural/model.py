@@ -389,11 +389,15 @@ class NeuralProcess(nn.Module):
         sums = fit.context_sums(psi, resid) if n >= R else None  # B x R x R, B x R
         eig = fit.kernel_eigh(psi) if sums is None and not torch.is_grad_enabled() else None
         offset = None
+
+        def projection(r: Tensor) -> Tensor:  # Psi^T r of the current basis: the sums' half that r moves
+            return (psi.transpose(1, 2) @ r[..., None])[..., 0]
+
         if constant_mean:  # the constant on the proposed basis and noise; what follows fits the rest
             noise = fit.choose_noise(self, ctx, fit.noise_evidence(self.noise_levels, psi, resid, sums, eig)).noise
             offset = fit.kriging_constant(psi, resid, noise, sums, eig)
             resid = resid - offset[:, None]
-            sums = None if sums is None else (sums[0], (psi.transpose(1, 2) @ resid[..., None])[..., 0])
+            sums = None if sums is None else (sums[0], projection(resid))
         ctx = fit.choose_noise(self, ctx, fit.noise_evidence(self.noise_levels, psi, resid, sums, eig))
         steps = c.refine_steps if refine_steps is None else refine_steps
         if c.spectral == "ard" and refinement is None and steps:
@@ -405,7 +409,7 @@ class NeuralProcess(nn.Module):
                 eig = fit.kernel_eigh(psi)  # z's kernel form reuses it
             again = fit.kriging_constant(psi, resid, ctx.noise, sums, eig)
             resid = resid - again[:, None]
-            sums = None if sums is None else (sums[0], (psi.transpose(1, 2) @ resid[..., None])[..., 0])
+            sums = None if sums is None else (sums[0], projection(resid))
             ctx = replace(ctx, offset=(offset + again).to(ctx.summary.dtype))
         if sums is None and fit.use_kernel_form(n, R, decomposed=eig is not None):
             return fit.z_posterior_kernel(ctx, psi, resid, eig)
