@@ -81,5 +81,26 @@ def test_an_unknown_problem_or_method_is_refused():
     assert bad.returncode == 1 and "has no problem nope" in bad.stderr
     bad = npopt("benchmark", "--suite", "constrained", "--vs", "nsga2", "--repeats", "2")
     assert bad.returncode == 1 and "not nsga2" in bad.stderr
-    bad = npopt("benchmark", "--suite", "multiobjective", "--runs", "r.jsonl")
-    assert bad.returncode == 1 and "has no --runs" in bad.stderr
+    bad = npopt("benchmark", "--suite", "multiobjective", "--csv", "r.csv")
+    assert bad.returncode == 1 and "has no --csv" in bad.stderr
+
+
+def test_a_suite_keeps_its_runs_and_goes_on_from_them(tmp_path):
+    """``--runs``: every finished run is written as it ends; a second benchmark with more
+    repeats computes only the new ones and reports the kept ones unchanged."""
+    runs = tmp_path / "r.jsonl"
+    env = {"OMP_NUM_THREADS": "1", **__import__("os").environ}
+
+    def bench(repeats: int, out: str):
+        done = npopt("benchmark", "--suite", "constrained", "--problems", "gramacy", "--vs", "random", "--repeats",
+                     str(repeats), "--runs", str(runs), "--json", str(tmp_path / out), env=env)
+        assert done.returncode == 0, done.stderr
+        return json.loads((tmp_path / out).read_text())["problems"]["gramacy"]["methods"]
+
+    first = bench(2, "a.json")
+    assert len(runs.read_text().splitlines()) == 4  # np and random, 2 repeats each
+    second = bench(3, "b.json")
+    assert len(runs.read_text().splitlines()) == 6  # only the third repeat of each was run
+    for method in ("np", "random"):
+        assert second[method]["finals"][:2] == first[method]["finals"]
+        assert len(second[method]["finals"]) == 3

@@ -38,10 +38,11 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 
-from npopt.benchmarks.suites import _median, _quantiles, synthetic_start
+from npopt.benchmarks.suites import RunStore, _median, _quantiles, synthetic_start
 from npopt.encoding import to_params
 from npopt.errors import ConfigError
 from npopt.outcomes import Outcomes
@@ -406,8 +407,13 @@ def run_optuna(method: str, problem: OutcomeProblem, X0: torch.Tensor, seed: int
 
 
 def run_suite(suite: str, methods: Sequence[str], repeats: int, seed: int, names: Sequence[str] | None = None,
-              progress: Callable[[int, int, str], None] | None = None) -> dict:
-    """Every method on every problem of ``suite``, ``repeats`` times; the summary (JSON-able)."""
+              progress: Callable[[int, int, str], None] | None = None, runs: str | Path | None = None) -> dict:
+    """Every method on every problem of ``suite``, ``repeats`` times; the summary (JSON-able).
+
+    ``runs``: a :class:`~npopt.benchmarks.suites.RunStore` file: each finished run is kept there
+    and a run it already holds (same suite, seed set, problem, budget, method and repeat) is
+    reused, so an interrupted suite goes on where it stopped."""
+
     chosen = problems(suite)
     unknown = [n for n in names or () if n not in chosen]
     if unknown:
@@ -418,8 +424,11 @@ def run_suite(suite: str, methods: Sequence[str], repeats: int, seed: int, names
         raise ConfigError(f"the {suite} suite has no method {', '.join(bad)}; choose from {', '.join(allowed)}")
     chosen = {n: p for n, p in chosen.items() if not names or n in names}
     total, done, start = len(chosen) * len(methods) * repeats, 0, time.perf_counter()
-    runs: list[OutcomeRun] = []
     positions = {n: i for i, n in enumerate(problems(suite))}
+    store = None if runs is None else RunStore(
+        runs, {"suite": suite, "seed": seed, "n_init": N_INIT}, {n: {"budget": p.budget} for n, p in chosen.items()},
+        record=OutcomeRun)
+    finished: list[OutcomeRun] = []
     for name, problem in chosen.items():
         for r in range(repeats):
             X0, generator = synthetic_start(seed, positions[name], r, problem.dim, N_INIT)
@@ -427,14 +436,19 @@ def run_suite(suite: str, methods: Sequence[str], repeats: int, seed: int, names
             for method in methods:
                 if progress is not None:
                     progress(done, total, f"{suite}: {name} {method} {r + 1}/{repeats}")
-                execute = run_npopt if method in ("np", "gp", "random") else run_optuna
-                run = execute(method, problem, X0, study_seed)
-                run.repeat = r
-                runs.append(run)
+                key = None if store is None else store.key(method, "", name, r)
+                run = None if store is None else store.get(key)
+                if run is None:
+                    execute = run_npopt if method in ("np", "gp", "random") else run_optuna
+                    run = execute(method, problem, X0, study_seed)
+                    run.repeat = r
+                    if store is not None:
+                        store.add(key, run)
+                finished.append(run)
                 done += 1
     if progress is not None:
         progress(done, total, suite)
-    return summarise(suite, chosen, runs, seed, time.perf_counter() - start)
+    return summarise(suite, chosen, finished, seed, time.perf_counter() - start)
 
 
 def summarise(suite: str, chosen: dict[str, OutcomeProblem], runs: list[OutcomeRun], seed: int,

@@ -363,8 +363,10 @@ class RunStore:
     alone. Lines are appended and fsynced one at a time; a torn last line (a crash while
     writing) is skipped. Delete the file, or use another, to compute everything afresh."""
 
-    def __init__(self, path: str | Path, context: dict, per_problem: Mapping[str, dict] | None = None) -> None:
+    def __init__(self, path: str | Path, context: dict, per_problem: Mapping[str, dict] | None = None,
+                 record: type = Run) -> None:
         self.path = Path(path)
+        self.record = record  # the dataclass of a run (Run; the outcome suites' OutcomeRun)
         self.context = json.loads(json.dumps(context))  # as it reads back from the file
         self.per_problem = json.loads(json.dumps(per_problem or {}))  # e.g. each problem's budget
         self.runs: dict[str, dict] = {}
@@ -377,7 +379,7 @@ class RunStore:
             for line in text.splitlines():
                 try:
                     record = json.loads(line)
-                    Run(**record["run"])  # a line of another format is skipped, not trusted
+                    self.record(**record["run"])  # a line of another format is skipped, not trusted
                     self.runs[record["key"]] = record["run"]
                 except (ValueError, KeyError, TypeError):
                     continue  # a torn or foreign line
@@ -386,11 +388,11 @@ class RunStore:
         return json.dumps({**self.context, **self.per_problem.get(problem, {}), "method": method,
                            "variant": variant, "problem": problem, "run": index}, sort_keys=True)
 
-    def get(self, key: str) -> Run | None:
+    def get(self, key: str):
         data = self.runs.get(key)
-        return None if data is None else Run(**data)
+        return None if data is None else self.record(**data)
 
-    def add(self, key: str, run: Run) -> None:
+    def add(self, key: str, run) -> None:
         data = asdict(run)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -106,12 +106,12 @@ def benchmark(
         _transfer(vs, 5 if repeats is None else repeats, seed, cache, json_path, csv_path, plot, problems)
         return
     if suite in ("constrained", "multiobjective"):
-        for option, given in (("--runs", runs), ("--csv", csv_path), ("--budget", budget), ("--prior", prior),
+        for option, given in (("--csv", csv_path), ("--budget", budget), ("--prior", prior),
                               ("--functions", functions)):
             if given is not None:
                 raise ConfigError(f"the {suite} suite has no {option} (its budgets are 10 d + 10; it runs the "
                                   "shipped priors); leave it out")
-        _outcome_suite(suite, vs, 3 if repeats is None else repeats, seed, json_path, plot, problems)
+        _outcome_suite(suite, vs, 3 if repeats is None else repeats, seed, json_path, plot, problems, runs)
         return
     repeats = 5 if repeats is None else repeats
     functions = 100 if functions is None else functions
@@ -260,7 +260,7 @@ def _transfer(vs: str | None, repeats: int, seed: int, cache: Path, json_path: P
 
 
 def _outcome_suite(suite: str, vs: str | None, repeats: int, seed: int, json_path: Path | None, plot: Path | None,
-                   problems: str | None) -> None:
+                   problems: str | None, runs: Path | None = None) -> None:
     """``benchmark --suite constrained / multiobjective``: the final-score table, JSON, plot."""
     from npopt.benchmarks.outcomes import METHODS, outcome_table, plot_outcomes, run_suite
     from npopt.display import benchmarks as show
@@ -270,7 +270,7 @@ def _outcome_suite(suite: str, vs: str | None, repeats: int, seed: int, json_pat
         show.pyplot()
     names = tuple(p.strip() for p in problems.split(",") if p.strip()) if problems else None
     summary = _with_bar(suite, lambda progress: run_suite(
-        suite, tuple(dict.fromkeys(["np", *others])), repeats, seed, names, progress=progress))
+        suite, tuple(dict.fromkeys(["np", *others])), repeats, seed, names, progress=progress, runs=runs))
     _report(summary, outcome_table(summary), {json_path: _json_writer(summary),
                                               plot: lambda p: plot_outcomes(summary, p)})
 
