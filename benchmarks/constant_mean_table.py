@@ -2,7 +2,7 @@
 
 The runs come from ``benchmarks/thompson_levers.py --runs`` (RunStore files: every run's
 values): the new default's (``--method``) and the old one's (``--before-method``, by default
-``np-nomean``); where the old one has no runs there, its final regrets from a committed
+``np-nomean``; from ``--before-runs`` files where the two ran under one name); where the old one has no runs there, its final regrets from a committed
 ``{"problem seed s": {"np-local": [...]}}`` file (``--before``, as ``benchmarks/endgame.py
 --table --json`` writes: the same starting points and study seeds, but that script's own
 loop, so the runs differ from the first ask on). GPSampler's medians come from
@@ -35,6 +35,9 @@ def main() -> None:
     parser.add_argument("--before", help="the old default's final regrets (JSON, its np-local entries), "
                         "where the runs files have no --before-method runs")
     parser.add_argument("--before-method", default="np-nomean")
+    parser.add_argument("--before-runs", nargs="*", default=[],
+                        help="runs files of the old default (its --before-method runs), where the new "
+                        "default's runs are in other files under the same method name")
     parser.add_argument("--peers", default="", help="comma-separated thompson_levers.py summaries")
     parser.add_argument("--peer", default="optuna-gp")
     parser.add_argument("--json", help="write every run's final regret and the paired changes here")
@@ -47,7 +50,8 @@ def main() -> None:
         for key, methods in json.loads(Path(args.before).read_text()).items():
             if "np-local" in methods:
                 before[key], source[key] = methods["np-local"], Path(args.before).name
-    for (s, p, m), f in runs.items():
+    old_runs = load(args.before_runs) if args.before_runs else runs
+    for (s, p, m), f in old_runs.items():
         if m == args.before_method and len(f) >= len(runs.get((s, p, args.method), {})):  # finished
             before[f"{p} seed {s}"], source[f"{p} seed {s}"] = [f[i] for i in sorted(f)], args.before_method
     peers: dict[tuple[int, str], float] = {}
