@@ -2,7 +2,8 @@
 
 The runs come from ``benchmarks/thompson_levers.py --runs`` (RunStore files: every run's
 values): the new default's (``--method``) and the old one's (``--before-method``, by default
-``np-nomean``; from ``--before-runs`` files where the two ran under one name); where the old one has no runs there, its final regrets from a committed
+``np-nomean``; from ``--before-runs`` files where the two ran under one name); where the old
+one has no runs there, its final regrets from a committed
 ``{"problem seed s": {"np-local": [...]}}`` file (``--before``, as ``benchmarks/endgame.py
 --table --json`` writes: the same starting points and study seeds, but that script's own
 loop, so the runs differ from the first ask on). GPSampler's medians come from
