@@ -13,6 +13,8 @@ for seed in 0 1; do
       --json "$out/$suite/seed$seed.json" --plot "$out/$suite/seed$seed.png"
   done
 done
-# the constrained suite's third seed set (12 min)
+# the third seed set of each (12 and 20 min)
 npopt benchmark --suite constrained --repeats 3 --seed 2 --runs runs/constrained-seed2.jsonl \
   --json "$out/constrained/seed2.json" --plot "$out/constrained/seed2.png"
+npopt benchmark --suite multiobjective --repeats 3 --seed 2 --runs runs/multiobjective-seed2.jsonl \
+  --json "$out/multiobjective/seed2.json" --plot "$out/multiobjective/seed2.png"
