@@ -28,6 +28,10 @@ import math
 import statistics
 import sys
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from endgame import paired_log10
 
 VARIANTS = ("np", "np-mean")
 PEERS = ("optuna-gp", "tpe")
@@ -83,11 +87,15 @@ def _change(values: list[float], base: list[float], constrained: bool) -> tuple[
     n = min(len(values), len(base))
     values, base = values[:n], base[:n]
     if constrained:
-        d = [math.log10(max(v, FLOOR)) - math.log10(max(b, FLOOR)) for v, b in zip(values, base, strict=True)]
-    else:
-        d = [v - b for v, b in zip(values, base, strict=True)]
+        return paired_log10(values, base, FLOOR)
+    d = [v - b for v, b in zip(values, base, strict=True)]
     se = statistics.stdev(d) / math.sqrt(len(d)) if len(d) > 1 else float("nan")
     return statistics.fmean(d), se
+
+
+def _at_least(a: float, b: float, constrained: bool) -> bool:
+    """Whether score ``a`` is at least as good as ``b``: lower regret, or higher hypervolume."""
+    return a <= b if constrained else a >= b
 
 
 def table(pairs: list[tuple[str, str]]) -> str:
@@ -112,16 +120,12 @@ def table(pairs: list[tuple[str, str]]) -> str:
                 key = "np (new)" if m == "np" else m
                 change = _change(o[name][m], b[name]["np"], constrained)
                 cells += [f"{medians[key]:.3g}", f"{change[0]:+.2f} ({change[1]:.2f})"]
+            for m, key in [*((m, "np (new)" if m == "np" else m) for m in variants), ("np (committed)", "np")]:
                 for peer in PEERS:
                     if peer in medians:
-                        better = medians[key] <= medians[peer] if constrained else medians[key] >= medians[peer]
                         wins, total = counts.get((m, peer, seed), (0, 0))
-                        counts[(m, peer, seed)] = (wins + better, total + 1)
-            for peer in PEERS:
-                if peer in medians:
-                    np_better = medians["np"] <= medians[peer] if constrained else medians["np"] >= medians[peer]
-                    wins, total = counts.get(("np (committed)", peer, seed), (0, 0))
-                    counts[("np (committed)", peer, seed)] = (wins + np_better, total + 1)
+                        won = _at_least(medians[key], medians[peer], constrained)
+                        counts[(m, peer, seed)] = (wins + won, total + 1)
             cells += [f"{medians[p]:.3g}" if p in medians else "" for p in PEERS]
             rows.append(cells)
     score = "log10 regret" if constrained else "hypervolume fraction"

@@ -413,7 +413,6 @@ def run_suite(suite: str, methods: Sequence[str], repeats: int, seed: int, names
     ``runs``: a :class:`~npopt.benchmarks.suites.RunStore` file: each finished run is kept there
     and a run it already holds (same suite, seed set, problem, budget, method and repeat) is
     reused, so an interrupted suite goes on where it stopped."""
-
     chosen = problems(suite)
     unknown = [n for n in names or () if n not in chosen]
     if unknown:
